@@ -1,0 +1,55 @@
+"""Command line: `remora-review check | pack | server | install-hooks`; UserError becomes exit 2 here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from remora_review import __version__
+from remora_review.errors import UserError
+
+# Sub-commands live in their own modules, imported only when chosen: `check` on a commit that
+# activates no pack must stay clear of libcst, numpy and torch until it knows it needs them.
+SUBCOMMANDS = {
+    "check": "remora_review.commands.check",
+    "pack": "remora_review.packs.commands",
+    "server": "remora_review.server_commands",
+    "install-hooks": "remora_review.install_hooks",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="remora-review", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"remora-review {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and notes")
+    parser.add_argument("--config", type=Path, help="a pyproject.toml or remora-review.toml")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module in SUBCOMMANDS.items():
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UserError as e:
+        print(f"remora-review: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: one line by default, the traceback with --verbose
+        if args.verbose:
+            raise
+        print(f"remora-review: internal error: {type(e).__name__}: {e} (run with --verbose)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""`[tool.remora-review]` in pyproject.toml, parsed once into a frozen, validated Settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from remora_review.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FilterMode = Literal["added", "diff_context", "file"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TypeHints(_Section):
+    threshold: float = Field(0.9, ge=0.0, le=1.0)
+    report_below: bool = Field(False, alias="report-below")  # info findings under the threshold
+    top_k: int = Field(20, alias="top-k", ge=1, le=200)
+
+
+class Index(_Section):
+    backend: Literal["embedded", "pgvector"] = "embedded"
+    dsn: str | None = None  # else REMORA_DATABASE_URL
+    fallback: Literal["embedded", "none"] = "embedded"  # when the database is down
+
+
+class Embedding(_Section):
+    server: bool = True  # share one warm model process between runs
+    idle_timeout: int = Field(900, alias="idle-timeout", ge=10)
+    device: str = "cpu"
+
+
+class Settings(_Section):
+    packs: tuple[str, ...] = ()  # company packs, active on every file of this repository
+    pack_paths: tuple[str, ...] = Field((), alias="pack-paths")  # extra places to find packs
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    filter_mode: FilterMode = Field("added", alias="filter-mode")
+    max_file_size: int = Field(1_000_000, alias="max-file-size", ge=1)
+    exclude: tuple[str, ...] = ()
+    typehints: TypeHints = TypeHints()
+    index: Index = Index()
+    embedding: Embedding = Embedding()
+
+    def code_enabled(self, code: str) -> bool:
+        selected = not self.select or any(code.startswith(s) for s in self.select)
+        return selected and not any(code.startswith(i) for i in self.ignore)
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key [tool.remora-review] {where}"
+    return f"{source}: [tool.remora-review] {where}: {first['msg']}"
+
+
+def parse_settings(table: dict[str, Any], source: str = "pyproject.toml") -> Settings:
+    try:
+        return Settings.model_validate(table)
+    except ValidationError as e:
+        raise UserError(_describe(e, source)) from None
+
+
+def load_settings(path: Path | None, root: Path) -> Settings:
+    """Read an explicit config file, else `root/pyproject.toml`; no file means defaults."""
+    candidate = path if path is not None else root / "pyproject.toml"
+    if not candidate.is_file():
+        if path is not None:
+            raise UserError(f"config file not found: {path}")
+        return Settings()
+    try:
+        raw = tomllib.loads(candidate.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{candidate}: not valid TOML: {e}") from None
+    table = raw.get("tool", {}).get("remora-review", {})
+    if candidate.name != "pyproject.toml" and not table:
+        table = raw  # a dedicated remora-review.toml holds the table at its top level
+    return parse_settings(table, str(candidate))

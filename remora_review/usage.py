@@ -1,0 +1,278 @@
+"""Usage profiles: how a function uses one of its parameters, built alike at train and check time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.metadata as meta
+
+_OPERATORS: Mapping[type[cst.CSTNode], str] = {
+    cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
+    cst.Modulo: "%", cst.Power: "**", cst.BitAnd: "&", cst.BitOr: "|", cst.BitXor: "^",
+    cst.LeftShift: "<<", cst.RightShift: ">>", cst.MatrixMultiply: "@",
+    cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=", cst.GreaterThanEqual: ">=",
+    cst.In: "in", cst.NotIn: "not in",
+}
+
+
+@dataclass(frozen=True, order=True)
+class MethodCall:
+    name: str
+    n_args: int
+    keywords: tuple[str, ...] = ()
+    awaited: bool = False
+
+    def text(self) -> str:
+        kw = "".join(f", {k}=" for k in self.keywords)
+        return f"{'await ' if self.awaited else ''}{self.name}({self.n_args}{kw})"
+
+
+@dataclass(frozen=True)
+class UsageProfile:
+    """What a function does with one parameter: the evidence type inference works from."""
+
+    name: str
+    function: str
+    attributes: frozenset[str] = frozenset()  # read, not called
+    assigned: frozenset[str] = frozenset()  # attributes written
+    calls: tuple[MethodCall, ...] = ()
+    protocols: frozenset[str] = frozenset()  # with, async_with, for, async_for, await, call, getitem, ...
+    operators: frozenset[str] = frozenset()
+    passed_to: tuple[tuple[str, str], ...] = ()  # (callee qualified name, position "0" or keyword)
+    isinstance_of: frozenset[str] = frozenset()
+    default: str | None = None
+    is_async_function: bool = False
+    related: tuple[str, ...] = field(default=(), compare=False)  # names of sibling parameters
+
+    @property
+    def members(self) -> frozenset[str]:
+        """Every member name the parameter is used through."""
+        return self.attributes | self.assigned | {c.name for c in self.calls}
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.members or self.protocols or self.passed_to or self.isinstance_of)
+
+    def text(self, with_name: bool = True) -> str:
+        """A canonical rendering for the embedding model: same shape for mined and queried usages."""
+        parts = []
+        if with_name:
+            kind = "async def" if self.is_async_function else "def"
+            parts.append(f"parameter {self.name} of {kind} {self.function}")
+        if self.calls:
+            parts.append("calls " + ", ".join(c.text() for c in sorted(set(self.calls))))
+        if self.attributes:
+            parts.append("reads " + ", ".join(sorted(self.attributes)))
+        if self.assigned:
+            parts.append("sets " + ", ".join(sorted(self.assigned)))
+        if self.protocols:
+            parts.append("used with " + ", ".join(sorted(self.protocols)))
+        if self.operators:
+            parts.append("operators " + " ".join(sorted(self.operators)))
+        if self.passed_to:
+            parts.append("passed to " + ", ".join(f"{c}[{p}]" for c, p in sorted(set(self.passed_to))))
+        if self.isinstance_of:
+            parts.append("isinstance " + ", ".join(sorted(self.isinstance_of)))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class ParameterSite:
+    """An unannotated or annotated parameter of a function, with where it sits and how it is used."""
+
+    function: cst.FunctionDef
+    param: cst.Param
+    profile: UsageProfile
+    annotation: cst.Annotation | None
+
+
+class _Collector:
+    """Accumulates one parameter's uses from its scope references."""
+
+    def __init__(self) -> None:
+        self.attributes: set[str] = set()
+        self.assigned: set[str] = set()
+        self.calls: list[MethodCall] = []
+        self.protocols: set[str] = set()
+        self.operators: set[str] = set()
+        self.passed_to: list[tuple[str, str]] = []
+        self.isinstance_of: set[str] = set()
+
+
+def _call_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
+    n_args = sum(1 for a in call.args if a.keyword is None and a.star == "")
+    keywords = tuple(sorted(a.keyword.value for a in call.args if a.keyword is not None))
+    return n_args, keywords
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+class ProfileBuilder:
+    """Builds usage profiles for the parameters of every function in one module.
+
+    The module is resolved once; both the checker and remora-train call `sites()`.
+    """
+
+    METADATA = (meta.ScopeProvider, meta.ParentNodeProvider, meta.QualifiedNameProvider)
+
+    def __init__(self, wrapper: meta.MetadataWrapper) -> None:
+        self.wrapper = wrapper
+        self.scopes = wrapper.resolve(meta.ScopeProvider)
+        self.parents = wrapper.resolve(meta.ParentNodeProvider)
+        self.qnames = wrapper.resolve(meta.QualifiedNameProvider)
+
+    def functions(self) -> Iterator[cst.FunctionDef]:
+        for node in self.scopes:
+            if isinstance(node, cst.FunctionDef):
+                yield node
+
+    def qualified(self, node: cst.CSTNode) -> str | None:
+        names = self.qnames.get(node, set())
+        if isinstance(names, meta.base_provider.LazyValue):
+            names = names()
+        # Names through locals (`s.add` on a parameter) say nothing about the callee's type.
+        best = sorted(n.name for n in names if "<locals>" not in n.name)
+        return best[0] if best else None
+
+    def sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
+        params = function.params
+        plain = [*params.posonly_params, *params.params, *params.kwonly_params]
+        is_method = isinstance(self._enclosing_class(function), cst.ClassDef)
+        decorators = {_dotted(d.decorator) for d in function.decorators}
+        skip_first = is_method and "staticmethod" not in decorators
+        names = [p.name.value for p in plain]
+        out = []
+        for i, param in enumerate(plain):
+            if skip_first and i == 0:
+                continue
+            profile = self.profile(function, param, tuple(n for n in names if n != param.name.value))
+            out.append(ParameterSite(function, param, profile, param.annotation))
+        return out
+
+    def _enclosing_class(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        parent = self.parents.get(node)
+        while parent is not None and not isinstance(parent, (cst.ClassDef, cst.FunctionDef)):
+            parent = self.parents.get(parent)
+        return parent
+
+    def profile(
+        self, function: cst.FunctionDef, param: cst.Param, related: tuple[str, ...] = ()
+    ) -> UsageProfile:
+        name = param.name.value
+        acc = _Collector()
+        scope = self.scopes.get(function.body)
+        if scope is not None:
+            for assignment in scope.assignments[name]:
+                if getattr(assignment, "node", None) is not param:
+                    continue
+                for ref in assignment.references:
+                    if isinstance(ref.node, cst.Name):
+                        self._use(ref.node, acc)
+        default = None
+        if param.default is not None:
+            default = cst.Module([]).code_for_node(param.default)[:40]
+        return UsageProfile(
+            name=name,
+            function=function.name.value,
+            attributes=frozenset(acc.attributes - acc.assigned - {c.name for c in acc.calls}),
+            assigned=frozenset(acc.assigned),
+            calls=tuple(sorted(set(acc.calls))),
+            protocols=frozenset(acc.protocols),
+            operators=frozenset(acc.operators),
+            passed_to=tuple(sorted(set(acc.passed_to))),
+            isinstance_of=frozenset(acc.isinstance_of),
+            default=default,
+            is_async_function=function.asynchronous is not None,
+            related=related,
+        )
+
+    def _use(self, node: cst.Name, acc: _Collector) -> None:  # noqa: C901 - one case per syntax
+        parent = self.parents.get(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            attr = parent.attr.value
+            grand = self.parents.get(parent)
+            if isinstance(grand, cst.Call) and grand.func is parent:
+                n_args, keywords = _call_shape(grand)
+                awaited = isinstance(self.parents.get(grand), cst.Await)
+                acc.calls.append(MethodCall(attr, n_args, keywords, awaited))
+            elif isinstance(grand, (cst.AssignTarget, cst.AugAssign)) or (
+                isinstance(grand, cst.AnnAssign) and grand.target is parent
+            ):
+                acc.assigned.add(attr)
+            else:
+                acc.attributes.add(attr)
+        elif isinstance(parent, cst.Call) and parent.func is node:
+            acc.protocols.add("call")
+        elif isinstance(parent, cst.Arg) and parent.value is node:
+            call = self.parents.get(parent)
+            if isinstance(call, cst.Call):
+                self._argument(call, parent, acc)
+        elif isinstance(parent, cst.Await):
+            acc.protocols.add("await")
+        elif isinstance(parent, cst.WithItem) and parent.item is node:
+            with_node = self.parents.get(parent)
+            is_async = isinstance(with_node, cst.With) and with_node.asynchronous is not None
+            acc.protocols.add("async_with" if is_async else "with")
+        elif isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+            acc.protocols.add("async_for" if parent.asynchronous is not None else "for")
+        elif isinstance(parent, cst.Subscript) and parent.value is node:
+            grand = self.parents.get(parent)
+            is_store = isinstance(grand, cst.AssignTarget)
+            acc.protocols.add("setitem" if is_store else "getitem")
+        elif isinstance(parent, cst.BinaryOperation):
+            acc.operators.add(_OPERATORS.get(type(parent.operator), "?"))
+        elif isinstance(parent, cst.ComparisonTarget):
+            op = _OPERATORS.get(type(parent.operator))
+            if op in ("in", "not in"):
+                acc.protocols.add("contains")
+            elif op:
+                acc.operators.add(op)
+        elif isinstance(parent, cst.Comparison) and parent.left is node:
+            for target in parent.comparisons:
+                op = _OPERATORS.get(type(target.operator))
+                if op and op not in ("in", "not in"):
+                    acc.operators.add(op)
+
+    def _argument(self, call: cst.Call, arg: cst.Arg, acc: _Collector) -> None:
+        callee = self.qualified(call.func)
+        if callee is None and isinstance(call.func, cst.Name):
+            callee = call.func.value
+        if callee is None:
+            return
+        if callee in ("builtins.isinstance", "isinstance") and call.args and call.args[0] is arg:
+            if len(call.args) > 1:
+                acc.isinstance_of.update(self._type_names(call.args[1].value))
+            return
+        if callee in ("builtins.len", "len"):
+            acc.protocols.add("len")
+            return
+        if callee.startswith("builtins."):
+            return
+        if arg.keyword is not None:
+            acc.passed_to.append((callee, arg.keyword.value))
+        elif arg.star == "":
+            positional = [a for a in call.args if a.keyword is None and a.star == ""]
+            acc.passed_to.append((callee, str(positional.index(arg))))
+
+    def _type_names(self, node: cst.BaseExpression) -> list[str]:
+        if isinstance(node, cst.Tuple):
+            return [n for el in node.elements for n in self._type_names(el.value)]
+        name = self.qualified(node) or _dotted(node)
+        return [name] if name else []
+
+
+def parse_profiles(source: str) -> tuple[ProfileBuilder, Sequence[ParameterSite]]:
+    """Parse a module and profile every parameter of every function in it."""
+    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    builder = ProfileBuilder(wrapper)
+    sites = [s for f in builder.functions() for s in builder.sites(f)]
+    return builder, sites
