@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 import libcst.metadata as meta
@@ -54,6 +55,37 @@ class UsageProfile:
     @property
     def has_evidence(self) -> bool:
         return bool(self.members or self.protocols or self.passed_to or self.isinstance_of)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "function": self.function,
+            "attributes": sorted(self.attributes),
+            "assigned": sorted(self.assigned),
+            "calls": [[c.name, c.n_args, list(c.keywords), c.awaited] for c in self.calls],
+            "protocols": sorted(self.protocols),
+            "operators": sorted(self.operators),
+            "passed_to": [list(p) for p in self.passed_to],
+            "isinstance_of": sorted(self.isinstance_of),
+            "default": self.default,
+            "is_async_function": self.is_async_function,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> UsageProfile:
+        return cls(
+            name=raw["name"],
+            function=raw["function"],
+            attributes=frozenset(raw["attributes"]),
+            assigned=frozenset(raw["assigned"]),
+            calls=tuple(MethodCall(n, a, tuple(k), w) for n, a, k, w in raw["calls"]),
+            protocols=frozenset(raw["protocols"]),
+            operators=frozenset(raw["operators"]),
+            passed_to=tuple((c, p) for c, p in raw["passed_to"]),
+            isinstance_of=frozenset(raw["isinstance_of"]),
+            default=raw.get("default"),
+            is_async_function=raw.get("is_async_function", False),
+        )
 
     def text(self, with_name: bool = True) -> str:
         """A canonical rendering for the embedding model: same shape for mined and queried usages."""

@@ -1,0 +1,1 @@
+"""Checks: one module per check, registered in `registry.py`."""

@@ -1,0 +1,60 @@
+"""What every check receives, and the protocol it implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
+
+import libcst as cst
+import libcst.metadata as meta
+
+from remora_review.config import Settings
+from remora_review.findings import Finding
+
+if TYPE_CHECKING:
+    from remora_review.packs.loader import LoadedPack
+    from remora_review.retrieval.base import Embedder, VectorIndex
+
+
+class Retrieval(Protocol):
+    """The embedding side of the packs, shared by every file of a run."""
+
+    def embedder_for(self, pack: LoadedPack) -> Embedder: ...
+
+    def index(self) -> VectorIndex: ...
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """One parsed Python file with the facts checks need; metadata is resolved once, on demand."""
+
+    path: str  # relative to the repository root, with '/'
+    source: str
+    module: cst.Module
+    # Lines the change touched, in this file's numbering; None when the whole file is in scope.
+    changed_lines: frozenset[int] | None
+    packs: tuple[LoadedPack, ...]  # packs active for this file
+    retrieval: Retrieval | None  # None when the embedding extra is not installed
+    settings: Settings
+
+    @cached_property
+    def wrapper(self) -> meta.MetadataWrapper:
+        return meta.MetadataWrapper(self.module, unsafe_skip_copy=True)
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether a line span overlaps the change (always true for whole-file runs)."""
+        if self.changed_lines is None:
+            return True
+        return any(line in self.changed_lines for line in range(start, end + 1))
+
+
+class Check(Protocol):
+    """A check looks at one file and yields findings; it must not raise for any valid Python."""
+
+    name: str
+    codes: Sequence[str]  # code prefixes it may report, for --select / --ignore
+    needs_packs: bool  # skip the check on files that activate no pack
+
+    def run(self, ctx: FileContext) -> Iterable[Finding]: ...
