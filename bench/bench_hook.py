@@ -1,0 +1,169 @@
+"""Hook latency: a commit of 10 changed real files (~4,000 lines), reviewed as pre-commit would,
+beside ruff and mypy on the same files in the same run.
+
+    .venv/bin/python bench/bench_hook.py [--runs 7]
+
+(a) no pack activated; (b) packs activated, warm server (p50); (c) packs activated, cold (no
+server yet). Peak RSS of the hook process and of the server are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
+PACK_LIBS = ("sqlalchemy", "httpx", "fastapi", "starlette", "acme")
+
+ADDED = '''
+
+def bench_added_{i}(s, user, name):
+    """Added by the benchmark's commit."""
+    user.name = name
+    s.add(user)
+    s.flush()
+    s.commit()
+    return user
+'''
+
+
+def _imports_pack(text: str) -> bool:
+    return any(f"import {lib}" in text or f"from {lib}" in text for lib in PACK_LIBS)
+
+
+def pick_files(candidates: list[Path], want_pack: bool, target_lines: int = 4000) -> list[Path]:
+    """Ten real files of 250-600 lines that do (or do not) import a pack's library."""
+    chosen = []
+    for path in sorted(candidates):
+        try:
+            text = path.read_text("utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        lines = text.count("\n")
+        if 250 <= lines <= 600 and _imports_pack(text) == want_pack:
+            chosen.append(path)
+        if len(chosen) == 10:
+            break
+    if len(chosen) < 10:
+        raise SystemExit(f"found only {len(chosen)} suitable files")
+    return chosen
+
+
+def make_repo(files: list[Path], with_import: bool) -> Path:
+    repo = Path(tempfile.mkdtemp(prefix="remora-bench-"))
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for i, src in enumerate(files):
+        shutil.copy(src, repo / f"m{i}.py")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, check=True, env=env)
+    for i in range(len(files)):
+        path = repo / f"m{i}.py"
+        path.write_text(path.read_text("utf-8") + ADDED.format(i=i), "utf-8")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
+    return repo
+
+
+# Runs a command and reports its own children's peak RSS, so each figure is that command's alone.
+_RSS = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
+)
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, exit code, and the command's peak RSS in MB (measured in a second run)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"{cmd[0]} failed with {proc.returncode}")
+    return wall, proc.returncode, 0.0
+
+
+def peak_rss(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", _RSS, *cmd], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]) / 1024
+
+
+def measure(name: str, cmd: list[str], repo: Path, env: dict[str, str], runs: int) -> list[float]:
+    walls = [timed(cmd, repo, env)[0] for _ in range(runs)]
+    print(f"  {name:<34} p50 {statistics.median(walls):6.3f} s   min {min(walls):6.3f} s")
+    return walls
+
+
+def peers(repo: Path, env: dict[str, str], runs: int) -> dict[str, float]:
+    files = sorted(str(p.name) for p in repo.glob("m*.py"))
+    out = {}
+    out["ruff"] = statistics.median(measure("ruff check (peer)", [str(VENV_BIN / "ruff"), "check",
+                                            "--no-cache", "--quiet", *files], repo, env, runs))
+    out["mypy"] = statistics.median(measure(
+        "mypy (peer, no cache)", [str(VENV_BIN / "mypy"), "--no-incremental",
+                                  "--ignore-missing-imports", "--follow-imports=silent", *files],
+        repo, env, max(1, runs // 3)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    runtime = Path(tempfile.mkdtemp(prefix="rrb-", dir="/tmp"))
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    hook = [str(VENV_BIN / "remora-review"), "check"]
+
+    plain = pick_files(list((SITE / "rich").glob("*.py")) + list((SITE / "pygments").glob("*.py")),
+                       want_pack=False)
+    packed = pick_files([p for lib in ("sqlalchemy", "fastapi", "httpx", "starlette")
+                         for p in (SITE / lib).rglob("*.py")], want_pack=True)
+    for label, files in (("(a) no pack activated", plain), ("(b/c) packs activated", packed)):
+        lines = sum(p.read_text("utf-8").count("\n") for p in files)
+        print(f"{label}: 10 files, {lines} lines, 10 functions added")
+
+    repo_a = make_repo(plain, with_import=False)
+    print("\n(a) no pack activated")
+    a = measure("remora-review check", hook, repo_a, env, args.runs)
+    rss_a = peak_rss(hook, repo_a, env)
+    pa = peers(repo_a, env, args.runs)
+
+    repo_b = make_repo(packed, with_import=True)
+    subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
+    print("\n(c) packs activated, cold (server not running)")
+    cold, _, _ = timed(hook, repo_b, env)
+    print(f"  {'remora-review check (cold)':<34} {cold:6.3f} s")
+    print("\n(b) packs activated, warm server")
+    b = measure("remora-review check", hook, repo_b, env, args.runs)
+    rss_b = peak_rss(hook, repo_b, env)
+    pb = peers(repo_b, env, args.runs)
+    status = subprocess.run([*hook[:1], "server", "status"], env=env, capture_output=True,
+                            text=True)
+    subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
+
+    print("\nsummary")
+    print(f"  (a) no pack:   p50 {statistics.median(a):.3f} s (target <= 0.15 s); "
+          f"ruff {pa['ruff']:.3f} s, mypy {pa['mypy']:.3f} s; "
+          f"ratio vs ruff {statistics.median(a) / pa['ruff']:.1f}x")
+    print(f"  (b) warm:      p50 {statistics.median(b):.3f} s (target <= 0.3 s); "
+          f"ruff {pb['ruff']:.3f} s, mypy {pb['mypy']:.3f} s; "
+          f"ratio vs mypy {statistics.median(b) / pb['mypy']:.2f}x")
+    print(f"  (c) cold:      {cold:.3f} s")
+    print(f"  hook peak RSS (children high-water mark): no pack {rss_a:.0f} MB, "
+          f"packs, warm {rss_b:.0f} MB")
+    print("  server status:\n    " + status.stdout.strip().replace("\n", "\n    "))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""A small shop: users, orders and billing."""

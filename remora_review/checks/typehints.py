@@ -1,0 +1,187 @@
+"""RR101: an unannotated parameter whose usage identifies a library class; the fix annotates it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+import libcst.metadata as meta
+
+from remora_review.annotate import annotate_parameter
+from remora_review.checks.base import FileContext
+from remora_review.findings import Finding, Fix, Severity
+from remora_review.inference import SIGNALS, Prediction, TypeInferer, build_inferer
+from remora_review.usage import ParameterSite, ProfileBuilder, annotation_class
+
+__all__ = ["SIGNALS", "Prediction", "TypeHintCheck", "build_inferer", "predict_source"]
+
+CODE = "RR101"
+_SKIP_NAMES = frozenset({"self", "cls", "_"})
+
+
+def _local_signatures(builder: ProfileBuilder, sites: Sequence[ParameterSite]) -> dict[str, dict[str, str]]:
+    """Module-level functions' annotated parameters: name -> {position or keyword: class path}."""
+    out: dict[str, dict[str, str]] = {}
+    by_function: dict[cst.FunctionDef, list[ParameterSite]] = {}
+    for site in sites:
+        by_function.setdefault(site.function, []).append(site)
+    for function, fsites in by_function.items():
+        qualified = builder.qualified(function.name)
+        if qualified is None or "." in qualified:
+            continue
+        table: dict[str, str] = {}
+        positional = [*function.params.posonly_params, *function.params.params]
+        for site in fsites:
+            if site.annotation is None:
+                continue
+            target = annotation_class(builder, site.annotation)
+            if target is None:
+                continue
+            table[site.param.name.value] = target
+            if site.param in positional:
+                table[str(positional.index(site.param))] = target
+        out[function.name.value] = table
+    return out
+
+
+def _wanted(site: ParameterSite) -> bool:
+    param = site.param
+    return (
+        site.annotation is None
+        and param.name.value not in _SKIP_NAMES
+        and not (param.default is not None and _is_literal(param.default))
+    )
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False")  # None defaults say nothing about the type
+    return isinstance(node, (cst.BaseNumber, cst.BaseString, cst.List, cst.Dict, cst.Tuple, cst.Set))
+
+
+def _predict(
+    builder: ProfileBuilder, sites: Sequence[ParameterSite], all_sites: Sequence[ParameterSite],
+    inferer: TypeInferer,
+) -> list[tuple[ParameterSite, Prediction]]:
+    wanted = [s for s in sites if _wanted(s)]
+    if not wanted:
+        return []
+    positions = builder.wrapper.resolve(meta.PositionProvider)
+    ranked = inferer.predict([s.profile for s in wanted], _local_signatures(builder, all_sites))
+    out = []
+    for site, candidates in zip(wanted, ranked):
+        if not candidates:
+            continue
+        line = positions[site.param].start.line
+        best = candidates[0]
+        pack = inferer.classes[best.annotation].pack if best.annotation in inferer.classes else None
+        out.append((site, Prediction(site.function.name.value, site.param.name.value, line,
+                                     candidates, best.score, pack)))
+    return out
+
+
+def predict_source(source: str, inferer: TypeInferer) -> list[Prediction]:
+    """Predictions for every unannotated parameter of a module (for measurement and tooling)."""
+    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    builder = ProfileBuilder(wrapper)
+    sites = [s for f in builder.functions() for s in builder.sites(f)]
+    return [p for _, p in _predict(builder, sites, sites, inferer)]
+
+
+def _bound_names(builder: ProfileBuilder) -> Mapping[str, str]:
+    return builder.imports()
+
+
+def _first_party(qualified: str, root: Path | None) -> bool:
+    if root is None:
+        return False
+    top = qualified.split(".")[0]
+    return any((base / top).is_dir() or (base / f"{top}.py").is_file()
+               for base in (root, root / "src"))
+
+
+@dataclass
+class TypeHintCheck:
+    """Vector-enhanced type inference over the parameters of changed functions."""
+
+    inferer: TypeInferer
+    repo_root: Path | None = None
+    name: str = "typehints"
+    codes: Sequence[str] = (CODE,)
+    needs_packs: bool = True
+
+    def run(self, ctx: FileContext) -> Iterable[Finding]:
+        builder = ProfileBuilder(ctx.wrapper)
+        positions = ctx.wrapper.resolve(meta.PositionProvider)
+        all_sites = []
+        changed = []
+        for function in builder.functions():
+            span = positions[function]
+            fsites = builder.sites(function)
+            all_sites.extend(fsites)
+            if ctx.touches(span.start.line, span.end.line):
+                changed.extend(fsites)
+        settings = ctx.settings.typehints
+        for site, prediction in _predict(builder, changed, all_sites, self.inferer):
+            high = prediction.confidence >= settings.threshold
+            if not high and not settings.report_below:
+                continue
+            yield self._finding(ctx, builder, site, prediction, positions, high)
+
+    def _finding(
+        self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
+        prediction: Prediction, positions: Mapping[cst.CSTNode, meta.CodeRange], high: bool,
+    ) -> Finding:
+        best = prediction.candidates[0].annotation
+        span = positions[site.param.name]
+        fn_span = positions[site.function]
+        short = best.rsplit(".", 1)[-1]
+        fix = self._fix(ctx, builder, site, best) if high else None
+        return Finding(
+            path=ctx.path,
+            line=span.start.line,
+            col=span.start.column,
+            end_line=span.end.line,
+            end_col=span.end.column,
+            code=CODE,
+            message=f"parameter `{site.param.name.value}` is used as {short} "
+            f"({prediction.confidence:.0%}): annotate it `{site.param.name.value}: {short}`",
+            severity=Severity.WARNING if high else Severity.INFO,
+            confidence=prediction.confidence,
+            pack=prediction.pack,
+            fix=fix,
+            data={
+                "parameter": site.param.name.value,
+                "function": site.function.name.value,
+                "annotation": best,
+                "candidates": [{"annotation": c.annotation, "score": round(c.score, 4)}
+                               for c in prediction.candidates[:5]],
+            },
+            related=(fn_span.start.line, fn_span.end.line),
+        )
+
+    def _fix(self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
+             qualified: str) -> Fix | None:
+        from remora_review.fixes import edits_between
+
+        local = None
+        aliases = {qualified}
+        for model in self.inferer.models:
+            aliases.update(k for k, v in model.api.aliases.items() if v == qualified)
+        short = qualified.rsplit(".", 1)[-1]
+        for bound, target in _bound_names(builder).items():
+            if target in aliases:
+                local = bound
+                break
+        if local is None and short in _bound_names(builder):
+            return None  # the short name means something else here; leave it to the user
+        try:
+            new = annotate_parameter(ctx.module, site.param, qualified, local,
+                                     _first_party(qualified, self.repo_root)).code
+            cst.parse_module(new)
+        except (cst.ParserSyntaxError, ValueError):
+            return None
+        return Fix(f"annotate `{site.param.name.value}: {local or short}`",
+                   edits_between(ctx.source, new))

@@ -1,0 +1,1 @@
+"""Sub-commands of the remora-review CLI, one module each."""

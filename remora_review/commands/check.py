@@ -1,0 +1,209 @@
+"""`remora-review check`: what changed → which packs → checks → fixes and output."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from remora_review.activation import PackTrigger, active_packs
+from remora_review.config import Settings, load_settings
+from remora_review.engine import FileJob, FileOutcome, Runtime, check_source, fix_source
+from remora_review.errors import UserError
+
+if TYPE_CHECKING:
+    from remora_review.changes import ChangedFile, ChangeSet
+    from remora_review.packs.loader import LoadedPack
+
+FORMATS = ("text", "json", "sarif", "github")
+FILTER_MODES = ("added", "diff_context", "file")
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="review changed Python files (pre-commit mode by default)")
+    p.add_argument("files", nargs="*", help="files pre-commit passes; default: every staged file")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--diff", metavar="BASE[..HEAD]", help="review a range instead of the index")
+    scope.add_argument("--all", action="store_true", help="review every tracked file, every line")
+    p.add_argument("--fix", action="store_true", help="apply fixes to the files in place")
+    p.add_argument("--diff-output", action="store_true",
+                   help="print fixes as a unified diff; write nothing")
+    p.add_argument("--output-format", choices=FORMATS, default="text")
+    p.add_argument("--select", type=_codes, help="only these codes (prefixes), comma-separated")
+    p.add_argument("--ignore", type=_codes, help="skip these codes (prefixes), comma-separated")
+    p.add_argument("--filter-mode", choices=FILTER_MODES,
+                   help="report on added lines, whole diff hunks, or whole changed files")
+    p.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    p.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(handler=run)
+
+
+def _settings(args: argparse.Namespace, root: Path) -> Settings:
+    settings = load_settings(args.config, root)
+    overrides: dict[str, object] = {}
+    if args.select is not None:
+        overrides["select"] = args.select
+    if args.ignore is not None:
+        overrides["ignore"] = args.ignore
+    if args.filter_mode is not None:
+        overrides["filter_mode"] = args.filter_mode
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def _changeset(args: argparse.Namespace, root: Path) -> ChangeSet:
+    from remora_review import changes
+
+    if args.all:
+        return changes.all_files(root)
+    if args.diff:
+        return changes.range_changes(root, args.diff)
+    paths = [_relative(root, f) for f in args.files] if args.files else None
+    return changes.staged_changes(root, paths)
+
+
+def _relative(root: Path, name: str) -> str:
+    path = Path(name)
+    absolute = path if path.is_absolute() else (Path.cwd() / path)
+    try:
+        return absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UserError(f"{name} is outside the repository {root}") from None
+
+
+def _changed_lines(changed: ChangedFile, mode: str) -> frozenset[int] | None:
+    if changed.whole_file or mode == "file":
+        return None
+    return changed.hunk_lines if mode == "diff_context" else changed.added_lines
+
+
+def _triggers(settings: Settings, root: Path) -> list[tuple[PackTrigger, object]]:
+    from remora_review.packs.discovery import discover_packs
+
+    refs = discover_packs(settings, root, os.environ)
+    known = {r.name for r in refs}
+    missing = [name for name in settings.packs if name not in known]
+    if missing:
+        raise UserError(f"pack {missing[0]!r} is listed in [tool.remora-review] packs but is not "
+                        "installed (see `remora-review pack list`)")
+    return [(PackTrigger(r.name, r.kind, tuple(r.activate_on)), r) for r in refs]
+
+
+def _load_packs(refs: Sequence[object], names: set[str]) -> dict[str, LoadedPack]:
+    from remora_review.packs.loader import load_pack
+
+    return {r.name: load_pack(r.path) for r in refs if r.name in names}  # type: ignore[attr-defined]
+
+
+def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
+                   note: Callable[[str], None]) -> Runtime:
+    from remora_review.checks.policies import PolicyCheck
+    from remora_review.checks.typehints import TypeHintCheck, build_inferer
+    from remora_review.retrieval.runtime import PackRetrieval
+
+    retrieval = None
+    if importlib.util.find_spec("sentence_transformers") is None:
+        note("the embedding model is not installed, so type hints use structure and names only "
+             "and policies with a semantic context were skipped; enable them with "
+             "`pip install 'remora-review[embed]'` (pre-commit: additional_dependencies)")
+    else:
+        retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
+    inferer = build_inferer(list(packs.values()), retrieval, top_k=settings.typehints.top_k)
+    checks = (TypeHintCheck(inferer, root), PolicyCheck())
+    return Runtime(settings, packs, checks, retrieval)
+
+
+def run(args: argparse.Namespace) -> int:
+    from remora_review import changes
+    from remora_review.output import FORMATTERS, Report
+    from remora_review.sources import SourceFile, read_source
+
+    verbose = getattr(args, "verbose", False)
+    args.config = getattr(args, "config", None)
+    root = changes.repo_root(Path.cwd())
+    settings = _settings(args, root)
+    notes: list[str] = []
+    changeset = _changeset(args, root)
+
+    jobs: list[tuple[ChangedFile, SourceFile]] = []
+    for changed in changes.python_files(changeset):
+        if changed.status == "deleted":
+            continue
+        source = read_source(root, changed.path, settings.max_file_size)
+        if isinstance(source, SourceFile):
+            jobs.append((changed, source))
+        else:
+            notes.append(f"{source.path}: skipped, {source.reason}")
+
+    triggers = _triggers(settings, root) if jobs else []
+    file_jobs = [
+        FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
+                active_packs(source.text, [t for t, _ in triggers], settings.packs))
+        for changed, source in jobs
+    ]
+    wanted = {name for job in file_jobs for name in job.packs}
+    if wanted:
+        packs = _load_packs([r for _, r in triggers], wanted)
+        runtime = _build_runtime(settings, packs, root, notes.append)
+    else:  # the fast path: no pack, so no libcst, numpy or torch
+        runtime = Runtime(settings, {}, (), None)
+
+    outcomes: list[FileOutcome] = []
+    for job, (_, source) in zip(file_jobs, jobs):
+        outcome = fix_source(job, runtime) if (args.fix or args.diff_output) else check_source(job, runtime)
+        outcomes.append(outcome)
+        notes.extend(outcome.notes)
+
+    changed_files = _write_fixes(root, outcomes, {j.path: s for j, (_, s) in zip(file_jobs, jobs)},
+                                 args.diff_output)
+    if args.diff_output:  # like `ruff --diff`: the diff is the whole output
+        for line in dict.fromkeys(notes):
+            print(f"remora-review: {line}", file=sys.stderr)
+        return 1 if changed_files else 0
+    findings = [f for o in outcomes for f in o.findings]
+    texts = {j.path: s.text for j, (_, s) in zip(file_jobs, jobs)}
+    sources = {o.path: o.fixed_source or texts[o.path] for o in outcomes}
+    fingerprints = tuple(
+        f.fingerprint(_line(sources.get(f.path, ""), f.line)) for f in findings
+    )
+    report = Report(
+        findings=tuple(findings), fingerprints=fingerprints, notes=tuple(notes),
+        fixed=sum(o.fixes_applied for o in outcomes if o.fixed_source is not None),
+        files_checked=len(file_jobs),
+    )
+    for line in dict.fromkeys(notes):  # each note once, on stderr, so stdout stays parseable
+        print(f"remora-review: {line}", file=sys.stderr)
+    sys.stdout.write(FORMATTERS[args.output_format](report))
+    if verbose:
+        packs_used = ", ".join(sorted(runtime.packs)) or "none"
+        print(f"remora-review: {len(file_jobs)} files, packs: {packs_used}", file=sys.stderr)
+    return 1 if findings or changed_files else 0
+
+
+def _line(text: str, number: int) -> str:
+    lines = text.splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _write_fixes(root: Path, outcomes: Sequence[FileOutcome], originals: Mapping[str, object],
+                 diff_only: bool) -> int:
+    from remora_review.fixes import unified_diff, write_atomic
+
+    changed = 0
+    for outcome in outcomes:
+        if outcome.fixed_source is None:
+            continue
+        source = originals[outcome.path]
+        if diff_only:
+            sys.stdout.write(unified_diff(outcome.path, source.text, outcome.fixed_source))  # type: ignore[attr-defined]
+        else:
+            write_atomic(root / outcome.path, outcome.fixed_source, source.newline)  # type: ignore[attr-defined]
+        changed += 1
+    return changed

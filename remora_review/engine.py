@@ -1,0 +1,153 @@
+"""Run the checks over one file's source: findings, filtered and suppressed; fixes applied in rounds.
+
+A file's outcome never raises: a check that breaks becomes a note, the other checks still run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from remora_review.checks.syntax import syntax_error
+from remora_review.config import Settings
+from remora_review.findings import Finding
+from remora_review.suppression import parse_suppressions
+
+if TYPE_CHECKING:
+    from remora_review.checks.base import Check, Retrieval
+    from remora_review.packs.loader import LoadedPack
+
+MAX_FIX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: str  # relative to the repository root
+    source: str
+    changed_lines: frozenset[int] | None  # None: the whole file is in scope
+    packs: tuple[str, ...]  # names of the packs this file activates
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every file of one run shares."""
+
+    settings: Settings
+    packs: Mapping[str, LoadedPack]
+    checks: tuple[Check, ...]
+    retrieval: Retrieval | None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()
+    fixed_source: str | None = None  # set when fixes changed the file
+    fixes_applied: int = 0
+
+
+def _in_scope(finding: Finding, changed: frozenset[int] | None) -> bool:
+    if changed is None:
+        return True
+    start, end = finding.related_lines
+    lo, hi = min(start, finding.line), max(end, finding.end_line)
+    return any(line in changed for line in range(lo, hi + 1))
+
+
+def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
+    """Findings for one file as it is now: syntax first, then the pack checks."""
+    error = syntax_error(job.path, job.source)
+    if error is not None:
+        return FileOutcome(job.path, (error,) if runtime.settings.code_enabled(error.code) else ())
+    if not job.packs:
+        return FileOutcome(job.path, ())
+    import libcst as cst  # only files that activate a pack pay for libcst
+
+    from remora_review.checks.base import FileContext
+
+    try:
+        module = cst.parse_module(job.source)
+    except cst.ParserSyntaxError as e:  # Python accepts it but libcst does not (rare, new syntax)
+        return FileOutcome(job.path, (), (f"{job.path}: skipped, libcst cannot parse it: {e}",))
+    ctx = FileContext(
+        path=job.path, source=job.source, module=module, changed_lines=job.changed_lines,
+        packs=tuple(runtime.packs[name] for name in job.packs), retrieval=runtime.retrieval,
+        settings=runtime.settings,
+    )
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for check in runtime.checks:
+        try:
+            findings.extend(check.run(ctx))
+        except Exception as e:
+            notes.append(f"{job.path}: check {check.name} failed: {type(e).__name__}: {e}")
+        notes.extend(getattr(check, "take_notes", lambda: ())())
+    suppressions = parse_suppressions(job.source)
+    kept = tuple(
+        f for f in findings
+        if runtime.settings.code_enabled(f.code)
+        and _in_scope(f, job.changed_lines)
+        and not suppressions.suppresses(f)
+    )
+    return FileOutcome(job.path, _sorted(kept), tuple(notes))
+
+
+def _sorted(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=lambda f: (f.line, f.col, f.code, f.message)))
+
+
+def remap_lines(changed: frozenset[int] | None, old: str, new: str) -> frozenset[int] | None:
+    """Carry a set of changed line numbers across an edit; lines the edit wrote count as changed."""
+    if changed is None:
+        return None
+    matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
+    out: set[int] = set()
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.update(j1 + (line - 1 - i1) + 1 for line in changed if i1 < line <= i2)
+        else:
+            out.update(range(j1 + 1, j2 + 1))
+    return frozenset(out)
+
+
+def _parses(source: str) -> bool:
+    return syntax_error("<fix>", source) is None
+
+
+def fix_source(job: FileJob, runtime: Runtime) -> FileOutcome:
+    """Apply fixes in rounds until none is left; every round's result must parse.
+
+    Fixes that conflict within a round wait for the next; the findings returned are those that
+    remain after the last round, so a second `--fix` finds nothing left to do.
+    """
+    from remora_review.fixes import merge_fixes
+
+    current = job
+    applied_total = 0
+    notes: list[str] = []
+    outcome = check_source(current, runtime)
+    for _ in range(MAX_FIX_ROUNDS):
+        fixable = [f for f in outcome.findings if f.fix is not None]
+        if not fixable:
+            break
+        new_source, applied = merge_fixes(current.source, [f.fix for f in fixable if f.fix])
+        if not applied or new_source == current.source:
+            break
+        if not _parses(new_source):
+            notes.append(f"{job.path}: dropped fixes that would not parse")
+            break
+        applied_total += len(applied)
+        current = replace(
+            current, source=new_source,
+            changed_lines=remap_lines(current.changed_lines, current.source, new_source),
+        )
+        outcome = check_source(current, runtime)
+        notes.extend(outcome.notes)
+    return FileOutcome(
+        job.path, outcome.findings, tuple(notes) + outcome.notes,
+        fixed_source=current.source if current.source != job.source else None,
+        fixes_applied=applied_total,
+    )

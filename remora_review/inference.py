@@ -1,0 +1,354 @@
+"""Type inference for unannotated parameters: usage profiles scored against the packs' API tables,
+mined usages, name statistics and data flow, combined into one calibrated posterior."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from remora_review.api_table import PROTOCOL_DUNDERS, ApiTable, ClassInfo, Param
+from remora_review.usage import UsageProfile
+
+if TYPE_CHECKING:
+    from remora_review.checks.base import Retrieval
+    from remora_review.packs.loader import LoadedPack
+
+SIGNALS = frozenset({"structure", "embedding", "name", "flow"})
+
+# Builtin types compete with the library's classes, so `d.get(k)` on a dict is not forced onto a
+# library class that happens to have `get`. They are never proposed. Weights: rough shares of
+# unannotated parameters in real code.
+_BUILTIN_SHARES = {"str": 0.3, "dict": 0.2, "list": 0.2, "int": 0.1, "bytes": 0.05, "set": 0.05,
+                   "tuple": 0.05, "float": 0.05}
+_BUILTIN_MASS = 0.5  # pseudo-usages of builtins, as a fraction of the packs' mined usages
+_SMOOTH = 0.5  # pseudo-count per member in the naive-Bayes member likelihoods
+_NAME_SMOOTH = 2.0  # pseudo-count pulling a name's type distribution towards the prior
+_EMB_TEMPERATURE = 0.05
+_FLOW_WEIGHT = 3.0  # log-odds added per annotated callee parameter the value flows into
+_CLOSED_WORLD_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class Candidate:
+    annotation: str  # public dotted name, e.g. sqlalchemy.orm.Session
+    score: float  # posterior probability
+
+
+@dataclass(frozen=True)
+class Prediction:
+    function: str
+    parameter: str
+    line: int
+    candidates: tuple[Candidate, ...]  # best first
+    confidence: float  # posterior of the best candidate
+    pack: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassModel:
+    """One candidate type with its members and the statistics mined for it."""
+
+    info: ClassInfo
+    pack: str | None  # None for builtins, which are never proposed
+    usages: float  # mined usages labelled with this class
+    member_counts: Mapping[str, float]
+
+
+@dataclass
+class PackModel:
+    """Statistics derived once per pack from its API table and mined usages."""
+
+    pack: str
+    api: ApiTable
+    classes: dict[str, ClassModel] = field(default_factory=dict)
+    names: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_pack(cls, pack: LoadedPack) -> PackModel:
+        api = pack.api_table
+        usage_counts: Counter[str] = Counter()
+        member_counts: dict[str, Counter[str]] = defaultdict(Counter)
+        names: dict[str, Counter[str]] = defaultdict(Counter)
+        for doc in pack.documents:
+            if doc.kind != "usage" or not doc.label or "profile" not in doc.meta:
+                continue
+            label = api.canonical(doc.label) or doc.label
+            weight = float(doc.meta.get("count", 1))
+            profile = UsageProfile.from_json(doc.meta["profile"])
+            usage_counts[label] += weight
+            for member in profile.members:
+                member_counts[label][member] += weight
+            names[profile.name][label] += weight
+        names_file = pack.root / "names.json"
+        if names_file.is_file():
+            names = defaultdict(Counter)
+            for name, labels in json.loads(names_file.read_text("utf-8")).items():
+                for label, count in labels.items():
+                    names[name][api.canonical(label) or label] += count
+        model = cls(pack=pack.name, api=api, names=dict(names))
+        for name, info in api.classes.items():
+            model.classes[name] = ClassModel(info, pack.name, usage_counts[name],
+                                             dict(member_counts[name]))
+        return model
+
+
+def _builtin_models(total_usages: float) -> list[ClassModel]:
+    out = []
+    for name, share in _BUILTIN_SHARES.items():
+        typ = getattr(builtins, name)
+        members = {m: None for m in dir(typ) if not m.startswith("_") or m in _DUNDERS}
+        info = ClassInfo(name=f"builtins.{name}", defined_in=f"builtins.{name}", bases=(),
+                         members=members)  # type: ignore[arg-type]
+        out.append(ClassModel(info, None, max(1.0, total_usages * _BUILTIN_MASS * share), {}))
+    return out
+
+
+_DUNDERS = {d for ds in PROTOCOL_DUNDERS.values() for d in ds}
+
+
+def _compatible(model: ClassModel, profile: UsageProfile) -> float:
+    """0 when the class cannot be the parameter's type, else a factor for soft mismatches."""
+    members = model.info.members
+    factor = 1.0
+    for call in profile.calls:
+        member = members.get(call.name)
+        if call.name not in members:
+            return 0.0
+        if member is None:  # builtins: a name check is all we have
+            continue
+        if not member.accepts(call.n_args, call.keywords):
+            return 0.0
+        if member.kind == "method":
+            if call.awaited and not member.is_async:
+                return 0.0
+            if not call.awaited and member.is_async and profile.is_async_function:
+                factor *= 0.05
+    for attr in profile.attributes:
+        if attr not in members:
+            return 0.0
+    for attr in profile.assigned:
+        if attr not in members:
+            factor *= 0.2  # many classes accept new attributes; a known one is better evidence
+    for protocol in profile.protocols:
+        if protocol == "await" and model.pack is not None:
+            if not model.info.has_protocol("await"):
+                return 0.0
+        elif not model.info.has_protocol(protocol):
+            return 0.0
+    return factor
+
+
+def _structure_loglik(model: ClassModel, profile: UsageProfile, total: float) -> float:
+    """log P(C) + sum over used members of log P(member | C), naive Bayes with smoothing."""
+    n_members = max(1, len(model.info.members))
+    score = math.log((model.usages + _SMOOTH) / (total + _SMOOTH))
+    for member in profile.members:
+        count = model.member_counts.get(member, 0.0)
+        score += math.log((count + _SMOOTH) / (model.usages + _SMOOTH * n_members))
+    return score
+
+
+def _softmax(scores: Mapping[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    top = max(scores.values())
+    exp = {k: math.exp(v - top) for k, v in scores.items()}
+    total = sum(exp.values())
+    return {k: v / total for k, v in exp.items()}
+
+
+@dataclass(frozen=True)
+class FlowFact:
+    """A parameter flows into a callee parameter annotated with a class (in a library or the project)."""
+
+    annotation: str
+
+
+class TypeInferer:
+    """Ranks candidate classes for usage profiles; one instance serves a whole run."""
+
+    def __init__(
+        self,
+        models: Sequence[PackModel],
+        retrieval: Retrieval | None,
+        packs: Sequence[LoadedPack] = (),
+        signals: frozenset[str] = SIGNALS,
+        top_k: int = 20,
+    ) -> None:
+        self.models = list(models)
+        self.retrieval = retrieval
+        self.packs = list(packs)
+        self.signals = signals if retrieval is not None else signals - {"embedding"}
+        self.top_k = top_k
+        self.classes: dict[str, ClassModel] = {}
+        for m in self.models:
+            self.classes.update(m.classes)
+        self.total = sum(c.usages for c in self.classes.values()) + 1.0
+        self.builtins = _builtin_models(self.total)
+        self.total_with_builtins = self.total + sum(b.usages for b in self.builtins)
+        self.class_totals: Counter[str] = Counter(
+            {n: c.usages + _SMOOTH for n, c in self.classes.items()}
+        )
+        self.by_member: dict[str, set[str]] = defaultdict(set)
+        for name, c in self.classes.items():
+            for member in c.info.members:
+                self.by_member[member].add(name)
+
+    def canonical(self, dotted: str) -> str | None:
+        for m in self.models:
+            name = m.api.canonical(dotted)
+            if name is not None:
+                return name
+        return None
+
+    def flow_facts(self, profile: UsageProfile, local: Mapping[str, Mapping[str, str]]) -> list[str]:
+        """Classes the value flows into through annotated callee parameters."""
+        out = []
+        for callee, position in profile.passed_to:
+            params = local.get(callee)
+            if params is None:
+                params = self._library_params(callee)
+            if not params:
+                continue
+            annotation = params.get(position)
+            if annotation:
+                name = self.canonical(annotation)
+                if name in self.classes:
+                    out.append(name)
+        return out
+
+    def _library_params(self, callee: str) -> Mapping[str, str] | None:
+        for m in self.models:
+            name = m.api.canonical(callee)
+            if name is None:
+                continue
+            if name in m.api.functions:
+                params = m.api.functions[name].params
+            elif name in m.api.classes and "__init__" in m.api.classes[name].members:
+                params = m.api.classes[name].members["__init__"].params
+            else:
+                continue
+            return _param_map(params)
+        return None
+
+    def _candidates(self, profile: UsageProfile) -> list[str]:
+        names: set[str] | None = None
+        for member in profile.members:
+            holders = self.by_member.get(member, set())
+            names = set(holders) if names is None else names & holders
+            if not names:
+                return []
+        return sorted(names if names is not None else self.classes)
+
+    def _name_logodds(self, name: str, candidates: Sequence[str]) -> dict[str, float]:
+        counts: Counter[str] = Counter()
+        for m in self.models:
+            counts.update(m.names.get(name, {}))
+        seen = sum(counts.values())
+        if not seen:
+            return {}
+        out = {}
+        for c in candidates:
+            prior = self.class_totals[c] / self.total
+            posterior = (counts.get(c, 0.0) + _NAME_SMOOTH * prior) / (seen + _NAME_SMOOTH)
+            out[c] = math.log(posterior / prior)
+        return out
+
+    def predict(
+        self,
+        profiles: Sequence[UsageProfile],
+        local_signatures: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> list[tuple[Candidate, ...]]:
+        """Ranked candidates (posteriors, best first) for each profile; empty when nothing fits."""
+        local = local_signatures or {}
+        neighbours = self._embedding_votes(profiles) if "embedding" in self.signals else None
+        out = []
+        for i, profile in enumerate(profiles):
+            scores = self._score(profile, local, neighbours[i] if neighbours else None)
+            posterior = _softmax(scores)
+            ranked = sorted(
+                (Candidate(k, v) for k, v in posterior.items() if not k.startswith("builtins.")),
+                key=lambda c: (-c.score, c.annotation),
+            )
+            out.append(tuple(ranked[:10]))
+        return out
+
+    def _score(
+        self,
+        profile: UsageProfile,
+        local: Mapping[str, Mapping[str, str]],
+        votes: Mapping[str, float] | None,
+    ) -> dict[str, float]:
+        use_structure = "structure" in self.signals
+        flows = self.flow_facts(profile, local) if "flow" in self.signals else []
+        if not use_structure:
+            # Embedding-only: the neighbours' labels, unverified.
+            return {k: math.log(v) for k, v in (votes or {}).items() if v > 0}
+        candidates = self._candidates(profile)
+        names = self._name_logodds(profile.name, candidates) if "name" in self.signals else {}
+        scores: dict[str, float] = {}
+        models = [(c, self.classes[c]) for c in candidates]
+        if profile.members or profile.protocols:
+            models += [(b.info.name, b) for b in self.builtins]
+        total = self.total_with_builtins
+        for name, model in models:
+            factor = _compatible(model, profile)
+            if factor <= 0.0:
+                continue
+            score = _structure_loglik(model, profile, total) + math.log(factor)
+            score += names.get(name, 0.0)
+            score += _FLOW_WEIGHT * flows.count(name)
+            if votes is not None and model.pack is not None:
+                score += math.log(votes.get(name, 0.0) + 0.02)
+            scores[name] = score
+        return scores
+
+    def _embedding_votes(self, profiles: Sequence[UsageProfile]) -> list[dict[str, float]]:
+        assert self.retrieval is not None
+        votes: list[dict[str, float]] = [defaultdict(float) for _ in profiles]
+        texts = [p.text() for p in profiles]
+        if not texts:
+            return []
+        index = self.retrieval.index()
+        for pack in self.packs:
+            vectors = self.retrieval.embedder_for(pack).embed(texts, "query")
+            hits = index.search(vectors, self.top_k, packs=[pack.name], kinds=["usage"])
+            for i, row in enumerate(hits):
+                for hit in row:
+                    if hit.document.label:
+                        label = self.canonical(hit.document.label) or hit.document.label
+                        votes[i][label] += math.exp((hit.score - 1.0) / _EMB_TEMPERATURE)
+        out = []
+        for v in votes:
+            total = sum(v.values())
+            out.append({k: x / total for k, x in v.items()} if total else {})
+        return out
+
+
+def _param_map(params: Sequence[Param]) -> dict[str, str]:
+    """Position ("0", "1", ...) and keyword -> annotation, for positional-or-keyword parameters."""
+    out: dict[str, str] = {}
+    position = 0
+    for p in params:
+        if p.kind in ("positional_only", "positional_or_keyword"):
+            if p.annotation:
+                out[str(position)] = p.annotation
+            position += 1
+        if p.kind in ("positional_or_keyword", "keyword_only") and p.annotation:
+            out[p.name] = p.annotation
+    return out
+
+
+def build_inferer(
+    packs: Sequence[LoadedPack],
+    retrieval: Retrieval | None,
+    signals: frozenset[str] = SIGNALS,
+    top_k: int = 20,
+) -> TypeInferer:
+    models = [PackModel.from_pack(p) for p in packs if p.kind == "library" or p.api_table.classes]
+    return TypeInferer(models, retrieval, packs, signals, top_k)
