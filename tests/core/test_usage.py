@@ -1,0 +1,71 @@
+from remora_review.usage import MethodCall, UsageProfile, annotation_class, parse_profiles
+
+SOURCE = '''
+from typing import Optional
+from sqlalchemy.orm import Session
+import httpx
+
+
+class Repo:
+    def save(self, s, user, *, flush=False):
+        s.add(user)
+        if flush:
+            s.flush()
+        s.commit()
+        s.info["x"] = 1
+        s.autoflush = False
+        return user.id
+
+
+async def fetch(client, url):
+    async with client:
+        response = await client.get(url, timeout=3)
+    for item in client.items:
+        pass
+    isinstance(client, httpx.AsyncClient)
+    helper(client, key=url)
+    return len(response)
+
+
+def helper(c: httpx.AsyncClient, key: Optional[str]) -> None: ...
+'''
+
+
+def _profiles():
+    builder, sites = parse_profiles(SOURCE)
+    return builder, {(s.function.name.value, s.profile.name): s for s in sites}
+
+
+def test_method_calls_attributes_and_writes():
+    _, sites = _profiles()
+    s = sites[("save", "s")].profile
+    assert s.calls == (MethodCall("add", 1), MethodCall("commit", 0), MethodCall("flush", 0))
+    assert s.attributes == {"info"}
+    assert s.assigned == {"autoflush"}
+    assert ("save", "self") not in sites  # the receiver is not a parameter to infer
+
+
+def test_async_protocols_and_data_flow():
+    _, sites = _profiles()
+    client = sites[("fetch", "client")].profile
+    assert client.calls == (MethodCall("get", 1, ("timeout",), awaited=True),)
+    assert {"async_with"} <= client.protocols
+    assert client.attributes == {"items"}
+    assert client.isinstance_of == {"httpx.AsyncClient"}
+    assert ("helper", "0") in client.passed_to
+    assert client.is_async_function
+
+
+def test_profile_json_round_trip_and_text():
+    _, sites = _profiles()
+    profile = sites[("fetch", "client")].profile
+    again = UsageProfile.from_json(profile.to_json())
+    assert again.text() == profile.text()
+    assert "await get(1, timeout=)" in profile.text()
+    assert "fetch" not in profile.text(with_name=False)
+
+
+def test_annotation_class_resolves_through_imports():
+    builder, sites = _profiles()
+    assert annotation_class(builder, sites[("helper", "c")].annotation) == "httpx.AsyncClient"
+    assert annotation_class(builder, sites[("helper", "key")].annotation) == "builtins.str"
