@@ -17,6 +17,7 @@ from remora_review.errors import UserError
 
 if TYPE_CHECKING:
     from remora_review.changes import ChangedFile, ChangeSet
+    from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -84,10 +85,13 @@ def _changed_lines(changed: ChangedFile, mode: str) -> frozenset[int] | None:
     return changed.hunk_lines if mode == "diff_context" else changed.added_lines
 
 
-def _triggers(settings: Settings, root: Path) -> list[tuple[PackTrigger, object]]:
+def _triggers(settings: Settings, root: Path,
+              note: Callable[[str], None]) -> list[tuple[PackTrigger, PackRef]]:
     from remora_review.packs.discovery import discover_packs
 
-    refs = discover_packs(settings, root, os.environ)
+    # A broken pack is named once and left out; it must not block every commit.
+    refs = discover_packs(settings, root, os.environ,
+                          on_problem=lambda message: note(f"pack skipped: {message}"))
     known = {r.name for r in refs}
     missing = [name for name in settings.packs if name not in known]
     if missing:
@@ -96,10 +100,10 @@ def _triggers(settings: Settings, root: Path) -> list[tuple[PackTrigger, object]
     return [(PackTrigger(r.name, r.kind, tuple(r.activate_on)), r) for r in refs]
 
 
-def _load_packs(refs: Sequence[object], names: set[str]) -> dict[str, LoadedPack]:
+def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPack]:
     from remora_review.packs.loader import load_pack
 
-    return {r.name: load_pack(r.path) for r in refs if r.name in names}  # type: ignore[attr-defined]
+    return {r.name: load_pack(r.path, origin=r.origin) for r in refs if r.name in names}
 
 
 def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             notes.append(f"{source.path}: skipped, {source.reason}")
 
-    triggers = _triggers(settings, root) if jobs else []
+    triggers = _triggers(settings, root, notes.append) if jobs else []
     file_jobs = [
         FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
                 active_packs(source.text, [t for t, _ in triggers], settings.packs))
