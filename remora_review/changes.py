@@ -1,0 +1,324 @@
+"""What changed: files and line sets from git (the index, a revision range, or every tracked file)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePath
+
+from remora_review.errors import UserError
+
+# Options that pin git's output format whatever the user's config says (mnemonic prefixes,
+# external diff drivers, quoting of non-ASCII names, blank context lines, colours).
+_CONFIG = (
+    "-c", "core.quotepath=off",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.suppressBlankEmpty=false",
+    "-c", "color.ui=never",
+    "-c", "diff.relative=false",
+)
+_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M",
+              "--src-prefix=a/", "--dst-prefix=b/")
+_STATUS = {"A": "added", "M": "modified", "T": "modified", "U": "modified", "X": "modified",
+           "B": "modified", "R": "renamed", "C": "copied", "D": "deleted"}
+_HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_PY_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file of a change. Line numbers are in the new version of the file."""
+
+    path: str  # repository-relative, with '/'
+    status: str  # "added" | "modified" | "renamed" | "copied" | "deleted"
+    old_path: str | None = None  # for renames and copies
+    added_lines: frozenset[int] = frozenset()  # lines the change adds or modifies
+    hunk_lines: frozenset[int] = frozenset()  # added lines plus 3 lines of context around hunks
+    whole_file: bool = False  # True for --all: every line is in scope
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """The files of one change, and where their new text lives."""
+
+    root: Path
+    files: tuple[ChangedFile, ...]
+    base: str | None  # the commit compared against (None: the empty tree or no comparison)
+    head: str | None  # the commit holding the new side (None: the index or the working tree)
+    description: str
+    # Where the new side's text is: None = the working tree, ":" = the index, else a commit id.
+    # Read it with `sources.read_source(root, path, max_size, at=changeset.source_rev)`.
+    source_rev: str | None = None
+    # Paths named explicitly (pre-commit passes them): python_files() keeps them whatever the suffix.
+    explicit: frozenset[str] = frozenset()
+
+
+def run_git(root: Path, *args: str, ok: Collection[int] = (0,)) -> tuple[int, bytes, str]:
+    """Run git in `root`; return (status, stdout bytes, stderr), or raise UserError on failure."""
+    try:
+        import git  # gitpython: looks for the git executable on import
+    except ImportError as e:
+        raise UserError(f"git is not available: {str(e).splitlines()[0]}") from None
+    status, out, err = git.Git(str(root)).execute(
+        ["git", *_CONFIG, *args],
+        with_extended_output=True,
+        with_exceptions=False,
+        stdout_as_string=False,
+        strip_newline_in_stdout=False,
+    )
+    if status not in ok:
+        detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
+        command = next((a for a in args if not a.startswith("-")), "")
+        raise UserError(f"git {command} failed: {detail}")
+    return status, out, err
+
+
+def repo_root(cwd: Path) -> Path:
+    """The top of the work tree that contains `cwd`."""
+    if not cwd.is_dir():
+        raise UserError(f"not inside a git repository: {cwd}")
+    status, out, _ = run_git(cwd, "rev-parse", "--show-toplevel", ok=(0, 128))
+    top = out.decode("utf-8", "surrogateescape").strip()
+    if status != 0 or not top:
+        raise UserError(f"not inside a git repository: {cwd}")
+    return Path(top)
+
+
+def _rev(root: Path, rev: str) -> str | None:
+    """The commit id `rev` names, or None when this clone does not have it."""
+    if rev.startswith("-"):
+        raise UserError(f"not a revision: {rev}")
+    status, out, _ = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",
+                             ok=(0, 1, 128))
+    return out.decode().strip() if status == 0 else None
+
+
+def _is_shallow(root: Path) -> bool:
+    _, out, _ = run_git(root, "rev-parse", "--is-shallow-repository")
+    return out.strip() == b"true"
+
+
+def _require(root: Path, rev: str, role: str) -> str:
+    sha = _rev(root, rev)
+    if sha is not None:
+        return sha
+    if _is_shallow(root):
+        raise UserError(f"{role} revision {rev} is not in this clone (shallow?); fetch more history: "
+                        "git fetch --deepen=100 (or git fetch --unshallow)")
+    raise UserError(f"unknown {role} revision: {rev}")
+
+
+def _empty_tree(root: Path) -> str:
+    _, out, _ = run_git(root, "hash-object", "-t", "tree", "/dev/null")
+    return out.decode().strip()
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _parse_name_status(raw: bytes) -> list[tuple[str, str, str | None]]:
+    """`git diff --name-status -z` → [(status, path, old_path)]."""
+    fields = raw.split(b"\0")
+    if fields and fields[-1] == b"":
+        fields.pop()
+    out: list[tuple[str, str, str | None]] = []
+    i = 0
+    while i < len(fields):
+        letter = _decode(fields[i])[:1]
+        status = _STATUS.get(letter, "modified")
+        if letter in ("R", "C"):
+            out.append((status, _decode(fields[i + 2]), _decode(fields[i + 1])))
+            i += 3
+        else:
+            out.append((status, _decode(fields[i + 1]), None))
+            i += 2
+    return out
+
+
+_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
+            ord("r"): 13, ord('"'): 34, ord("\\"): 92}
+
+
+def _unquote(raw: bytes) -> bytes:
+    """Undo git's C-style quoting of a path (`"a/t\\tab"`); unquoted paths pass through."""
+    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
+        return raw
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        c = body[i]
+        if c == 92 and i + 1 < len(body):  # backslash
+            nxt = body[i + 1]
+            digits = body[i + 1:i + 4]
+            if len(digits) == 3 and all(48 <= d <= 55 for d in digits):  # \ooo: one raw byte
+                out.append(int(digits, 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def _new_path(line: bytes) -> str | None:
+    """The path on a `+++ b/path` line, or None for /dev/null."""
+    name = line[4:]
+    if name.endswith(b"\t"):  # git appends a tab when the name contains a space
+        name = name[:-1]
+    name = _unquote(name)
+    if name == b"/dev/null":
+        return None
+    return _decode(name[2:] if name.startswith(b"b/") else name)
+
+
+def _parse_patch(raw: bytes) -> dict[str, tuple[frozenset[int], frozenset[int]]]:
+    """`git diff -U3` → {new path: (added lines, hunk lines)}; sections without hunks are absent."""
+    result: dict[str, tuple[set[int], set[int]]] = {}
+    lines = raw.split(b"\n")
+    i, path = 0, None
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.startswith(b"diff --git "):
+            path = None
+        elif line.startswith(b"+++ ") and path is None:
+            path = _new_path(line)
+        elif line.startswith(b"@@ ") and (m := _HUNK.match(line)):
+            old_left = int(m.group(1)) if m.group(1) is not None else 1
+            new_no = int(m.group(2))
+            new_left = int(m.group(3)) if m.group(3) is not None else 1
+            added, hunk = result.setdefault(path, (set(), set())) if path else (set(), set())
+            while (old_left > 0 or new_left > 0) and i < len(lines):
+                body = lines[i]
+                i += 1
+                tag = body[:1]
+                if tag == b"+":
+                    added.add(new_no)
+                    hunk.add(new_no)
+                    new_no, new_left = new_no + 1, new_left - 1
+                elif tag == b"-":
+                    old_left -= 1
+                elif tag == b"\\":  # "\ No newline at end of file"
+                    continue
+                else:  # context (a blank line is context too)
+                    hunk.add(new_no)
+                    new_no, new_left, old_left = new_no + 1, new_left - 1, old_left - 1
+    return {p: (frozenset(a), frozenset(h)) for p, (a, h) in result.items()}
+
+
+def _diff(root: Path, revs: Sequence[str], cached: bool = False) -> list[ChangedFile]:
+    """Files and lines of `git diff [--cached] <revs>`."""
+    mode = ("--cached",) if cached else ()
+    _, names, _ = run_git(root, "diff", *mode, *_DIFF_OPTS, "--name-status", "-z", *revs, "--")
+    _, patch, _ = run_git(root, "diff", *mode, *_DIFF_OPTS, "-U3", "--inter-hunk-context=0",
+                       *revs, "--")
+    lines = _parse_patch(patch)
+    out = []
+    for status, path, old in _parse_name_status(names):
+        added, hunk = lines.get(path, (frozenset(), frozenset())) if status != "deleted" else (
+            frozenset(), frozenset())
+        out.append(ChangedFile(path, status, old, added, hunk))
+    return out
+
+
+def _normalise(path: str) -> str:
+    return PurePath(path).as_posix()  # drops "./"; on Windows turns "\\" into "/"
+
+
+def restrict(changeset: ChangeSet, paths: Sequence[str]) -> ChangeSet:
+    """Keep only the named files (pre-commit passes them); a named file the change does not touch
+    is kept as "modified" with no lines. Named files count as Python for python_files()."""
+    explicit = frozenset(_normalise(p) for p in paths)
+    by_path = {f.path: f for f in changeset.files if f.path in explicit}
+    files = tuple(by_path.get(p, ChangedFile(p, "modified")) for p in sorted(explicit))
+    return replace(changeset, files=files, explicit=explicit)
+
+
+def staged_changes(root: Path, paths: Sequence[str] | None = None) -> ChangeSet:
+    """The index against HEAD (the empty tree before the first commit), as a commit would record it.
+
+    `paths` (pre-commit passes them, relative to root) limits the result: see restrict().
+    """
+    head = _rev(root, "HEAD")
+    files = _diff(root, [head or _empty_tree(root)], cached=True)
+    what = "staged changes" if head else "staged changes (initial commit)"
+    changeset = ChangeSet(root, tuple(files), head, None, what, source_rev=":")
+    return changeset if paths is None else restrict(changeset, paths)
+
+
+def _split_spec(spec: str) -> tuple[str, str | None, bool]:
+    """"A...B" → (A, B, True); "A..B" → (A, B, False); "A" → (A, None, False)."""
+    for sep, merge_base in (("...", True), ("..", False)):
+        if sep in spec:
+            base, head = spec.split(sep, 1)
+            return base or "HEAD", head or "HEAD", merge_base
+    return spec, None, False
+
+
+def range_changes(root: Path, spec: str) -> ChangeSet:
+    """Changes of a revision range.
+
+    "BASE": BASE against the working tree (like `git diff BASE`); "BASE..HEAD": BASE against HEAD;
+    "BASE...HEAD": the merge-base of the two against HEAD (a pull request's view).
+    """
+    spec = spec.strip()
+    if not spec:
+        raise UserError("empty revision range")
+    base_rev, head_rev, merge_base = _split_spec(spec)
+    base = _require(root, base_rev, "base")
+    if head_rev is None:
+        files = _diff(root, [base])
+        return ChangeSet(root, tuple(files), base, None, f"changes since {base_rev} (working tree)")
+    head = _require(root, head_rev, "head")
+    what = f"changes in {spec}"
+    if merge_base:
+        status, out, _ = run_git(root, "merge-base", base, head, ok=(0, 1))
+        if status != 0:
+            if _is_shallow(root):
+                raise UserError(f"no merge base of {base_rev} and {head_rev} in this clone (shallow?); "
+                                "fetch more history: git fetch --deepen=100 (or git fetch --unshallow)")
+            raise UserError(f"{base_rev} and {head_rev} have no common ancestor")
+        base = out.decode().split()[0]
+        what += f" (since merge-base {base[:12]})"
+    files = _diff(root, [base, head])
+    return ChangeSet(root, tuple(files), base, head, what, source_rev=head)
+
+
+def all_files(root: Path) -> ChangeSet:
+    """Every tracked file (submodules left out), each wholly in scope."""
+    _, out, _ = run_git(root, "ls-files", "-s", "-z")
+    seen: dict[str, None] = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        if meta.startswith(b"160000"):
+            continue
+        seen.setdefault(_decode(name), None)  # unmerged paths appear once per stage
+    files = tuple(ChangedFile(p, "modified", whole_file=True) for p in seen)
+    return ChangeSet(root, files, None, None, "all tracked files")
+
+
+def unstaged_paths(root: Path) -> frozenset[str]:
+    """Files whose working-tree text differs from the index: --fix must not write those in staged mode."""
+    _, out, _ = run_git(root, "diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", "--")
+    return frozenset(_decode(p) for p in out.split(b"\0") if p)
+
+
+def is_python_path(path: str) -> bool:
+    return path.endswith(_PY_SUFFIXES)
+
+
+def python_files(changeset: ChangeSet) -> tuple[ChangedFile, ...]:
+    """Files to check: *.py / *.pyi and any path named explicitly; deletions are left out."""
+    return tuple(_python(changeset.files, changeset.explicit))
+
+
+def _python(files: Iterable[ChangedFile], explicit: frozenset[str]) -> Iterator[ChangedFile]:
+    for f in files:
+        if f.status != "deleted" and (is_python_path(f.path) or f.path in explicit):
+            yield f

@@ -1,0 +1,71 @@
+'''The plain git hooks' text; `hooks/` at the repository root holds identical copies for hand installs.'''
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+MARKER = "# remora-review hook v1"
+
+PRE_COMMIT = r'''#!/bin/sh
+# remora-review hook v1
+# pre-commit: checks the staged Python changes with `remora-review check`. It never edits a file.
+# Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
+# Skip it once with `git commit --no-verify`; set REMORA_REVIEW to use another executable.
+remora="${REMORA_REVIEW:-remora-review}"
+if ! command -v "$remora" >/dev/null 2>&1; then
+    echo "remora-review hook: '$remora' is not on PATH." >&2
+    echo "Install it (pip install remora-review), activate the environment that has it," >&2
+    echo "or set REMORA_REVIEW to its path. To commit without the check once: git commit --no-verify" >&2
+    exit 1
+fi
+exec "$remora" check
+'''
+
+PRE_PUSH = r'''#!/bin/sh
+# remora-review hook v1
+# pre-push: checks each pushed branch with `remora-review check --diff <remote-sha>..<local-sha>`.
+# Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
+# Skip it once with `git push --no-verify`; set REMORA_REVIEW to use another executable.
+remote="$1"
+remora="${REMORA_REVIEW:-remora-review}"
+if ! command -v "$remora" >/dev/null 2>&1; then
+    echo "remora-review hook: '$remora' is not on PATH." >&2
+    echo "Install it (pip install remora-review), activate the environment that has it," >&2
+    echo "or set REMORA_REVIEW to its path. To push without the check once: git push --no-verify" >&2
+    exit 1
+fi
+
+is_zero() {
+    case "$1" in
+        *[!0]*) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+status=0
+# githooks(5): one line per ref, "<local ref> <local sha> <remote ref> <remote sha>".
+while read -r local_ref local_sha remote_ref remote_sha; do
+    [ -n "$local_sha" ] || continue
+    is_zero "$local_sha" && continue  # a deleted ref: nothing to check
+    base="$remote_sha"
+    if is_zero "$base" || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+        # A new branch, or a remote commit this clone lacks: start from the remote's default branch.
+        base=""
+        default=$(git symbolic-ref --quiet "refs/remotes/$remote/HEAD" 2>/dev/null)
+        if [ -n "$default" ]; then
+            base=$(git merge-base "$default" "$local_sha" 2>/dev/null)
+        fi
+        if [ -z "$base" ]; then
+            echo "remora-review hook: $local_ref: nothing to compare it with (no $remote/HEAD; try" \
+                 "git remote set-head $remote --auto); not checked" >&2
+            continue
+        fi
+    fi
+    [ "$base" = "$local_sha" ] && continue  # nothing new on this ref
+    "$remora" check --diff "$base..$local_sha" </dev/null || status=$?
+done
+exit $status
+'''
+
+HOOKS: Mapping[str, str] = MappingProxyType({"pre-commit": PRE_COMMIT, "pre-push": PRE_PUSH})

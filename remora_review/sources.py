@@ -1,0 +1,121 @@
+"""Reading a changed file's text, or saying plainly why it is skipped (binary, not UTF-8, too big...)."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from remora_review.changes import run_git
+
+_BINARY_PROBE = 8192
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file's text with newlines turned into "\\n"; `newline` is the file's own (its first one)."""
+
+    path: str
+    text: str
+    newline: str = "\n"
+    bom: bool = False  # the file starts with a UTF-8 byte order mark (kept when a fix is written)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that is not checked, and the reason, e.g. "binary file" or "over 1000000 bytes"."""
+
+    path: str
+    reason: str
+
+
+def decode_source(path: str, data: bytes) -> SourceFile | Skipped:
+    """Turn a file's bytes into a SourceFile, or Skipped("binary file" | "not UTF-8")."""
+    if b"\0" in data[:_BINARY_PROBE]:
+        return Skipped(path, "binary file")
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        text = data[len(codecs.BOM_UTF8) if bom else 0:].decode("utf-8")
+    except UnicodeDecodeError:
+        return Skipped(path, "not UTF-8")
+    first = _NEWLINE.search(text)
+    newline = first.group() if first else "\n"
+    if "\r" in text:
+        text = _NEWLINE.sub("\n", text)
+    return SourceFile(path, text, newline, bom)
+
+
+def read_source(root: Path, path: str, max_size: int, *, at: str | None = None) -> SourceFile | Skipped:
+    """Read `path` (repository-relative) from the working tree, or from git when `at` is given.
+
+    `at` is ChangeSet.source_rev: ":" reads the staged text, a commit id reads that commit's.
+    Skip reasons: "missing", "a symlink", "not a regular file", "over N bytes", "binary file",
+    "not UTF-8".
+    """
+    if at is not None:
+        return _read_blob(root, path, max_size, at)
+    full = root / path
+    try:
+        info = full.lstat()
+    except FileNotFoundError:
+        return Skipped(path, "missing")
+    except OSError as e:
+        return Skipped(path, f"unreadable: {e.strerror}")
+    if stat.S_ISLNK(info.st_mode):
+        return Skipped(path, "a symlink")
+    if not stat.S_ISREG(info.st_mode):
+        return Skipped(path, "not a regular file")
+    if info.st_size > max_size:
+        return Skipped(path, f"over {max_size} bytes")
+    try:
+        with open(full, "rb") as fh:
+            data = fh.read(max_size + 1)
+    except OSError as e:
+        return Skipped(path, f"unreadable: {e.strerror}")
+    if len(data) > max_size:  # grew since lstat
+        return Skipped(path, f"over {max_size} bytes")
+    return decode_source(path, data)
+
+
+def _read_blob(root: Path, path: str, max_size: int, at: str) -> SourceFile | Skipped:
+    if at == ":":
+        _, out, _ = run_git(root, "--literal-pathspecs", "ls-files", "-s", "-z", "--", path)
+    else:
+        _, out, _ = run_git(root, "--literal-pathspecs", "ls-tree", "-z", at, "--", path)
+    entry = _exact_entry(out, path)
+    if entry is None:
+        return Skipped(path, "missing")
+    mode, sha = entry
+    if mode == "120000":
+        return Skipped(path, "a symlink")
+    if not mode.startswith("100"):
+        return Skipped(path, "not a regular file")
+    _, size, _ = run_git(root, "cat-file", "-s", sha)
+    if int(size.strip() or 0) > max_size:
+        return Skipped(path, f"over {max_size} bytes")
+    _, data, _ = run_git(root, "cat-file", "blob", sha)
+    return decode_source(path, data)
+
+
+def _exact_entry(listing: bytes, path: str) -> tuple[str, str] | None:
+    """(mode, object id) for `path` in `ls-files -s -z` or `ls-tree -z` output (stage 0 first)."""
+    want = path.encode("utf-8", "surrogateescape")
+    found: list[tuple[str, str, str]] = []
+    for entry in listing.split(b"\0"):
+        meta, sep, name = entry.partition(b"\t")
+        if not sep or name != want:
+            continue
+        parts = meta.decode().split()
+        # ls-files -s: mode sha stage; ls-tree: mode type sha
+        if len(parts) == 3 and parts[1] in ("blob", "tree", "commit"):
+            found.append((parts[0], parts[2], "0"))
+        elif len(parts) == 3:
+            found.append((parts[0], parts[1], parts[2]))
+    if not found:
+        return None
+    mode, sha, _ = min(found, key=lambda f: f[2])
+    return mode, sha
+
