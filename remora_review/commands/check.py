@@ -59,14 +59,19 @@ def _settings(args: argparse.Namespace, root: Path) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
-def _changeset(args: argparse.Namespace, root: Path) -> ChangeSet:
+def _changeset(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) -> ChangeSet:
     from remora_review import changes
 
+    paths = [_relative(root, f) for f in args.files] if args.files else None
     if args.all:
         return changes.all_files(root)
     if args.diff:
         return changes.range_changes(root, args.diff)
-    paths = [_relative(root, f) for f in args.files] if args.files else None
+    # pre-commit's pre-push stage passes the pushed range in the environment.
+    from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
+    if from_ref and to_ref:
+        ranged = changes.range_changes(root, f"{from_ref}..{to_ref}")
+        return changes.restrict(ranged, paths) if paths else ranged
     return changes.staged_changes(root, paths)
 
 
@@ -134,13 +139,19 @@ def run(args: argparse.Namespace) -> int:
     root = changes.repo_root(Path.cwd())
     settings = _settings(args, root)
     notes: list[str] = []
-    changeset = _changeset(args, root)
+    changeset = _changeset(args, root, os.environ)
+    # A fix must never overwrite work the user has not staged.
+    unstaged = (changes.unstaged_paths(root)
+                if args.fix and changeset.source_rev == ":" else frozenset())
 
     jobs: list[tuple[ChangedFile, SourceFile]] = []
     for changed in changes.python_files(changeset):
         if changed.status == "deleted":
             continue
-        source = read_source(root, changed.path, settings.max_file_size)
+        if changed.path in unstaged:
+            notes.append(f"{changed.path}: not fixed, it has unstaged changes (stage or stash them)")
+            continue
+        source = read_source(root, changed.path, settings.max_file_size, at=changeset.source_rev)
         if isinstance(source, SourceFile):
             jobs.append((changed, source))
         else:
@@ -208,6 +219,7 @@ def _write_fixes(root: Path, outcomes: Sequence[FileOutcome], originals: Mapping
         if diff_only:
             sys.stdout.write(unified_diff(outcome.path, source.text, outcome.fixed_source))  # type: ignore[attr-defined]
         else:
-            write_atomic(root / outcome.path, outcome.fixed_source, source.newline)  # type: ignore[attr-defined]
+            write_atomic(root / outcome.path, outcome.fixed_source, source.newline,  # type: ignore[attr-defined]
+                         bom=source.bom)  # type: ignore[attr-defined]
         changed += 1
     return changed
