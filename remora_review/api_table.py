@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # Dunder protocols that usage profiles can observe, by the profile's own name for them.
 PROTOCOL_DUNDERS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from remora_review.changes import ChangedFile, ChangeSet
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
+    from remora_review.sources import SourceFile
 
 FORMATS = ("text", "json", "sarif", "github")
 FILTER_MODES = ("added", "diff_context", "file")
@@ -129,77 +131,81 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
     return Runtime(settings, packs, checks, retrieval)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    job: FileJob
+    source: SourceFile
+    fix: bool  # False for a file with unstaged work: it is reviewed, never rewritten
+
+
+def _read_files(root: Path, changeset: ChangeSet, settings: Settings, fix: bool,
+                note: Callable[[str], None]) -> list[tuple[ChangedFile, SourceFile, bool]]:
+    from remora_review import changes
+    from remora_review.sources import SourceFile, read_source
+
+    # A fix must never overwrite work the user has not staged.
+    unstaged = changes.unstaged_paths(root) if fix and changeset.source_rev == ":" else frozenset()
+    out = []
+    for changed in changes.python_files(changeset):
+        source = read_source(root, changed.path, settings.max_file_size, at=changeset.source_rev)
+        if not isinstance(source, SourceFile):
+            note(f"{source.path}: skipped, {source.reason}")
+            continue
+        if changed.path in unstaged:
+            note(f"{changed.path}: not fixed, it has unstaged changes (stage or stash them)")
+        out.append((changed, source, fix and changed.path not in unstaged))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from remora_review import changes
     from remora_review.output import FORMATTERS, Report
-    from remora_review.sources import SourceFile, read_source
 
-    verbose = getattr(args, "verbose", False)
     args.config = getattr(args, "config", None)
     root = changes.repo_root(Path.cwd())
     settings = _settings(args, root)
     notes: list[str] = []
-    changeset = _changeset(args, root, os.environ)
-    # A fix must never overwrite work the user has not staged.
-    unstaged = (changes.unstaged_paths(root)
-                if args.fix and changeset.source_rev == ":" else frozenset())
+    wants_fix = args.fix or args.diff_output
+    files = _read_files(root, _changeset(args, root, os.environ), settings, wants_fix, notes.append)
 
-    jobs: list[tuple[ChangedFile, SourceFile]] = []
-    for changed in changes.python_files(changeset):
-        if changed.status == "deleted":
-            continue
-        if changed.path in unstaged:
-            notes.append(f"{changed.path}: not fixed, it has unstaged changes (stage or stash them)")
-            continue
-        source = read_source(root, changed.path, settings.max_file_size, at=changeset.source_rev)
-        if isinstance(source, SourceFile):
-            jobs.append((changed, source))
-        else:
-            notes.append(f"{source.path}: skipped, {source.reason}")
-
-    triggers = _triggers(settings, root, notes.append) if jobs else []
-    file_jobs = [
-        FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
-                active_packs(source.text, [t for t, _ in triggers], settings.packs))
-        for changed, source in jobs
+    triggers = _triggers(settings, root, notes.append) if files else []
+    planned = [
+        _Planned(FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
+                         active_packs(source.text, [t for t, _ in triggers], settings.packs)),
+                 source, fix)
+        for changed, source, fix in files
     ]
-    wanted = {name for job in file_jobs for name in job.packs}
+    wanted = {name for p in planned for name in p.job.packs}
     if wanted:
         packs = _load_packs([r for _, r in triggers], wanted)
         runtime = _build_runtime(settings, packs, root, notes.append)
     else:  # the fast path: no pack, so no libcst, numpy or torch
         runtime = Runtime(settings, {}, (), None)
 
-    outcomes: list[FileOutcome] = []
-    for job, (_, source) in zip(file_jobs, jobs):
-        outcome = fix_source(job, runtime) if (args.fix or args.diff_output) else check_source(job, runtime)
-        outcomes.append(outcome)
-        notes.extend(outcome.notes)
-
-    changed_files = _write_fixes(root, outcomes, {j.path: s for j, (_, s) in zip(file_jobs, jobs)},
-                                 args.diff_output)
-    if args.diff_output:  # like `ruff --diff`: the diff is the whole output
-        for line in dict.fromkeys(notes):
-            print(f"remora-review: {line}", file=sys.stderr)
-        return 1 if changed_files else 0
-    findings = [f for o in outcomes for f in o.findings]
-    texts = {j.path: s.text for j, (_, s) in zip(file_jobs, jobs)}
-    sources = {o.path: o.fixed_source or texts[o.path] for o in outcomes}
-    fingerprints = tuple(
-        f.fingerprint(_line(sources.get(f.path, ""), f.line)) for f in findings
-    )
-    report = Report(
-        findings=tuple(findings), fingerprints=fingerprints, notes=tuple(notes),
-        fixed=sum(o.fixes_applied for o in outcomes if o.fixed_source is not None),
-        files_checked=len(file_jobs),
-    )
+    outcomes = [fix_source(p.job, runtime) if p.fix else check_source(p.job, runtime)
+                for p in planned]
+    notes.extend(n for o in outcomes for n in o.notes)
     for line in dict.fromkeys(notes):  # each note once, on stderr, so stdout stays parseable
         print(f"remora-review: {line}", file=sys.stderr)
+    sources = {p.job.path: p.source for p in planned}
+    rewritten = _write_fixes(root, outcomes, sources, args.diff_output)
+    if args.diff_output:  # like `ruff --diff`: the diff is the whole output
+        return 1 if rewritten else 0
+
+    findings = tuple(f for o in outcomes for f in o.findings)
+    texts = {o.path: o.fixed_source or sources[o.path].text for o in outcomes}
+    report = Report(
+        findings=findings,
+        fingerprints=tuple(f.fingerprint(_line(texts[f.path], f.line)) for f in findings),
+        notes=tuple(notes),
+        fixed=sum(o.fixes_applied for o in outcomes if o.fixed_source is not None),
+        files_checked=len(planned),
+    )
     sys.stdout.write(FORMATTERS[args.output_format](report))
-    if verbose:
-        packs_used = ", ".join(sorted(runtime.packs)) or "none"
-        print(f"remora-review: {len(file_jobs)} files, packs: {packs_used}", file=sys.stderr)
-    return 1 if findings or changed_files else 0
+    if getattr(args, "verbose", False):
+        used = ", ".join(sorted(runtime.packs)) or "none"
+        print(f"remora-review: {len(planned)} files, packs: {used}", file=sys.stderr)
+    return 1 if findings or rewritten else 0
 
 
 def _line(text: str, number: int) -> str:
@@ -207,8 +213,8 @@ def _line(text: str, number: int) -> str:
     return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-def _write_fixes(root: Path, outcomes: Sequence[FileOutcome], originals: Mapping[str, object],
-                 diff_only: bool) -> int:
+def _write_fixes(root: Path, outcomes: Sequence[FileOutcome],
+                 originals: Mapping[str, SourceFile], diff_only: bool) -> int:
     from remora_review.fixes import unified_diff, write_atomic
 
     changed = 0
@@ -217,9 +223,9 @@ def _write_fixes(root: Path, outcomes: Sequence[FileOutcome], originals: Mapping
             continue
         source = originals[outcome.path]
         if diff_only:
-            sys.stdout.write(unified_diff(outcome.path, source.text, outcome.fixed_source))  # type: ignore[attr-defined]
+            sys.stdout.write(unified_diff(outcome.path, source.text, outcome.fixed_source))
         else:
-            write_atomic(root / outcome.path, outcome.fixed_source, source.newline,  # type: ignore[attr-defined]
-                         bom=source.bom)  # type: ignore[attr-defined]
+            write_atomic(root / outcome.path, outcome.fixed_source, source.newline,
+                         bom=source.bom)
         changed += 1
     return changed

@@ -44,24 +44,29 @@ def check_vectors(vectors: np.ndarray, count: int, where: str) -> None:
         raise UserError(f"{where}: {vectors.shape[0]} vectors for {count} documents")
 
 
-def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndarray) -> None:
-    """Write documents.jsonl and vectors.npy, grouped by kind so kind filters read contiguous rows."""
-    check_vectors(vectors, len(documents), str(directory))
-    order = sorted(range(len(documents)), key=lambda i: documents[i].kind)
+def write_documents(path: Path, documents: Sequence[Document]) -> None:
+    """documents.jsonl: one JSON object per line (id, kind, text, label, meta), written atomically."""
     lines = [
         json.dumps(
             {"id": d.id, "kind": d.kind, "text": d.text, "label": d.label, "meta": dict(d.meta)},
             ensure_ascii=False,
         )
-        for d in (documents[i] for i in order)
+        + "\n"
+        for d in documents
     ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda f: f.write("".join(lines).encode()))
+
+
+def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndarray) -> None:
+    """Write documents.jsonl and vectors.npy, grouped by kind so kind filters read contiguous rows."""
+    check_vectors(vectors, len(documents), str(directory))
+    order = sorted(range(len(documents)), key=lambda i: documents[i].kind)
     ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
     directory.mkdir(parents=True, exist_ok=True)
     # Vectors first: a reader racing a rewrite sees a count mismatch (an error), not a half file.
     _atomic_write(directory / VECTORS_FILE, lambda f: np.save(f, ordered, allow_pickle=False))
-    _atomic_write(
-        directory / DOCUMENTS_FILE, lambda f: f.write("".join(s + "\n" for s in lines).encode())
-    )
+    write_documents(directory / DOCUMENTS_FILE, [documents[i] for i in order])
 
 
 def read_documents(path: Path) -> list[Document]:

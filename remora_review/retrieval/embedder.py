@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import sqlite3
@@ -123,37 +124,42 @@ class DiskCache:
         )
         return conn
 
+    # A cache that cannot be read or written (read-only dir, corrupt file) is a miss, not an error.
+
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         if not keys or not self.path.exists():
             return {}
         found: dict[str, np.ndarray] = {}
-        conn = self._connect()
         try:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
-                )
-                for key, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
-        finally:
-            conn.close()
+            conn = self._connect()
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = conn.execute(
+                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
+                    )
+                    for key, blob in rows:
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError):
+            return {}
         return found
 
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
-        conn = self._connect()
+        rows = [(key, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for key, v in items]
         try:
-            with conn:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)",
-                    (
-                        (key, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                        for key, v in items
-                    ),
-                )
-        finally:
-            conn.close()
+            conn = self._connect()
+            try:
+                with conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)", rows
+                    )
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError):
+            pass
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
@@ -227,6 +233,7 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         dimension: int | None = None,
         shared: LoadedModel | None = None,
+        memory_limit: int = 200_000,
     ) -> None:
         if truncate_dim is not None and truncate_dim < 1:
             raise UserError(f"embedding model {model!r}: truncate_dim must be positive")
@@ -238,6 +245,7 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._expected_dimension = truncate_dim if truncate_dim is not None else dimension
         self._memory: dict[str, np.ndarray] = {}
+        self._memory_limit = memory_limit  # vectors kept in memory; a warm server runs for hours
         self._disk = None if cache_dir is None else DiskCache(cache_dir / "embeddings.sqlite3")
         self.encoded_texts = 0  # how many texts went through the model, for callers that report it
 
@@ -297,7 +305,15 @@ class SentenceTransformerEmbedder:
                 self._disk.put_many(zip(missing, fresh))
         if not keys:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._memory[k] for k in keys]).astype(np.float32, copy=False)
+        result = np.stack([self._memory[k] for k in keys]).astype(np.float32, copy=False)
+        self._evict()
+        return result
+
+    def _evict(self) -> None:
+        excess = len(self._memory) - self._memory_limit
+        if excess > 0:
+            for key in list(itertools.islice(self._memory, excess)):  # the oldest first
+                del self._memory[key]
 
     def _encode(self, texts: list[str], kind: TextKind) -> np.ndarray:
         model = self._model.get()

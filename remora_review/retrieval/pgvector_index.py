@@ -74,7 +74,10 @@ def schema_name(pack: str, version: str, suffix: str = "") -> str:
 
 
 class PgVectorIndex:
-    """A `VectorIndex` over the packs published in one database; HNSW by default, exact on request."""
+    """A `VectorIndex` over the packs published in one database; HNSW by default, exact on request.
+
+    It holds one connection: use one instance per thread.
+    """
 
     def __init__(
         self,
@@ -120,6 +123,8 @@ class PgVectorIndex:
             raise DatabaseUnavailable(
                 f"index database at {self.where} is unavailable: {self._reason(e)}"
             ) from None
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise UserError(f"index database at {self.where} refused: {self._reason(e)}") from None
 
     def _reason(self, error: BaseException) -> str:
         lines = [s.strip() for s in str(error).splitlines() if s.strip()]
@@ -181,12 +186,18 @@ class PgVectorIndex:
                 f"pack {pack}: pgvector indexes at most {_MAX_INDEXED_DIM} dimensions, "
                 f"got {vectors.shape[1]}"
             )
+        psycopg = _psycopg()
         with self._errors():
             conn = self._connection()
-            with conn.transaction():
-                old = self._load(conn, pack, version, documents, vectors)
-            if old is not None:
-                self._drop_schema(conn, old)
+            try:
+                with conn.transaction():
+                    old = self._load(conn, pack, version, documents, vectors)
+                if old is not None:
+                    self._drop_schema(conn, old)
+            except (psycopg.ProgrammingError, psycopg.DataError, psycopg.IntegrityError) as e:
+                raise UserError(
+                    f"publishing pack {pack} {version} to {self.where} failed: {self._reason(e)}"
+                ) from None
 
     def _load(
         self,

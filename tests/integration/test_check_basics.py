@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 import subprocess
+import sys
 
 
 def test_clean_commit_exits_zero(repo):

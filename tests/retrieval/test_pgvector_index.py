@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -158,3 +159,24 @@ def test_bad_input_changes_nothing(pg_dsn: str, embedded_corpus: Corpus) -> None
         with pytest.raises(UserError, match="384 dimensions, the query has 8"):
             index.search(np.ones((1, 8), dtype=np.float32), 3)
         assert index.active()["httpx"].version == "0.1.0"
+
+
+def test_an_account_without_rights_gets_one_line(pg_dsn: str, embedded_corpus: Corpus) -> None:
+    import psycopg
+
+    docs, vectors = embedded_corpus
+    role = f"viewer_{uuid.uuid4().hex[:8]}"  # roles are shared by the server's databases
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    viewer = psycopg.conninfo.make_conninfo(pg_dsn, user=role)
+    with PgVectorIndex(pg_dsn) as owner:
+        owner.publish("httpx", "0.1.0", docs[:5], vectors[:5])
+    with PgVectorIndex(viewer) as index:
+        with pytest.raises(
+            UserError, match=r"^publishing pack httpx 0\.2\.0 to .* failed: permission"
+        ):
+            index.publish("httpx", "0.2.0", docs[:5], vectors[:5])
+        with pytest.raises(UserError, match="refused: permission denied for schema remora_catalog"):
+            index.search(vectors[:1], 3)
+    with PgVectorIndex(pg_dsn) as owner:
+        assert owner.active()["httpx"].version == "0.1.0"

