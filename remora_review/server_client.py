@@ -34,6 +34,9 @@ LOCK_NAME = "start.lock"
 LOG_NAME = "server.log"
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
+MAX_LOG_BYTES = 1024 * 1024
+REQUEST_CHUNK_BYTES = 8 * 1024 * 1024  # texts per embed request: well under MAX_REQUEST_BYTES
+REQUEST_CHUNK_TEXTS = 1024
 START_TIMEOUT_S = 10.0
 EMBED_TIMEOUT_S = 600.0  # a cold first embed loads the model; big batches take a while on a CPU
 
@@ -212,7 +215,9 @@ def spawn_server(
     """Start `python -m remora_review.server` detached from this process and its terminal."""
     command = [python, "-m", "remora_review.server", "--socket", str(sock_path),
                "--idle-timeout", str(idle_timeout)]
-    with open(sock_path.parent / LOG_NAME, "ab") as log:
+    log_file = sock_path.parent / LOG_NAME
+    fresh = log_file.exists() and log_file.stat().st_size > MAX_LOG_BYTES  # keep one run's worth
+    with open(log_file, "wb" if fresh else "ab") as log:
         proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True, cwd="/", env=_child_env(environ),
@@ -319,6 +324,7 @@ class RemoteEmbedder:
         fallback: Callable[[], Embedder] | None = None,
         warn: Warn | None = None,
         timeout: float = EMBED_TIMEOUT_S,
+        max_texts_per_request: int = REQUEST_CHUNK_TEXTS,
     ) -> None:
         self._spec = spec
         self._socket = socket_path
@@ -327,6 +333,7 @@ class RemoteEmbedder:
         self._fallback = fallback
         self._warn = warn
         self._timeout = timeout
+        self._max_texts = max_texts_per_request
         self._local: Embedder | None = None
 
     @property
@@ -362,23 +369,44 @@ class RemoteEmbedder:
         return self._local is None
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        if self._local is None and texts:
+            try:
+                return self._embed_remote(texts, kind)
+            except ServerUnavailable as e:
+                if self._fallback is None:
+                    raise
+                if self._warn is not None:
+                    self._warn(f"embedding server stopped answering ({e}); embedding in this process")
+                self._local = self._fallback()
         if self._local is not None:
             return self._local.embed(texts, kind)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        payload = {
-            "op": "embed", "spec": self._spec.model_dump(), "model_path": self._model_path,
-            "device": self._device, "kind": kind, "texts": list(texts),
-        }
-        try:
-            return decode_vectors(request(self._socket, payload, self._timeout))
-        except ServerUnavailable as e:
-            if self._fallback is None:
-                raise
-            if self._warn is not None:
-                self._warn(f"embedding server stopped answering ({e}); embedding in this process")
-            self._local = self._fallback()
-            return self._local.embed(texts, kind)
+        return np.zeros((0, self.dimension), dtype=np.float32)
+
+    def _embed_remote(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        base = {"op": "embed", "spec": self._spec.model_dump(), "model_path": self._model_path,
+                "device": self._device, "kind": kind}
+        parts = [
+            decode_vectors(request(self._socket, {**base, "texts": chunk}, self._timeout))
+            for chunk in request_chunks(texts, max_texts=self._max_texts)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def request_chunks(
+    texts: Sequence[str], max_bytes: int = REQUEST_CHUNK_BYTES, max_texts: int = REQUEST_CHUNK_TEXTS
+) -> Iterator[list[str]]:
+    """Split texts into requests well under the server's size bound (one text alone may exceed it)."""
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        cost = len(json.dumps(text)) + 1  # ASCII-escaped, as request() sends it
+        if chunk and (size + cost > max_bytes or len(chunk) >= max_texts):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(text)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def make_embedder(

@@ -81,7 +81,7 @@ def test_make_embedder_uses_the_running_server(
 def test_concurrent_clients(model_server: Path, minilm: EmbeddingModel,
                             local_minilm: client.Embedder) -> None:
     remote = client.RemoteEmbedder(minilm, model_server)
-    batches = [[f"{t} # variant {i}" for t in TEXTS] for i in range(6)]
+    batches = [[f"{t} # variant {i}" for t in TEXTS] for i in range(4)]
     results: dict[int, np.ndarray] = {}
 
     def work(i: int) -> None:
@@ -94,6 +94,18 @@ def test_concurrent_clients(model_server: Path, minilm: EmbeddingModel,
         t.join(timeout=120)
     for i, batch in enumerate(batches):
         assert np.allclose(results[i], local_minilm.embed(batch, "document"), atol=1e-5)
+
+
+def test_a_large_batch_goes_in_several_requests(
+    model_server: Path, minilm: EmbeddingModel, local_minilm: client.Embedder
+) -> None:
+    texts = [f"{t} # chunked {i}" for i, t in enumerate(TEXTS * 3)]
+    remote = client.RemoteEmbedder(minilm, model_server, max_texts_per_request=5)
+    before = client.server_status(model_server)["requests"]  # type: ignore[index]
+    got = remote.embed(texts, "document")
+    after = client.server_status(model_server)["requests"]  # type: ignore[index]
+    assert after - before == 1 + 3  # the first status, then 12 texts in requests of 5, 5, 2
+    assert np.allclose(got, local_minilm.embed(texts, "document"), atol=1e-5)
 
 
 def test_a_missing_model_is_the_users_error(model_server: Path, minilm: EmbeddingModel) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import remora_review
+from remora_review import server
 from remora_review import server_client as client
 from remora_review.config import Embedding
 from remora_review.packs.manifest import EmbeddingModel
@@ -214,3 +215,14 @@ def test_a_server_of_another_release_is_replaced(runtime_env: dict[str, str]) ->
     status = client.server_status(sock)
     assert status is not None and status["version"] == remora_review.__version__
     assert status["pid"] != old.pid
+
+
+def test_request_chunks_stay_under_the_bound() -> None:
+    assert server.PID_NAME == client.PID_NAME
+    assert server.MAX_REQUEST_BYTES == client.MAX_REQUEST_BYTES > client.REQUEST_CHUNK_BYTES
+    texts = ["a" * 10, "b" * 10, "\u00e9" * 5, "c" * 40, "d"]
+    chunks = list(client.request_chunks(texts, max_bytes=30, max_texts=10))
+    assert [t for c in chunks for t in c] == texts
+    assert chunks == [["a" * 10, "b" * 10], ["\u00e9" * 5], ["c" * 40], ["d"]]
+    assert list(client.request_chunks(texts, max_texts=2)) == [texts[:2], texts[2:4], texts[4:]]
+    assert list(client.request_chunks([])) == []
