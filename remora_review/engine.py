@@ -67,13 +67,17 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     import libcst as cst  # only files that activate a pack pay for libcst
 
     from remora_review.checks.base import FileContext
+    from remora_review.slicing import slice_source
 
+    # Checks see the changed functions and everything around them at their own line numbers;
+    # their edits therefore apply to the original text as they are.
+    analysed = slice_source(job.source, job.changed_lines)
     try:
-        module = cst.parse_module(job.source)
+        module = cst.parse_module(analysed)
     except cst.ParserSyntaxError as e:  # Python accepts it but libcst does not (rare, new syntax)
         return FileOutcome(job.path, (), (f"{job.path}: skipped, libcst cannot parse it: {e}",))
     ctx = FileContext(
-        path=job.path, source=job.source, module=module, changed_lines=job.changed_lines,
+        path=job.path, source=analysed, module=module, changed_lines=job.changed_lines,
         packs=tuple(runtime.packs[name] for name in job.packs), retrieval=runtime.retrieval,
         settings=runtime.settings,
     )
