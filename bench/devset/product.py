@@ -1,0 +1,100 @@
+"""The product's type inference as Predictors: one per signal set, and per pack flavour that is built."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.devset.predictor import Prediction, Predictor
+
+PACKS: tuple[str, ...] = ("sqlalchemy", "httpx", "fastapi")
+SIGNAL_SETS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("structure", frozenset({"structure"})),
+    ("embedding", frozenset({"embedding"})),
+    ("combined", frozenset({"structure", "embedding", "name", "flow"})),
+)
+
+
+@dataclass(frozen=True)
+class ProductConfig:
+    label: str  # e.g. "product structure", "product combined ft"
+    signals: frozenset[str]
+    fine_tuned: bool
+
+
+def pack_files(packs_dir: Path, fine_tuned: bool, names: Sequence[str] = PACKS) -> list[Path]:
+    suffix = "-ft" if fine_tuned else ""
+    return [packs_dir / f"{name}{suffix}.pack" for name in names]
+
+
+def configs(packs_dir: Path, names: Sequence[str] = PACKS) -> list[ProductConfig]:
+    """Every configuration whose packs exist: plain packs, then fine-tuned ones when built."""
+    out = []
+    for fine_tuned in (False, True):
+        if not all(p.is_file() for p in pack_files(packs_dir, fine_tuned, names)):
+            continue
+        for label, signals in SIGNAL_SETS:
+            suffix = " ft" if fine_tuned else ""
+            out.append(ProductConfig(f"product {label}{suffix}", signals, fine_tuned))
+    return out
+
+
+def _adapt(predict_source: Callable[[str, Any], Sequence[Any]], inferer: Any) -> Predictor:
+    def predict(source: str, path: str) -> list[Prediction]:
+        return [
+            Prediction(
+                p.function,
+                p.parameter,
+                p.line,
+                tuple((c.annotation, float(c.score)) for c in p.candidates),
+                float(p.confidence),
+            )
+            for p in predict_source(source, inferer)
+        ]
+
+    return predict
+
+
+def availability(packs_dir: Path, names: Sequence[str] = PACKS) -> str | None:
+    """Why the product cannot be measured yet, or None when it can."""
+    try:
+        from remora_review.checks import typehints
+    except ImportError:
+        return "product: not available yet (remora_review.checks.typehints does not import)"
+    if not all(hasattr(typehints, n) for n in ("predict_source", "build_inferer")):
+        return "product: not available yet (no predict_source / build_inferer)"
+    missing = [p for p in pack_files(packs_dir, False, names) if not p.is_file()]
+    if missing:
+        names = ", ".join(str(p) for p in missing)
+        return f"product: packs not built yet ({names} missing)"
+    return None
+
+
+def predictors(
+    packs_dir: Path,
+    selected: Sequence[ProductConfig],
+    warn: Callable[[str], None],
+    names: Sequence[str] = PACKS,
+) -> list[tuple[str, Predictor]]:
+    """Predictors for the selected configurations; packs and retrieval are loaded once per flavour."""
+    from remora_review.checks.typehints import build_inferer, predict_source
+    from remora_review.config import Settings
+    from remora_review.packs.loader import load_pack
+    from remora_review.retrieval.runtime import PackRetrieval
+
+    # No warm server process for a benchmark: the model loads in this process, once.
+    settings = Settings.model_validate({"embedding": {"server": False}})
+    out = []
+    for fine_tuned in (False, True):
+        chosen = [c for c in selected if c.fine_tuned == fine_tuned]
+        if not chosen:
+            continue
+        packs = [load_pack(p) for p in pack_files(packs_dir, fine_tuned, names)]
+        retrieval = PackRetrieval(packs, settings, os.environ, warn)
+        for config in chosen:
+            inferer = build_inferer(packs, retrieval, config.signals)
+            out.append((config.label, _adapt(predict_source, inferer)))
+    return out

@@ -1,0 +1,135 @@
+"""Entry point: fetch the pinned projects, build the dev set, run the name peer and the product, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python bench/devset/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.devset import product
+from bench.devset.dataset import ProjectSet, cap, library_versions, load_or_build, write_atomic
+from bench.devset.fetch import FetchError, fetch, load_projects, source_files
+from bench.devset.metrics import Outcome, score
+from bench.devset.name_peer import load_or_mine, name_peer
+from bench.devset.predictor import Predictor
+from bench.devset.report import dataset_table, figures_table, result_json
+from bench.devset.resolve import Resolver
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK_CAP = 40  # gold parameters per project in --quick
+DEFAULT_THRESHOLD = 0.9  # the product's default ([tool.remora-review.typehints] threshold)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench/devset/run.py", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"only the first ~{QUICK_CAP} gold parameters of each project")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help="confidence threshold for coverage and precision (default %(default)s)")
+    parser.add_argument("--json", type=Path, help="also write every figure and sweep to this file")
+    parser.add_argument("--projects", help="comma-separated subset of projects.toml names")
+    parser.add_argument("--only", help="comma-separated predictor labels to run, e.g. "
+                        "'name peer,product combined'")
+    parser.add_argument("--no-product", action="store_true", help="run the name peer only")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache" / "devset")
+    parser.add_argument("--packs-dir", type=Path, default=ROOT / "packs" / "remora_packs")
+    parser.add_argument("--packs", default=",".join(product.PACKS),
+                        help="comma-separated pack names the product uses (default %(default)s)")
+    return parser
+
+
+def evaluate(
+    predictor: Predictor, sets: Sequence[ProjectSet], blind: bool, resolver: Resolver
+) -> tuple[list[Outcome], int]:
+    """Every gold parameter's outcome; a file the predictor fails on counts as no prediction."""
+    outcomes: list[Outcome] = []
+    errors = 0
+    for ps in sets:
+        for f in ps.files(blind):
+            try:
+                predictions = predictor(f.source, f.path)
+            except Exception:  # one file's failure must not end the measurement
+                errors += 1
+                predictions = []
+            outcomes.extend(score(ps.project.name, f.gold, predictions, resolver.canonical))
+    return outcomes, errors
+
+
+def _dataset(args: argparse.Namespace, resolver: Resolver) -> list[ProjectSet]:
+    projects = load_projects()
+    if args.projects:
+        wanted = {n.strip() for n in args.projects.split(",")}
+        projects = [p for p in projects if p.name in wanted]
+    sets = []
+    for project in projects:
+        src = fetch(project, args.cache)
+        ps = load_or_build(project, args.cache, partial(source_files, src, project), resolver)
+        sets.append(cap(ps, QUICK_CAP) if args.quick else ps)
+    return sets
+
+
+def _predictors(args: argparse.Namespace, resolver: Resolver) -> list[tuple[str, Predictor]]:
+    started = time.monotonic()
+    table = load_or_mine(args.cache, resolver)
+    print(f"name peer: {len(table.counts)} parameter names from {table.annotated} library-typed "
+          f"parameters in the installed source of "
+          + ", ".join(f"{k} {v}" for k, v in library_versions().items())
+          + f" ({time.monotonic() - started:.1f}s)")
+    out: list[tuple[str, Predictor]] = [("name peer", name_peer(table))]
+    if args.no_product:
+        return out
+    names = [n.strip() for n in args.packs.split(",") if n.strip()]
+    reason = product.availability(args.packs_dir, names)
+    if reason is not None:
+        print(reason)
+        return out
+    configs = product.configs(args.packs_dir, names)
+    if args.only:
+        wanted = {n.strip() for n in args.only.split(",")}
+        configs = [c for c in configs if c.label in wanted]
+    started = time.monotonic()
+    out.extend(product.predictors(args.packs_dir, configs, lambda m: print(f"note: {m}"), names))
+    print(f"product: {len(configs)} configurations, packs {', '.join(names)} "
+          f"({time.monotonic() - started:.1f}s to load)")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    resolver = Resolver()
+    started = time.monotonic()
+    try:
+        sets = _dataset(args, resolver)
+    except FetchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"dev set{' (--quick)' if args.quick else ''}: parameters annotated with a class of "
+          f"sqlalchemy, httpx, fastapi or starlette ({time.monotonic() - started:.1f}s)")
+    print("\n".join(dataset_table(sets)))
+    results = []
+    for label, predictor in _predictors(args, resolver):
+        if args.only and label not in {n.strip() for n in args.only.split(",")}:
+            continue
+        for mode in ("kept", "blind"):
+            started = time.monotonic()
+            outcomes, errors = evaluate(predictor, sets, mode == "blind", resolver)
+            print()
+            print("\n".join(figures_table(label, mode, outcomes, args.threshold, errors)))
+            print(f"({time.monotonic() - started:.1f}s)")
+            results.append(result_json(label, mode, outcomes, args.threshold, errors))
+    if args.json:
+        sizes = {ps.project.name: ps.size for ps in sets}
+        payload = {"quick": args.quick, "threshold": args.threshold, "sizes": sizes, "results": results}
+        write_atomic(args.json, json.dumps(payload, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
