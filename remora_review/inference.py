@@ -4,6 +4,7 @@ mined usages, name statistics and data flow, combined into one calibrated poster
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import math
 from collections import Counter, defaultdict
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from remora_review.api_table import PROTOCOL_DUNDERS, ApiTable, ClassInfo, Param
+from remora_review.api_table import PROTOCOL_DUNDERS, ApiTable, ClassInfo, Member, Param
 from remora_review.usage import UsageProfile
 
 if TYPE_CHECKING:
@@ -92,18 +93,53 @@ class PackModel:
                     names[name][api.canonical(label) or label] += count
         model = cls(pack=pack.name, api=api, names=dict(names))
         for name, info in api.classes.items():
-            model.classes[name] = ClassModel(info, pack.name, usage_counts[name],
+            model.classes[name] = ClassModel(info, pack.name,
+                                             usage_counts[name] + _prominence(name),
                                              dict(member_counts[name]))
         return model
+
+
+def _prominence(public_name: str) -> float:
+    """Pseudo-usages for a class by how near the package top it is exported (`httpx.Client`).
+
+    A library's own source rarely annotates parameters with its main classes, so mined counts
+    alone would make them look rare.
+    """
+    depth = public_name.count(".")
+    return 1.0 + 3.0 / depth if depth else 1.0
+
+
+_PARAM_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: "positional_only",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
+    inspect.Parameter.VAR_POSITIONAL: "var_positional",
+    inspect.Parameter.KEYWORD_ONLY: "keyword_only",
+    inspect.Parameter.VAR_KEYWORD: "var_keyword",
+}
+
+
+def _builtin_member(typ: type, name: str) -> Member:
+    attr = getattr(typ, name)
+    if not callable(attr):
+        return Member(name, "attribute")
+    try:
+        signature = inspect.signature(attr)
+    except (TypeError, ValueError):  # no text signature: accept any call
+        return Member(name, "method", (Param("args", "var_positional"),
+                                       Param("kwargs", "var_keyword")))
+    params = tuple(Param(p.name, _PARAM_KINDS[p.kind], None, p.default is not p.empty)
+                   for p in list(signature.parameters.values())[1:])
+    return Member(name, "method", params)
 
 
 def _builtin_models(total_usages: float) -> list[ClassModel]:
     out = []
     for name, share in _BUILTIN_SHARES.items():
         typ = getattr(builtins, name)
-        members = {m: None for m in dir(typ) if not m.startswith("_") or m in _DUNDERS}
+        members = {m: _builtin_member(typ, m) for m in dir(typ)
+                   if not m.startswith("_") or m in _DUNDERS}
         info = ClassInfo(name=f"builtins.{name}", defined_in=f"builtins.{name}", bases=(),
-                         members=members)  # type: ignore[arg-type]
+                         members=members)
         out.append(ClassModel(info, None, max(1.0, total_usages * _BUILTIN_MASS * share), {}))
     return out
 
@@ -117,17 +153,15 @@ def _compatible(model: ClassModel, profile: UsageProfile) -> float:
     factor = 1.0
     for call in profile.calls:
         member = members.get(call.name)
-        if call.name not in members:
+        if member is None:
             return 0.0
-        if member is None:  # builtins: a name check is all we have
-            continue
         if not member.accepts(call.n_args, call.keywords):
             return 0.0
         if member.kind == "method":
             if call.awaited and not member.is_async:
                 return 0.0
-            if not call.awaited and member.is_async and profile.is_async_function:
-                factor *= 0.05
+            if not call.awaited and member.is_async:
+                factor *= 0.05  # a coroutine left un-awaited is rare; the sync twin is likelier
     for attr in profile.attributes:
         if attr not in members:
             return 0.0
@@ -191,9 +225,11 @@ class TypeInferer:
         self.total = sum(c.usages for c in self.classes.values()) + 1.0
         self.builtins = _builtin_models(self.total)
         self.total_with_builtins = self.total + sum(b.usages for b in self.builtins)
-        self.class_totals: Counter[str] = Counter(
-            {n: c.usages + _SMOOTH for n, c in self.classes.items()}
-        )
+        # Prior pseudo-counts of every candidate, builtins included, for the name signal.
+        self.prior_counts: dict[str, float] = {
+            n: c.usages + _SMOOTH for n, c in [*self.classes.items(),
+                                               *((b.info.name, b) for b in self.builtins)]
+        }
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
             for member in c.info.members:
@@ -252,9 +288,12 @@ class TypeInferer:
         seen = sum(counts.values())
         if not seen:
             return {}
+        # Annotations outside the candidates (str, Path, Any...) stay in `seen`: a name that is
+        # usually something else lowers every library class's odds.
+        total = self.total_with_builtins
         out = {}
-        for c in candidates:
-            prior = self.class_totals[c] / self.total
+        for c in [*candidates, *(b.info.name for b in self.builtins)]:
+            prior = self.prior_counts[c] / total
             posterior = (counts.get(c, 0.0) + _NAME_SMOOTH * prior) / (seen + _NAME_SMOOTH)
             out[c] = math.log(posterior / prior)
         return out
@@ -293,8 +332,7 @@ class TypeInferer:
         names = self._name_logodds(profile.name, candidates) if "name" in self.signals else {}
         scores: dict[str, float] = {}
         models = [(c, self.classes[c]) for c in candidates]
-        if profile.members or profile.protocols:
-            models += [(b.info.name, b) for b in self.builtins]
+        models += [(b.info.name, b) for b in self.builtins]
         total = self.total_with_builtins
         for name, model in models:
             factor = _compatible(model, profile)
