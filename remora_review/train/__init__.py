@@ -1,0 +1,1 @@
+"""remora-train: turn a library, its docs or a company repository into a language pack."""

@@ -1,0 +1,182 @@
+"""The API table, built by introspecting the real installed libraries."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from remora_review.api_table import ApiTable
+from remora_review.errors import UserError
+from remora_review.train.api_extract import extract_api_table
+
+
+def test_session_has_its_public_path_and_members(sqlalchemy_table: ApiTable) -> None:
+    session = sqlalchemy_table.classes["sqlalchemy.orm.Session"]
+    assert session.defined_in == "sqlalchemy.orm.session.Session"
+    assert "sqlalchemy.orm.session.Session" not in sqlalchemy_table.classes
+    assert sqlalchemy_table.canonical("sqlalchemy.orm.session.Session") == "sqlalchemy.orm.Session"
+    add = session.members["add"]
+    assert add.kind == "method" and not add.is_async
+    assert [p.name for p in add.params][:1] == ["instance"]  # self is not a parameter
+    assert add.accepts(1, ())
+    assert session.members["commit"].params == ()
+    assert session.has_protocol("with")  # __enter__ is kept among the members
+    assert session.doc.startswith("Manages persistence operations")
+
+
+def test_inherited_members_and_bases(sqlalchemy_table: ApiTable) -> None:
+    session = sqlalchemy_table.classes["sqlalchemy.orm.Session"]
+    # object_session comes from a private base, _SessionClassMethods.
+    inherited = session.members["object_session"]
+    assert inherited.kind == "classmethod"
+    assert inherited.returns == "sqlalchemy.orm.Session"
+    assert "sqlalchemy.orm.session._SessionClassMethods" in session.bases
+    assert "builtins.object" not in session.bases and "object" not in session.bases
+    # `-> Self` on an inherited method names the class it is read on.
+    assert sqlalchemy_table.classes["sqlalchemy.Select"].members["where"].returns == "sqlalchemy.Select"
+    assert sqlalchemy_table.classes["sqlalchemy.orm.Query"].members["filter"].returns == (
+        "sqlalchemy.orm.Query"
+    )
+
+
+def test_async_session_is_its_own_class(sqlalchemy_table: ApiTable) -> None:
+    name = "sqlalchemy.ext.asyncio.AsyncSession"
+    assert name in sqlalchemy_table.classes
+    assert sqlalchemy_table.canonical("sqlalchemy.ext.asyncio.session.AsyncSession") == name
+    async_session = sqlalchemy_table.classes[name]
+    assert async_session.members["commit"].is_async
+    assert not sqlalchemy_table.classes["sqlalchemy.orm.Session"].members["commit"].is_async
+    assert async_session.has_protocol("async_with")
+    assert "sqlalchemy.orm.Session" not in async_session.bases
+
+
+def test_functions_and_return_types(sqlalchemy_table: ApiTable) -> None:
+    assert sqlalchemy_table.functions["sqlalchemy.create_engine"].returns == "sqlalchemy.Engine"
+    assert "sqlalchemy.select" in sqlalchemy_table.functions
+    assert sqlalchemy_table.classes["sqlalchemy.Engine"].members["connect"].returns == (
+        "sqlalchemy.Connection"
+    )
+    assert not any(".testing" in name for name in sqlalchemy_table.classes)
+
+
+def test_httpx_attributes_and_async_methods(httpx_table: ApiTable) -> None:
+    response = httpx_table.classes["httpx.Response"]
+    assert response.defined_in == "httpx._models.Response"  # though httpx rewrites __module__
+    assert response.members["status_code"].kind == "attribute"  # set in __init__ only
+    assert response.members["headers"].returns == "httpx.Headers"
+    assert response.members["json"].kind == "method"
+    async_get = httpx_table.classes["httpx.AsyncClient"].members["get"]
+    assert async_get.is_async and async_get.returns == "httpx.Response"
+    assert not httpx_table.classes["httpx.Client"].members["get"].is_async
+    assert httpx_table.canonical("httpx._client.AsyncClient") == "httpx.AsyncClient"
+    assert httpx_table.version == "0.28.1"
+
+
+def test_reexported_types_take_the_library_name() -> None:
+    table = extract_api_table("fastapi", ["starlette"], note=lambda _: None)
+    assert "fastapi.Request" in table.classes
+    assert table.classes["fastapi.Request"].defined_in == "starlette.requests.Request"
+    assert table.canonical("starlette.requests.Request") == "fastapi.Request"
+    assert "starlette.requests.Request" not in table.classes
+    assert table.classes["fastapi.Request"].members["json"].is_async
+    assert "fastapi.FastAPI" in table.classes
+
+
+def test_extraction_is_deterministic(httpx_table: ApiTable) -> None:
+    again = extract_api_table("httpx", note=lambda _: None)
+    assert again.to_json() == httpx_table.to_json()
+
+
+@pytest.fixture
+def toy_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A small package: a private implementation module, a broken optional module, tests."""
+    name = f"toylib_{abs(hash(str(tmp_path)))}"
+    pkg = tmp_path / name
+    (pkg / "tests").mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        f"from {name}._impl import Thing, make_thing\n__all__ = ['Thing', 'make_thing']\n"
+    )
+    (pkg / "_impl.py").write_text(textwrap.dedent("""
+        from __future__ import annotations
+        from typing import Annotated, Optional, Union
+
+        class Thing:
+            '''A thing.
+
+            More text.'''
+            size: int
+
+            def __init__(self, name: str) -> None:
+                self.name = name
+                self._hidden = 1
+
+            def pair(self, other: Optional[Thing], extra: Annotated[Thing, "x"]) -> Thing | None:
+                return other
+
+            def either(self, other: Union[Thing, None] = None) -> "Optional[Thing]":
+                return other
+
+            def many(self, others: list[Thing]) -> Union[Thing, int]:
+                return self
+
+            async def fetch(self) -> None: ...
+
+            @property
+            def label(self) -> str:
+                return self.name
+
+            @staticmethod
+            def build() -> Thing:
+                return Thing("x")
+
+            def __enter__(self) -> Thing:
+                return self
+
+            def __exit__(self, *exc: object) -> None: ...
+
+        def make_thing(name: str) -> Thing:
+            return Thing(name)
+    """))
+    (pkg / "broken.py").write_text("import not_a_module_anywhere_42\n")
+    (pkg / "tests" / "__init__.py").write_text("raise RuntimeError('tests are never imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+
+
+def test_private_modules_tests_and_failures(toy_library: str) -> None:
+    notes: list[str] = []
+    table = extract_api_table(toy_library, note=notes.append)
+    thing = table.classes[f"{toy_library}.Thing"]
+    assert thing.defined_in == f"{toy_library}._impl.Thing"
+    assert table.canonical(f"{toy_library}._impl.Thing") == f"{toy_library}.Thing"
+    assert [n for n in notes if ".broken" in n and "import failed" in n]
+    assert not any(f"{toy_library}.tests" in n for n in notes)  # tests are never imported
+    assert table.functions[f"{toy_library}.make_thing"].returns == f"{toy_library}.Thing"
+    members = thing.members
+    assert members["name"].kind == "attribute" and members["size"].kind == "attribute"
+    assert "_hidden" not in members and "__init__" not in members
+    assert members["__enter__"].kind == "method" and thing.has_protocol("with")
+    assert members["label"].kind == "property"
+    assert members["build"].kind == "staticmethod" and members["build"].returns == thing.name
+    assert members["fetch"].is_async
+    pair = members["pair"]
+    assert [p.annotation for p in pair.params] == [thing.name, thing.name]  # Optional, Annotated
+    assert pair.returns == thing.name  # Thing | None
+    either = members["either"]
+    assert either.params[0].has_default and either.params[0].annotation == thing.name
+    assert either.returns == thing.name  # a string annotation
+    many = members["many"]
+    assert many.params[0].annotation is None  # a list of things is not a thing
+    assert many.returns is None  # a union of two types names neither
+    assert thing.doc == "A thing."
+
+
+def test_missing_library_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="not_installed_lib_42"):
+        extract_api_table("not_installed_lib_42")
