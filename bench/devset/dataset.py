@@ -39,6 +39,11 @@ class ProjectSet:
         return sum(len(f.gold) for f in self.kept)
 
     @property
+    def orphaned(self) -> int:
+        """Gold parameters whose stripped file imports none of the libraries any more."""
+        return sum(len(f.gold) for f in self.kept if not f.imports)
+
+    @property
     def unused(self) -> int:
         """Gold parameters that their function never refers to (stubs, overloads, pass-through)."""
         return sum(1 for f in self.kept for g in f.gold if not g.used)
@@ -85,11 +90,13 @@ def build_project(project: Project, files: Sequence[SourceFile], resolver: Resol
 
 
 def _file_json(f: StrippedFile) -> dict[str, Any]:
-    return {"path": f.path, "source": f.source, "gold": [asdict(g) for g in f.gold]}
+    return {"path": f.path, "source": f.source, "gold": [asdict(g) for g in f.gold],
+            "imports": list(f.imports)}
 
 
 def _file(raw: Mapping[str, Any]) -> StrippedFile:
-    return StrippedFile(raw["path"], raw["source"], tuple(GoldParam(**g) for g in raw["gold"]))
+    gold = tuple(GoldParam(**g) for g in raw["gold"])
+    return StrippedFile(raw["path"], raw["source"], gold, tuple(raw["imports"]))
 
 
 def to_json(ps: ProjectSet) -> dict[str, Any]:

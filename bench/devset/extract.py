@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.metadata as meta
 
-from bench.devset.resolve import AnnotationJudge, Resolver, Verdict, module_names
+from bench.devset.resolve import (
+    AnnotationJudge,
+    Resolver,
+    Verdict,
+    imported_libraries,
+    module_names,
+)
 
 SELF_NAMES = frozenset({"self", "cls"})
 
@@ -42,6 +48,8 @@ class StrippedFile:
     path: str
     source: str
     gold: tuple[GoldParam, ...]
+    # The libraries the stripped file still imports: what activates a pack (and the name peer) for it.
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -299,12 +307,14 @@ class _Analysis:
         return params, names
 
 
-def _lines(source: str) -> dict[Site, int]:
+def _lines(source: str) -> tuple[dict[Site, int], tuple[str, ...]]:
+    """Each parameter's line in the stripped file, and the libraries it still imports."""
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     positions = wrapper.resolve(meta.PositionProvider)
     locator = ParamLocator()
     wrapper.module.visit(locator)
-    return {site: positions[param.name].start.line for param, site in locator.sites.items()}
+    lines = {site: positions[param.name].start.line for param, site in locator.sites.items()}
+    return lines, imported_libraries(wrapper.module)
 
 
 def _stripped(
@@ -356,9 +366,9 @@ def extract(
     kept_source, kept_params = _stripped(analysis, targets, dead, blind=False)
     blind_source, blind_params = _stripped(analysis, targets, dead, blind=True)
     # Renaming never adds or removes a line, so both modes share the kept file's lines.
-    lines = _lines(kept_source)
+    lines, imports = _lines(kept_source)
     return Extraction(
-        StrippedFile(path, kept_source, _gold(path, targets, kept_params, lines)),
-        StrippedFile(path, blind_source, _gold(path, targets, blind_params, lines)),
+        StrippedFile(path, kept_source, _gold(path, targets, kept_params, lines), imports),
+        StrippedFile(path, blind_source, _gold(path, targets, blind_params, lines), imports),
         dict(skipped),
     )

@@ -29,8 +29,13 @@ class NameTable:
 
     counts: Mapping[str, Mapping[str, int]]
 
-    def predict(self, name: str) -> tuple[tuple[tuple[str, float], ...], float] | None:
+    def predict(
+        self, name: str, libraries: frozenset[str] | None = None
+    ) -> tuple[tuple[tuple[str, float], ...], float] | None:
+        """The majority type for a name, among the classes of `libraries` (top-level modules)."""
         seen = self.counts.get(name)
+        if seen and libraries is not None:
+            seen = {k: v for k, v in seen.items() if k.split(".")[0] in libraries}
         if not seen:
             return None
         total = sum(seen.values())
@@ -41,6 +46,19 @@ class NameTable:
     @property
     def annotated(self) -> int:
         return sum(sum(c.values()) for c in self.counts.values())
+
+
+# The libraries whose classes a file can be given, by what it imports: the same activation the
+# product uses (fastapi re-exports starlette's classes, so importing fastapi opens both).
+ACTIVATION = {"sqlalchemy": ("sqlalchemy",), "httpx": ("httpx",),
+              "fastapi": ("fastapi", "starlette"), "starlette": ("fastapi", "starlette")}
+
+
+def imported_libraries(source: str) -> frozenset[str]:
+    from remora_review.activation import imported_modules
+
+    tops = {m.split(".")[0] for m in imported_modules(source)}
+    return frozenset(lib for top in tops for lib in ACTIVATION.get(top, ()))
 
 
 def library_files(library: str) -> Iterator[tuple[Path, str, str]]:
@@ -110,6 +128,9 @@ def name_peer(table: NameTable) -> Predictor:
     """Predicts the majority type of every unannotated parameter whose name the libraries use."""
 
     def predict(source: str, path: str) -> list[Prediction]:
+        libraries = imported_libraries(source)
+        if not libraries:
+            return []
         wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
         locator = ParamLocator()
         wrapper.module.visit(locator)
@@ -126,7 +147,7 @@ def name_peer(table: NameTable) -> Predictor:
         positions = wrapper.resolve(meta.PositionProvider)
         out = []
         for param, site in known:
-            found = table.predict(site.parameter)
+            found = table.predict(site.parameter, libraries)
             if found is None:
                 continue
             candidates, confidence = found

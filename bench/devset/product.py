@@ -42,8 +42,16 @@ def configs(packs_dir: Path, names: Sequence[str] = PACKS) -> list[ProductConfig
     return out
 
 
-def _adapt(predict_source: Callable[[str, Any], Sequence[Any]], inferer: Any) -> Predictor:
+def _adapt(predict_source: Callable[[str, Any], Sequence[Any]],
+           inferer_for: Callable[[tuple[str, ...]], Any], triggers: Sequence[Any]) -> Predictor:
+    """Like the hook: only the packs a file activates by its imports take part."""
+    from remora_review.activation import active_packs
+
     def predict(source: str, path: str) -> list[Prediction]:
+        active = active_packs(source, triggers, ())
+        if not active:
+            return []
+        inferer = inferer_for(active)
         return [
             Prediction(
                 p.function,
@@ -80,6 +88,7 @@ def predictors(
     names: Sequence[str] = PACKS,
 ) -> list[tuple[str, Predictor]]:
     """Predictors for the selected configurations; packs and retrieval are loaded once per flavour."""
+    from remora_review.activation import PackTrigger
     from remora_review.checks.typehints import build_inferer, predict_source
     from remora_review.config import Settings
     from remora_review.packs.loader import load_pack
@@ -94,7 +103,21 @@ def predictors(
             continue
         packs = [load_pack(p) for p in pack_files(packs_dir, fine_tuned, names)]
         retrieval = PackRetrieval(packs, settings, os.environ, warn)
+        triggers = [PackTrigger(p.name, p.kind, p.activate_on) for p in packs]
         for config in chosen:
-            inferer = build_inferer(packs, retrieval, config.signals)
-            out.append((config.label, _adapt(predict_source, inferer)))
+            out.append((config.label, _adapt(predict_source,
+                                             _inferers(packs, retrieval, config.signals,
+                                                       build_inferer), triggers)))
     return out
+
+
+def _inferers(packs: Sequence[Any], retrieval: Any, signals: frozenset[str],
+              build: Callable[..., Any]) -> Callable[[tuple[str, ...]], Any]:
+    cache: dict[tuple[str, ...], Any] = {}
+
+    def inferer_for(active: tuple[str, ...]) -> Any:
+        if active not in cache:
+            cache[active] = build([p for p in packs if p.name in active], retrieval, signals)
+        return cache[active]
+
+    return inferer_for

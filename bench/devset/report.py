@@ -20,7 +20,7 @@ def _pct(x: float | None) -> str:
 def dataset_table(sets: Sequence[ProjectSet]) -> list[str]:
     lines = [
         f"{'project':<20} {'version':<9} {'files':>6} {'w/ gold':>7} {'params':>6} "
-        f"{'unused':>6} {'skipped':>7}  top gold classes"
+        f"{'unused':>6} {'no-imp':>6} {'skipped':>7}  top gold classes"
     ]
     skipped: Counter[str] = Counter()
     for ps in sets:
@@ -29,14 +29,19 @@ def dataset_table(sets: Sequence[ProjectSet]) -> list[str]:
         top = ", ".join(f"{k.rsplit('.', 1)[-1]} {n}" for k, n in golds.most_common(3))
         lines.append(
             f"{ps.project.name:<20} {ps.project.version:<9} {ps.files_scanned:>6} {len(ps.kept):>7} "
-            f"{ps.size:>6} {ps.unused:>6} {sum(ps.skipped.values()):>7}  {top}"
+            f"{ps.size:>6} {ps.unused:>6} {ps.orphaned:>6} {sum(ps.skipped.values()):>7}  {top}"
         )
     total = sum(ps.size for ps in sets)
     classes = len({g.gold for ps in sets for f in ps.kept for g in f.gold})
     lines.append(
         f"{'total':<20} {'':<9} {sum(p.files_scanned for p in sets):>6} "
         f"{sum(len(p.kept) for p in sets):>7} {total:>6} {sum(p.unused for p in sets):>6} "
+        f"{sum(p.orphaned for p in sets):>6} "
         f"{sum(skipped.values()):>7}  {classes} distinct classes"
+    )
+    lines.append(
+        "unused: the function never refers to the parameter (overloads, stubs); no-imp: its stripped "
+        "file imports none of the four libraries any more, so no pack activates for it"
     )
     if skipped:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in skipped.most_common())

@@ -113,6 +113,14 @@ def module_names(
     return names
 
 
+def imported_libraries(module: cst.Module) -> tuple[str, ...]:
+    """Which of the four libraries a module imports anywhere (absolute imports only)."""
+    collector = _ImportCollector(None)
+    module.visit(collector)
+    tops = {target.split(".", 1)[0] for target in collector.names.values()}
+    return tuple(lib for lib in LIBRARIES if lib in tops)
+
+
 class Resolver:
     """Dotted names to objects of the four libraries, imported for real and cached per instance."""
 

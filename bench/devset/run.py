@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -15,9 +17,10 @@ if __package__ in (None, ""):  # run as `python bench/devset/run.py`
 
 from bench.devset import product
 from bench.devset.dataset import ProjectSet, cap, library_versions, load_or_build, write_atomic
-from bench.devset.fetch import FetchError, fetch, load_projects, source_files
+from bench.devset.fetch import FetchError, Project, fetch, load_projects, source_files
 from bench.devset.metrics import Outcome, score
 from bench.devset.name_peer import load_or_mine, name_peer
+from bench.devset.parallel import ForkPool, InlinePool, prediction_pool
 from bench.devset.predictor import Predictor
 from bench.devset.report import dataset_table, figures_table, result_json
 from bench.devset.resolve import Resolver
@@ -38,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help="comma-separated predictor labels to run, e.g. "
                         "'name peer,product combined'")
     parser.add_argument("--no-product", action="store_true", help="run the name peer only")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="processes for extraction and predictions (default %(default)s)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache" / "devset")
     parser.add_argument("--packs-dir", type=Path, default=ROOT / "packs" / "remora_packs")
     parser.add_argument("--packs", default=",".join(product.PACKS),
@@ -46,33 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def evaluate(
-    predictor: Predictor, sets: Sequence[ProjectSet], blind: bool, resolver: Resolver
+    pool: InlinePool | ForkPool,
+    index: int,
+    sets: Sequence[ProjectSet],
+    blind: bool,
+    resolver: Resolver,
 ) -> tuple[list[Outcome], int]:
     """Every gold parameter's outcome; a file the predictor fails on counts as no prediction."""
+    files = [(ps, f) for ps in sets for f in ps.files(blind)]
+    results = pool.map([(index, f.source, f.path) for _, f in files])
     outcomes: list[Outcome] = []
-    errors = 0
-    for ps in sets:
-        for f in ps.files(blind):
-            try:
-                predictions = predictor(f.source, f.path)
-            except Exception:  # one file's failure must not end the measurement
-                errors += 1
-                predictions = []
-            outcomes.extend(score(ps.project.name, f.gold, predictions, resolver.canonical))
-    return outcomes, errors
+    for (ps, f), predictions in zip(files, results):
+        outcomes.extend(score(ps.project.name, f.gold, predictions or [], resolver.canonical))
+    return outcomes, sum(1 for r in results if r is None)
 
 
-def _dataset(args: argparse.Namespace, resolver: Resolver) -> list[ProjectSet]:
+def _build(project: Project, src: Path, cache: Path) -> ProjectSet:
+    return load_or_build(project, cache, partial(source_files, src, project), Resolver())
+
+
+def _dataset(args: argparse.Namespace) -> list[ProjectSet]:
     projects = load_projects()
     if args.projects:
         wanted = {n.strip() for n in args.projects.split(",")}
         projects = [p for p in projects if p.name in wanted]
-    sets = []
-    for project in projects:
-        src = fetch(project, args.cache)
-        ps = load_or_build(project, args.cache, partial(source_files, src, project), resolver)
-        sets.append(cap(ps, QUICK_CAP) if args.quick else ps)
-    return sets
+    sources = [fetch(project, args.cache) for project in projects]
+    jobs = [(p, src, args.cache) for p, src in zip(projects, sources)]
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            sets = list(pool.map(_build, *zip(*jobs)))
+    else:
+        sets = [_build(*job) for job in jobs]
+    return [cap(ps, QUICK_CAP) if args.quick else ps for ps in sets]
 
 
 def _predictors(args: argparse.Namespace, resolver: Resolver) -> list[tuple[str, Predictor]]:
@@ -106,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     resolver = Resolver()
     started = time.monotonic()
     try:
-        sets = _dataset(args, resolver)
+        sets = _dataset(args)
     except FetchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -114,16 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"sqlalchemy, httpx, fastapi or starlette ({time.monotonic() - started:.1f}s)")
     print("\n".join(dataset_table(sets)))
     results = []
-    for label, predictor in _predictors(args, resolver):
-        if args.only and label not in {n.strip() for n in args.only.split(",")}:
-            continue
-        for mode in ("kept", "blind"):
-            started = time.monotonic()
-            outcomes, errors = evaluate(predictor, sets, mode == "blind", resolver)
-            print()
-            print("\n".join(figures_table(label, mode, outcomes, args.threshold, errors)))
-            print(f"({time.monotonic() - started:.1f}s)")
-            results.append(result_json(label, mode, outcomes, args.threshold, errors))
+    predictors = _predictors(args, resolver)
+    if args.only:
+        wanted = {n.strip() for n in args.only.split(",")}
+        predictors = [(label, p) for label, p in predictors if label in wanted]
+    with prediction_pool([p for _, p in predictors], args.workers) as pool:
+        for index, (label, _) in enumerate(predictors):
+            for mode in ("kept", "blind"):
+                started = time.monotonic()
+                outcomes, errors = evaluate(pool, index, sets, mode == "blind", resolver)
+                print()
+                print("\n".join(figures_table(label, mode, outcomes, args.threshold, errors)))
+                print(f"({time.monotonic() - started:.1f}s)", flush=True)
+                results.append(result_json(label, mode, outcomes, args.threshold, errors))
     if args.json:
         sizes = {ps.project.name: ps.size for ps in sets}
         payload = {"quick": args.quick, "threshold": args.threshold, "sizes": sizes, "results": results}

@@ -68,6 +68,7 @@ def test_names_kept_strips_annotations_and_imports_only_they_used() -> None:
     assert "from fastapi import Depends, Request" in kept
     assert "import json" in kept
     assert "def plain(self, x: int) -> int:" in kept
+    assert out.kept.imports == ("fastapi",)  # sqlalchemy and httpx are no longer imported
 
 
 def test_gold_labels_are_class_keys_at_the_stripped_lines() -> None:

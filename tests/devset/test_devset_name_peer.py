@@ -10,6 +10,7 @@ from bench.devset.dataset import build_project, cap
 from bench.devset.fetch import Project, SourceFile
 from bench.devset.metrics import figures
 from bench.devset.name_peer import NameTable, mine_source, name_peer
+from bench.devset.parallel import prediction_pool
 from bench.devset.report import dataset_table, figures_table
 from bench.devset.resolve import Resolver
 from bench.devset.run import evaluate
@@ -50,11 +51,12 @@ def test_the_majority_type_and_its_share() -> None:
 
 USER_CODE = textwrap.dedent(
     '''
+    from sqlalchemy import select  # survives the stripping, so the file still activates sqlalchemy
     from sqlalchemy.orm import Session
     from sqlalchemy.ext.asyncio import AsyncSession
 
     def list_users(session: Session, limit: int):
-        return session.query(limit)
+        return session.execute(select(limit))
 
     async def create(session: AsyncSession, db: Session):
         await session.commit()
@@ -70,17 +72,44 @@ def test_harness_end_to_end_on_inline_sources() -> None:
     assert (ps.files_scanned, ps.size, len(ps.kept)) == (2, 3, 1)
     peer = name_peer(NameTable({"session": {SESSION: 3, ASYNC_SESSION: 1}}))
 
-    kept, errors = evaluate(peer, [ps], blind=False, resolver=Resolver())
+    with prediction_pool([peer], workers=1) as pool:
+        kept, errors = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
+        blind, _ = evaluate(pool, 0, [ps], blind=True, resolver=Resolver())
     assert errors == 0
     f = figures(kept, 0.7)
     # `session` is predicted Session (0.75) twice: right once; `db` is never seen by the peer.
     assert (f.n, f.covered, f.correct_covered) == (3, 2, 1)
     assert f.top5 == pytest.approx(2 / 3)
 
-    blind, _ = evaluate(peer, [ps], blind=True, resolver=Resolver())
     assert figures(blind, 0.0).covered == 0  # p0, p1: nothing for a name-only predictor to go on
 
     table = "\n".join(figures_table("name peer", "kept", kept, 0.7, errors))
     assert "overall" in table and "precision >= 0.97: never reached" in table
     assert "demo" in "\n".join(dataset_table([ps]))
     assert cap(ps, 1).size == 3  # capping keeps whole files
+
+
+def broken(source: str, path: str) -> list:
+    raise RuntimeError("a predictor bug")
+
+
+def test_forked_workers_give_the_same_outcomes_and_count_failures() -> None:
+    ps = build_project(Project("demo", "1.0", "inline"), [SourceFile("a.py", USER_CODE)], Resolver())
+    peer = name_peer(NameTable({"session": {SESSION: 3, ASYNC_SESSION: 1}}))
+    with prediction_pool([peer], workers=1) as pool:
+        inline, _ = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
+    with prediction_pool([peer, broken], workers=2) as pool:
+        forked, errors = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
+        failed, failures = evaluate(pool, 1, [ps], blind=False, resolver=Resolver())
+    assert forked == inline and errors == 0
+    assert failures == 1 and not any(o.predicted for o in failed)
+
+
+def test_a_file_that_no_longer_imports_a_library_gets_no_name_peer_prediction() -> None:
+    source = "from sqlalchemy.orm import Session\ndef f(session: Session):\n    return session\n"
+    ps = build_project(Project("demo", "1.0", "inline"), [SourceFile("a.py", source)], Resolver())
+    assert "sqlalchemy" not in ps.kept[0].source
+    assert ps.kept[0].imports == () and ps.orphaned == 1
+    peer = name_peer(NameTable({"session": {SESSION: 1}}))
+    assert peer(ps.kept[0].source, "a.py") == []
+    assert peer(ps.kept[0].source.replace("def f", "import sqlalchemy\ndef f"), "a.py") != []
