@@ -387,6 +387,30 @@ def build_inferer(
     retrieval: Retrieval | None,
     signals: frozenset[str] = SIGNALS,
     top_k: int = 20,
+    models: dict[str, PackModel] | None = None,
 ) -> TypeInferer:
-    models = [PackModel.from_pack(p) for p in packs if p.kind == "library" or p.api_table.classes]
-    return TypeInferer(models, retrieval, packs, signals, top_k)
+    """An inferer over these packs; `models` caches the per-pack statistics between inferers."""
+    cache = models if models is not None else {}
+    for p in packs:
+        if p.name not in cache:
+            cache[p.name] = PackModel.from_pack(p)
+    return TypeInferer([cache[p.name] for p in packs], retrieval, packs, signals, top_k)
+
+
+class InfererCache:
+    """One inferer per set of active packs: a file only gets classes of the packs it activates."""
+
+    def __init__(self, retrieval: Retrieval | None, signals: frozenset[str] = SIGNALS,
+                 top_k: int = 20) -> None:
+        self.retrieval = retrieval
+        self.signals = signals
+        self.top_k = top_k
+        self._models: dict[str, PackModel] = {}
+        self._inferers: dict[tuple[str, ...], TypeInferer] = {}
+
+    def for_packs(self, packs: Sequence[LoadedPack]) -> TypeInferer:
+        key = tuple(sorted(p.name for p in packs))
+        if key not in self._inferers:
+            self._inferers[key] = build_inferer(packs, self.retrieval, self.signals, self.top_k,
+                                                self._models)
+        return self._inferers[key]

@@ -12,10 +12,17 @@ import libcst.metadata as meta
 from remora_review.annotate import annotate_parameter
 from remora_review.checks.base import FileContext
 from remora_review.findings import Finding, Fix, Severity
-from remora_review.inference import SIGNALS, Prediction, TypeInferer, build_inferer
+from remora_review.inference import (
+    SIGNALS,
+    InfererCache,
+    Prediction,
+    TypeInferer,
+    build_inferer,
+)
 from remora_review.usage import ParameterSite, ProfileBuilder, annotation_class
 
-__all__ = ["SIGNALS", "Prediction", "TypeHintCheck", "build_inferer", "predict_source"]
+__all__ = ["SIGNALS", "InfererCache", "Prediction", "TypeHintCheck", "build_inferer",
+           "predict_source"]
 
 CODE = "RR101"
 _SKIP_NAMES = frozenset({"self", "cls", "_"})
@@ -94,6 +101,12 @@ def _bound_names(builder: ProfileBuilder) -> Mapping[str, str]:
     return builder.imports()
 
 
+def _module_binds(builder: ProfileBuilder, name: str) -> bool:
+    """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
+    scope = builder.scopes.get(builder.wrapper.module)
+    return scope is not None and name in scope
+
+
 def _first_party(qualified: str, root: Path | None) -> bool:
     if root is None:
         return False
@@ -106,7 +119,7 @@ def _first_party(qualified: str, root: Path | None) -> bool:
 class TypeHintCheck:
     """Vector-enhanced type inference over the parameters of changed functions."""
 
-    inferer: TypeInferer
+    inferers: InfererCache
     repo_root: Path | None = None
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
@@ -124,21 +137,26 @@ class TypeHintCheck:
             if ctx.touches(span.start.line, span.end.line):
                 changed.extend(fsites)
         settings = ctx.settings.typehints
-        for site, prediction in _predict(builder, changed, all_sites, self.inferer):
+        library_packs = [p for p in ctx.packs if p.kind == "library"]
+        if not changed or not library_packs:
+            return
+        inferer = self.inferers.for_packs(library_packs)
+        for site, prediction in _predict(builder, changed, all_sites, inferer):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue
-            yield self._finding(ctx, builder, site, prediction, positions, high)
+            yield self._finding(ctx, builder, site, prediction, positions, high, inferer)
 
     def _finding(
         self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
         prediction: Prediction, positions: Mapping[cst.CSTNode, meta.CodeRange], high: bool,
+        inferer: TypeInferer,
     ) -> Finding:
         best = prediction.candidates[0].annotation
         span = positions[site.param.name]
         fn_span = positions[site.function]
         short = best.rsplit(".", 1)[-1]
-        fix = self._fix(ctx, builder, site, best) if high else None
+        fix = self._fix(ctx, builder, site, best, inferer) if high else None
         return Finding(
             path=ctx.path,
             line=span.start.line,
@@ -163,19 +181,19 @@ class TypeHintCheck:
         )
 
     def _fix(self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
-             qualified: str) -> Fix | None:
+             qualified: str, inferer: TypeInferer) -> Fix | None:
         from remora_review.fixes import edits_between
 
         local = None
         aliases = {qualified}
-        for model in self.inferer.models:
+        for model in inferer.models:
             aliases.update(k for k, v in model.api.aliases.items() if v == qualified)
         short = qualified.rsplit(".", 1)[-1]
         for bound, target in _bound_names(builder).items():
             if target in aliases:
                 local = bound
                 break
-        if local is None and short in _bound_names(builder):
+        if local is None and _module_binds(builder, short):
             return None  # the short name means something else here; leave it to the user
         try:
             new = annotate_parameter(ctx.module, site.param, qualified, local,

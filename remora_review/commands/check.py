@@ -116,7 +116,7 @@ def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPac
 def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
                    note: Callable[[str], None]) -> Runtime:
     from remora_review.checks.policies import PolicyCheck
-    from remora_review.checks.typehints import TypeHintCheck, build_inferer
+    from remora_review.checks.typehints import InfererCache, TypeHintCheck
     from remora_review.retrieval.runtime import PackRetrieval
 
     retrieval = None
@@ -126,8 +126,8 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
              "`pip install 'remora-review[embed]'` (pre-commit: additional_dependencies)")
     else:
         retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
-    inferer = build_inferer(list(packs.values()), retrieval, top_k=settings.typehints.top_k)
-    checks = (TypeHintCheck(inferer, root), PolicyCheck())
+    inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
+    checks = (TypeHintCheck(inferers, root), PolicyCheck())
     return Runtime(settings, packs, checks, retrieval)
 
 

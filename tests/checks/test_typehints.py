@@ -1,0 +1,110 @@
+"""The type-hint check on the first-party packs: golden fixes, idempotence, scope and confidence.
+
+These use the structure, name and flow signals only (no embedding model), which is also what a
+user without the `embed` extra gets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remora_review.activation import PackTrigger, active_packs
+from remora_review.checks.typehints import (
+    InfererCache,
+    TypeHintCheck,
+    build_inferer,
+    predict_source,
+)
+from remora_review.config import Settings
+from remora_review.engine import FileJob, Runtime, check_source, fix_source
+from remora_review.packs.loader import load_pack
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "fixes" / "typehints"
+PACKS = ROOT / "packs" / "remora_packs"
+
+
+@pytest.fixture(scope="module")
+def packs():
+    return {name: load_pack(PACKS / f"{name}.pack") for name in ("sqlalchemy", "httpx", "fastapi")}
+
+
+def _runtime(packs, threshold=0.9):
+    settings = Settings.model_validate({"typehints": {"threshold": threshold}})
+    return Runtime(settings, packs, (TypeHintCheck(InfererCache(None)),), None)
+
+
+def _job(source, packs, changed=None):
+    triggers = [PackTrigger(p.name, p.kind, p.activate_on) for p in packs.values()]
+    return FileJob("m.py", source, changed, active_packs(source, triggers, ()))
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.iterdir()))
+def test_golden_fix(case, packs):
+    source = (GOLDEN / case / "input.py").read_text()
+    expected = (GOLDEN / case / "expected.py").read_text()
+    outcome = fix_source(_job(source, packs), _runtime(packs))
+    assert (outcome.fixed_source or source) == expected
+
+
+def test_finding_carries_parameter_annotation_and_ranked_candidates(packs):
+    source = (GOLDEN / "new_import" / "input.py").read_text()
+    (finding,) = [f for f in check_source(_job(source, packs), _runtime(packs)).findings
+                  if f.data["parameter"] == "session"]
+    assert finding.code == "RR101"
+    assert finding.line == 8  # the parameter's own line
+    assert finding.data["annotation"] == "sqlalchemy.orm.Session"
+    scores = [c["score"] for c in finding.data["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+    assert finding.data["candidates"][0]["annotation"] == "sqlalchemy.orm.Session"
+
+
+def test_sync_and_async_twins_are_told_apart_by_use(packs):
+    inferer = build_inferer([packs["httpx"]], None)
+    sync = "import httpx\ndef f(client, url):\n    return client.get(url, timeout=3).json()\n"
+    asyn = ("import httpx\nasync def f(client, url):\n"
+            "    return (await client.get(url, timeout=3)).json()\n")
+    (s,) = [p for p in predict_source(sync, inferer) if p.parameter == "client"]
+    (a,) = [p for p in predict_source(asyn, inferer) if p.parameter == "client"]
+    assert s.candidates[0].annotation == "httpx.Client"
+    assert a.candidates[0].annotation == "httpx.AsyncClient"
+
+
+def test_only_changed_functions_are_reviewed(packs):
+    source = (GOLDEN / "new_import" / "input.py").read_text()
+    assert check_source(_job(source, packs, frozenset({1, 2})), _runtime(packs)).findings == ()
+    assert check_source(_job(source, packs, frozenset({11})), _runtime(packs)).findings != ()
+
+
+def test_default_threshold_is_stricter(packs):
+    source = "import httpx\ndef f(d):\n    return d.get('x')\n"
+    assert check_source(_job(source, packs), _runtime(packs, threshold=0.9)).findings == ()
+
+
+_BODIES = st.lists(
+    st.sampled_from([
+        "    session.add(x)\n", "    session.commit()\n", "    session.flush()\n",
+        "    session.refresh(x)\n", "    client.get(url, timeout=3)\n",
+        "    client.post(url, json={})\n", "    print(url)\n",
+    ]),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bodies=st.lists(_BODIES, min_size=1, max_size=3))
+def test_fixing_twice_equals_fixing_once_and_parses(bodies, packs):
+    header = "import httpx\nfrom sqlalchemy import select\n\n"
+    functions = "".join(f"\ndef f{i}(session, client, url, x):\n{''.join(body)}"
+                        for i, body in enumerate(bodies))
+    source = header + functions
+    runtime = _runtime(packs)
+    once = fix_source(_job(source, packs), runtime).fixed_source or source
+    cst.parse_module(once)
+    twice = fix_source(_job(once, packs), runtime).fixed_source or once
+    assert twice == once

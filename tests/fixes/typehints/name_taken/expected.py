@@ -1,0 +1,9 @@
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker()
+
+
+def save_all(session, items):
+    session.add_all(items)
+    session.flush()
+    session.commit()

@@ -1,0 +1,14 @@
+"""Users."""
+
+from sqlalchemy import select
+
+from app.models import User
+
+
+def create_user(session, name):
+    user = User(name=name)
+    session.add(user)
+    session.flush()
+    session.commit()
+    session.refresh(user)
+    return session.scalars(select(User)).first()
