@@ -21,13 +21,14 @@ _DROPPED_NAMES = frozenset({"README.md", "training_args.json"})
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    """Small on purpose: one pass over the pairs finishes in minutes on two CPU cores."""
+    """Small on purpose: one pass over at most 512 pairs, 32 steps of 16. On sqlalchemy's 972
+    usages, 2000 pairs at 128 tokens took 67 steps and 10.5 min on a busy 2-core machine."""
 
     epochs: int = 1
     batch_size: int = 16
     learning_rate: float = 3e-5
-    max_pairs: int = 2000
-    max_seq_length: int = 128
+    max_pairs: int = 512
+    max_seq_length: int = 80  # training only; the saved model keeps its own limit
     seed: int = 20250101
 
 
