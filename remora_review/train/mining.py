@@ -329,6 +329,10 @@ def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
             continue
         label = annotation_class(builder, site, unit, resolver)
         if label is None:
+            # The name table also counts annotations of other types (`url: str`), so a name that
+            # usually means something else does not vote for a library class at inference time.
+            other = _other_annotation(builder, site)
+            names.append((site.profile.name, other))
             continue
         names.append((site.profile.name, label))
         if site.profile.has_evidence:
@@ -349,6 +353,15 @@ def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
     return _UnitResult(usages, tuple(names), None)
 
 
+def _other_annotation(builder: ProfileBuilder, site: ParameterSite) -> str:
+    """A non-library annotation as the name table records it: builtins by name, the rest as one bucket."""
+    from remora_review.usage import annotation_class as plain_class
+
+    assert site.annotation is not None
+    name = plain_class(builder, site.annotation)
+    return name if name is not None and name.startswith("builtins.") else OTHER_LABEL
+
+
 def _read(path: str | None) -> str:
     if path is None:
         raise ValueError("no path")
@@ -357,6 +370,8 @@ def _read(path: str | None) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
 
+
+OTHER_LABEL = "<other>"  # in names.json: an annotation that is neither a library class nor a builtin
 
 # --- annotations -------------------------------------------------------------------------------
 
