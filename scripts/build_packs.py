@@ -27,14 +27,20 @@ from remora_review.train.inputs import load_glossary, load_policies  # noqa: E40
 from remora_review.train.progress import RichProgress  # noqa: E402
 
 
-def specs() -> dict[str, TrainSpec]:
+def specs(repos: dict[str, list[Path]] | None = None) -> dict[str, TrainSpec]:
+    """What each first-party pack is built from; `repos` is the training corpus per library
+    (packs/sources/training-repos.toml, disjoint from the dev set)."""
+    repos = repos or {}
     return {
-        "sqlalchemy": TrainSpec(library="sqlalchemy", activate_on=("sqlalchemy",)),
-        "httpx": TrainSpec(library="httpx", activate_on=("httpx",)),
+        "sqlalchemy": TrainSpec(library="sqlalchemy", activate_on=("sqlalchemy",),
+                                repos=tuple(repos.get("sqlalchemy", ()))),
+        "httpx": TrainSpec(library="httpx", activate_on=("httpx",),
+                           repos=tuple(repos.get("httpx", ()))),
         "fastapi": TrainSpec(
             library="fastapi",
             modules=("starlette",),
             activate_on=("fastapi", "starlette"),
+            repos=tuple(repos.get("fastapi", ())),
             templates=SOURCES / "fastapi" / "templates",
         ),
         "acme": TrainSpec(
@@ -55,10 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(specs()), help="build only these")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "packs" / "remora_packs")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "packs-work")
+    parser.add_argument("--no-corpus", action="store_true",
+                        help="mine only the libraries' own source, not the training corpus")
     args = parser.parse_args(argv)
+    repos: dict[str, list[Path]] = {}
+    if not args.no_corpus:
+        from scripts.fetch_training_repos import fetch_all
+
+        repos = fetch_all()
     if importlib.util.find_spec("acme") is None:
         sys.path.insert(0, str(ACME_LIB))
-    chosen = {n: s for n, s in specs().items() if not args.only or n in args.only}
+    chosen = {n: s for n, s in specs(repos).items() if not args.only or n in args.only}
     for name, spec in chosen.items():
         out = args.out_dir / f"{name}.pack"
         started = time.monotonic()

@@ -1,0 +1,1 @@
+"""Maintenance scripts (pack builds, the training corpus, the demo)."""
