@@ -63,12 +63,14 @@ def make_repo(files: list[Path], with_import: bool) -> Path:
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "__init__.py").write_text("")  # relative imports stay valid for mypy
     for i, src in enumerate(files):
-        shutil.copy(src, repo / f"m{i}.py")
+        shutil.copy(src, repo / "pkg" / f"m{i}.py")
     subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, check=True, env=env)
     for i in range(len(files)):
-        path = repo / f"m{i}.py"
+        path = repo / "pkg" / f"m{i}.py"
         path.write_text(path.read_text("utf-8") + ADDED.format(i=i), "utf-8")
     subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
     return repo
@@ -86,7 +88,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, f
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in (0, 1) and not (Path(cmd[0]).name == "mypy" and proc.returncode == 2):
         print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"{cmd[0]} failed with {proc.returncode}")
     return wall, proc.returncode, 0.0
@@ -105,7 +107,7 @@ def measure(name: str, cmd: list[str], repo: Path, env: dict[str, str], runs: in
 
 
 def peers(repo: Path, env: dict[str, str], runs: int) -> dict[str, float]:
-    files = sorted(str(p.name) for p in repo.glob("m*.py"))
+    files = sorted(str(p.relative_to(repo)) for p in repo.glob("pkg/m*.py"))
     out = {}
     out["ruff"] = statistics.median(measure("ruff check (peer)", [str(VENV_BIN / "ruff"), "check",
                                             "--no-cache", "--quiet", *files], repo, env, runs))
