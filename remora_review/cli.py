@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from remora_review import __version__
-from remora_review.errors import UserError
+from remora_review.errors import run_command
 
 # Sub-commands live in their own modules, imported only when chosen: `check` on a commit that
 # activates no pack must stay clear of libcst, numpy and torch until it knows it needs them.
@@ -36,19 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except UserError as e:
-        print(f"remora-review: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug: one line by default, the traceback with --verbose
-        if args.verbose:
-            raise
-        print(f"remora-review: internal error: {type(e).__name__}: {e} (run with --verbose)",
-              file=sys.stderr)
-        return 2
+    return run_command("remora-review", args.handler, args, args.verbose)
 
 
 if __name__ == "__main__":

@@ -97,10 +97,6 @@ def predict_source(source: str, inferer: TypeInferer) -> list[Prediction]:
     return [p for _, p in _predict(builder, sites, sites, inferer)]
 
 
-def _bound_names(builder: ProfileBuilder) -> Mapping[str, str]:
-    return builder.imports()
-
-
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
     """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
     scope = builder.scopes.get(builder.wrapper.module)
@@ -189,7 +185,7 @@ class TypeHintCheck:
         for model in inferer.models:
             aliases.update(k for k, v in model.api.aliases.items() if v == qualified)
         short = qualified.rsplit(".", 1)[-1]
-        for bound, target in _bound_names(builder).items():
+        for bound, target in builder.imports().items():
             if target in aliases:
                 local = bound
                 break

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remora_review import __version__
-from remora_review.errors import UserError
+from remora_review.errors import UserError, run_command
 
 if TYPE_CHECKING:
     from remora_review.train.build import TrainSpec
@@ -147,19 +147,7 @@ def _publisher(dsn: str) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return int(args.handler(args))
-    except UserError as e:
-        print(f"remora-train: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug: one line by default, the traceback with --verbose
-        if args.verbose:
-            raise
-        print(f"remora-train: internal error: {type(e).__name__}: {e} (run with --verbose)",
-              file=sys.stderr)
-        return 2
+    return run_command("remora-train", args.handler, args, args.verbose)
 
 
 if __name__ == "__main__":
