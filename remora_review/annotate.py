@@ -44,8 +44,8 @@ def _add_type_checking_import(module: cst.Module, package: str, name: str) -> cs
     for i, stmt in enumerate(body):
         if m.matches(stmt, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
             last_import = i
-    block = cst.parse_statement(f"if TYPE_CHECKING:\n    from {package} import {name}\n")
-    body.insert(last_import + 1, block)
+    guarded = cst.parse_statement(f"if TYPE_CHECKING:\n    from {package} import {name}\n")
+    body.insert(last_import + 1, guarded)
     return module.with_changes(body=body)
 
 

@@ -45,6 +45,7 @@ class UsageProfile:
     isinstance_of: frozenset[str] = frozenset()
     default: str | None = None
     is_async_function: bool = False
+    returned: bool = False  # the function returns the value as it is
     related: tuple[str, ...] = field(default=(), compare=False)  # names of sibling parameters
 
     @property
@@ -69,6 +70,7 @@ class UsageProfile:
             "isinstance_of": sorted(self.isinstance_of),
             "default": self.default,
             "is_async_function": self.is_async_function,
+            "returned": self.returned,
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class UsageProfile:
             isinstance_of=frozenset(raw["isinstance_of"]),
             default=raw.get("default"),
             is_async_function=raw.get("is_async_function", False),
+            returned=raw.get("returned", False),
         )
 
     def text(self, with_name: bool = True) -> str:
@@ -131,6 +134,15 @@ class _Collector:
         self.operators: set[str] = set()
         self.passed_to: list[tuple[str, str]] = []
         self.isinstance_of: set[str] = set()
+        self.returned = False
+
+
+@dataclass(frozen=True)
+class _Receiver:
+    """A method's first parameter and its class: `self.m(x)` calls that class's method `m`."""
+
+    name: str
+    owner: str  # the class's qualified name in its module, e.g. Outer.Inner
 
 
 def _call_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
@@ -226,6 +238,7 @@ class ProfileBuilder:
     ) -> UsageProfile:
         name = param.name.value
         acc = _Collector()
+        receiver = self._receiver(function)
         scope = self.scopes.get(function.body)
         if scope is not None:
             for assignment in scope.assignments[name]:
@@ -233,7 +246,7 @@ class ProfileBuilder:
                     continue
                 for ref in assignment.references:
                     if isinstance(ref.node, cst.Name):
-                        self._use(ref.node, acc)
+                        self._use(ref.node, acc, receiver)
         default = None
         if param.default is not None:
             default = cst.Module([]).code_for_node(param.default)[:40]
@@ -249,10 +262,22 @@ class ProfileBuilder:
             isinstance_of=frozenset(acc.isinstance_of),
             default=default,
             is_async_function=function.asynchronous is not None,
+            returned=acc.returned,
             related=related,
         )
 
-    def _use(self, node: cst.Name, acc: _Collector) -> None:
+    def _receiver(self, function: cst.FunctionDef) -> _Receiver | None:
+        owner = self._enclosing_class(function)
+        params = [*function.params.posonly_params, *function.params.params]
+        if not isinstance(owner, cst.ClassDef) or not params:
+            return None
+        decorators = {_dotted(d.decorator) for d in function.decorators}
+        qualified = self.qualified(owner.name)
+        if "staticmethod" in decorators or qualified is None:
+            return None
+        return _Receiver(params[0].name.value, qualified)
+
+    def _use(self, node: cst.Name, acc: _Collector, receiver: _Receiver | None = None) -> None:
         parent = self.parents.get(node)
         if isinstance(parent, cst.Attribute) and parent.value is node:
             attr = parent.attr.value
@@ -272,7 +297,9 @@ class ProfileBuilder:
         elif isinstance(parent, cst.Arg) and parent.value is node:
             call = self.parents.get(parent)
             if isinstance(call, cst.Call):
-                self._argument(call, parent, acc)
+                self._argument(call, parent, acc, receiver)
+        elif isinstance(parent, cst.Return):
+            acc.returned = True
         elif isinstance(parent, cst.Await):
             acc.protocols.add("await")
         elif isinstance(parent, cst.WithItem) and parent.item is node:
@@ -299,10 +326,15 @@ class ProfileBuilder:
                 if op and op not in ("in", "not in"):
                     acc.operators.add(op)
 
-    def _argument(self, call: cst.Call, arg: cst.Arg, acc: _Collector) -> None:
+    def _argument(self, call: cst.Call, arg: cst.Arg, acc: _Collector,
+                  receiver: _Receiver | None = None) -> None:
         callee = self.qualified(call.func)
         if callee is None and isinstance(call.func, cst.Name):
             callee = call.func.value
+        func = call.func
+        if (callee is None and receiver is not None and isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name) and func.value.value == receiver.name):
+            callee = f"{receiver.owner}.{func.attr.value}"
         if callee is None:
             return
         if callee in ("builtins.isinstance", "isinstance") and call.args and call.args[0] is arg:

@@ -127,7 +127,7 @@ def load_or_mine(cache: Path, resolver: Resolver) -> NameTable:
 def name_peer(table: NameTable) -> Predictor:
     """Predicts the majority type of every unannotated parameter whose name the libraries use."""
 
-    def predict(source: str, path: str) -> list[Prediction]:
+    def predict(source: str, path: str, project: str) -> list[Prediction]:
         libraries = imported_libraries(source)
         if not libraries:
             return []

@@ -13,7 +13,7 @@ from bench.devset.predictor import Prediction, Predictor
 # models, which cannot be pickled, so each forked worker inherits them instead.
 _WORKER_PREDICTORS: list[Predictor] = []
 
-Task = tuple[int, str, str]  # (predictor index, source, path)
+Task = tuple[int, str, str, str]  # (predictor index, source, path, project name)
 
 
 def _init(predictors: Sequence[Predictor]) -> None:
@@ -22,9 +22,9 @@ def _init(predictors: Sequence[Predictor]) -> None:
 
 def run_task(task: Task) -> list[Prediction] | None:
     """One file's predictions; None when the predictor failed on it (it must not end the run)."""
-    index, source, path = task
+    index, source, path, project = task
     try:
-        return _WORKER_PREDICTORS[index](source, path)
+        return _WORKER_PREDICTORS[index](source, path, project)
     except Exception:  # a predictor's bug on one file is counted, not raised
         return None
 

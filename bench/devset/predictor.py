@@ -15,5 +15,6 @@ class Prediction:
     confidence: float
 
 
-# (stripped source, path) -> predictions; a gold parameter matches by (line, parameter name).
-Predictor = Callable[[str, str], list[Prediction]]
+# (stripped source, path in the release, project name) -> predictions; a gold parameter matches by
+# (line, parameter name). The project name lets a predictor see the rest of that project.
+Predictor = Callable[[str, str, str], list[Prediction]]

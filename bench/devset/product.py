@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,16 +42,19 @@ def configs(packs_dir: Path, names: Sequence[str] = PACKS) -> list[ProductConfig
     return out
 
 
-def _adapt(predict_source: Callable[[str, Any], Sequence[Any]],
-           inferer_for: Callable[[tuple[str, ...]], Any], triggers: Sequence[Any]) -> Predictor:
-    """Like the hook: only the packs a file activates by its imports take part."""
+def _adapt(predict_source: Callable[..., Sequence[Any]],
+           inferer_for: Callable[[tuple[str, ...]], Any], triggers: Sequence[Any],
+           projects: Mapping[str, Any]) -> Predictor:
+    """Like the hook: only the packs a file activates by its imports take part, and the rest of
+    the project is seen as published (annotated): only the file under test is stripped."""
     from remora_review.activation import active_packs
 
-    def predict(source: str, path: str) -> list[Prediction]:
+    def predict(source: str, path: str, project: str) -> list[Prediction]:
         active = active_packs(source, triggers, ())
         if not active:
             return []
         inferer = inferer_for(active)
+        context = projects.get(project)
         return [
             Prediction(
                 p.function,
@@ -60,7 +63,7 @@ def _adapt(predict_source: Callable[[str, Any], Sequence[Any]],
                 tuple((c.annotation, float(c.score)) for c in p.candidates),
                 float(p.confidence),
             )
-            for p in predict_source(source, inferer)
+            for p in predict_source(source, inferer, path, context)
         ]
 
     return predict
@@ -86,6 +89,7 @@ def predictors(
     selected: Sequence[ProductConfig],
     warn: Callable[[str], None],
     names: Sequence[str] = PACKS,
+    projects: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, Predictor]]:
     """Predictors for the selected configurations; packs and retrieval are loaded once per flavour."""
     from remora_review.activation import PackTrigger
@@ -107,7 +111,8 @@ def predictors(
         for config in chosen:
             out.append((config.label, _adapt(predict_source,
                                              _inferers(packs, retrieval, config.signals,
-                                                       build_inferer), triggers)))
+                                                       build_inferer), triggers,
+                                             projects or {})))
     return out
 
 

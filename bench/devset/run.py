@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/devset/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -59,7 +60,7 @@ def evaluate(
 ) -> tuple[list[Outcome], int]:
     """Every gold parameter's outcome; a file the predictor fails on counts as no prediction."""
     files = [(ps, f) for ps in sets for f in ps.files(blind)]
-    results = pool.map([(index, f.source, f.path) for _, f in files])
+    results = pool.map([(index, f.source, f.path, ps.project.name) for ps, f in files])
     outcomes: list[Outcome] = []
     for (ps, f), predictions in zip(files, results):
         outcomes.extend(score(ps.project.name, f.gold, predictions or [], resolver.canonical))
@@ -85,7 +86,17 @@ def _dataset(args: argparse.Namespace) -> list[ProjectSet]:
     return [cap(ps, QUICK_CAP) if args.quick else ps for ps in sets]
 
 
-def _predictors(args: argparse.Namespace, resolver: Resolver) -> list[tuple[str, Predictor]]:
+def _projects(sets: Sequence[ProjectSet], cache: Path) -> dict[str, Any]:
+    """Each project as published, for the product's project index (leave one file out)."""
+    from remora_review.project_scan import index_from_sources
+
+    return {ps.project.name: index_from_sources((f.path, f.text) for f in
+                                                source_files(fetch(ps.project, cache), ps.project))
+            for ps in sets}
+
+
+def _predictors(args: argparse.Namespace, resolver: Resolver,
+                sets: Sequence[ProjectSet]) -> list[tuple[str, Predictor]]:
     started = time.monotonic()
     table = load_or_mine(args.cache, resolver)
     print(f"name peer: {len(table.counts)} parameter names from {table.annotated} library-typed "
@@ -105,7 +116,9 @@ def _predictors(args: argparse.Namespace, resolver: Resolver) -> list[tuple[str,
         wanted = {n.strip() for n in args.only.split(",")}
         configs = [c for c in configs if c.label in wanted]
     started = time.monotonic()
-    out.extend(product.predictors(args.packs_dir, configs, lambda m: print(f"note: {m}"), names))
+    projects = _projects(sets, args.cache)
+    out.extend(product.predictors(args.packs_dir, configs, lambda m: print(f"note: {m}"), names,
+                                  projects))
     print(f"product: {len(configs)} configurations, packs {', '.join(names)} "
           f"({time.monotonic() - started:.1f}s to load)")
     return out
@@ -124,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"sqlalchemy, httpx, fastapi or starlette ({time.monotonic() - started:.1f}s)")
     print("\n".join(dataset_table(sets)))
     results = []
-    predictors = _predictors(args, resolver)
+    predictors = _predictors(args, resolver, sets)
     if args.only:
         wanted = {n.strip() for n in args.only.split(",")}
         predictors = [(label, p) for label, p in predictors if label in wanted]

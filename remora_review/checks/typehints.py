@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import libcst.metadata as meta
 
 from remora_review.annotate import annotate_parameter
 from remora_review.checks.base import FileContext
+from remora_review.declared import Declarations, hints
 from remora_review.findings import Finding, Fix, Severity
 from remora_review.inference import (
     SIGNALS,
@@ -19,38 +20,15 @@ from remora_review.inference import (
     TypeInferer,
     build_inferer,
 )
-from remora_review.usage import ParameterSite, ProfileBuilder, annotation_class
+from remora_review.project_facts import ModuleFacts, extract_facts, module_name
+from remora_review.project_index import ProjectIndex
+from remora_review.usage import ParameterSite, ProfileBuilder
 
 __all__ = ["SIGNALS", "InfererCache", "Prediction", "TypeHintCheck", "build_inferer",
            "predict_source"]
 
 CODE = "RR101"
 _SKIP_NAMES = frozenset({"self", "cls", "_"})
-
-
-def _local_signatures(builder: ProfileBuilder, sites: Sequence[ParameterSite]) -> dict[str, dict[str, str]]:
-    """Module-level functions' annotated parameters: name -> {position or keyword: class path}."""
-    out: dict[str, dict[str, str]] = {}
-    by_function: dict[cst.FunctionDef, list[ParameterSite]] = {}
-    for site in sites:
-        by_function.setdefault(site.function, []).append(site)
-    for function, fsites in by_function.items():
-        qualified = builder.qualified(function.name)
-        if qualified is None or "." in qualified:
-            continue
-        table: dict[str, str] = {}
-        positional = [*function.params.posonly_params, *function.params.params]
-        for site in fsites:
-            if site.annotation is None:
-                continue
-            target = annotation_class(builder, site.annotation)
-            if target is None:
-                continue
-            table[site.param.name.value] = target
-            if site.param in positional:
-                table[str(positional.index(site.param))] = target
-        out[function.name.value] = table
-    return out
 
 
 def _wanted(site: ParameterSite) -> bool:
@@ -68,15 +46,33 @@ def _is_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.BaseNumber, cst.BaseString, cst.List, cst.Dict, cst.Tuple, cst.Set))
 
 
+def module_context(project: ProjectIndex, path: str | None,
+                   source: str) -> tuple[ProjectIndex, ModuleFacts, bool]:
+    """The project index with this file's facts in it, the facts, and whether it is a package."""
+    module = (module_name(path) if path else None) or "__main__"
+    is_package = path is not None and path.rsplit("/", 1)[-1].startswith("__init__.")
+    facts = project.modules.get(module)
+    if facts is None:
+        facts = extract_facts(module, source, is_package) or ModuleFacts(module, {}, {})
+        project = project.with_module(facts)
+    return project, facts, is_package
+
+
 def _predict(
-    builder: ProfileBuilder, sites: Sequence[ParameterSite], all_sites: Sequence[ParameterSite],
-    inferer: TypeInferer,
+    builder: ProfileBuilder, sites: Sequence[ParameterSite], inferer: TypeInferer,
+    project: ProjectIndex, facts: ModuleFacts, is_package: bool,
 ) -> list[tuple[ParameterSite, Prediction]]:
     wanted = [s for s in sites if _wanted(s)]
     if not wanted:
         return []
     positions = builder.wrapper.resolve(meta.PositionProvider)
-    ranked = inferer.predict([s.profile for s in wanted], _local_signatures(builder, all_sites))
+    declarations = Declarations(project, [m.api for m in inferer.models])
+    declared = [
+        hints(declarations, facts, builder.qualified(s.function.name) or "", s.param.name.value,
+              s.profile, is_package)
+        for s in wanted
+    ]
+    ranked = inferer.predict([s.profile for s in wanted], declared)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:
@@ -89,12 +85,21 @@ def _predict(
     return out
 
 
-def predict_source(source: str, inferer: TypeInferer) -> list[Prediction]:
-    """Predictions for every unannotated parameter of a module (for measurement and tooling)."""
+def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
+                   project: ProjectIndex | None = None) -> list[Prediction]:
+    """Predictions for every unannotated parameter of a module (for measurement and tooling).
+
+    `project` holds the rest of the project (its annotated signatures and calls); this file's own
+    facts are taken from `source`, replacing what the index holds for its module.
+    """
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
-    return [p for _, p in _predict(builder, sites, sites, inferer)]
+    module = (module_name(path) if path else None) or "__main__"
+    is_package = path is not None and path.rsplit("/", 1)[-1].startswith("__init__.")
+    facts = extract_facts(module, source, is_package) or ModuleFacts(module, {}, {})
+    index = (project or ProjectIndex()).with_module(facts)
+    return [p for _, p in _predict(builder, sites, inferer, index, facts, is_package)]
 
 
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
@@ -117,6 +122,9 @@ class TypeHintCheck:
 
     inferers: InfererCache
     repo_root: Path | None = None
+    # The project's declarations, loaded on first use: only files with changed unannotated
+    # parameters in an active pack's scope need them.
+    project: Callable[[], ProjectIndex] = ProjectIndex
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
@@ -124,20 +132,18 @@ class TypeHintCheck:
     def run(self, ctx: FileContext) -> Iterable[Finding]:
         builder = ProfileBuilder(ctx.wrapper)
         positions = ctx.wrapper.resolve(meta.PositionProvider)
-        all_sites = []
         changed = []
         for function in builder.functions():
             span = positions[function]
-            fsites = builder.sites(function)
-            all_sites.extend(fsites)
             if ctx.touches(span.start.line, span.end.line):
-                changed.extend(fsites)
+                changed.extend(builder.sites(function))
         settings = ctx.settings.typehints
         library_packs = [p for p in ctx.packs if p.kind == "library"]
-        if not changed or not library_packs:
+        if not any(_wanted(s) for s in changed) or not library_packs:
             return
         inferer = self.inferers.for_packs(library_packs)
-        for site, prediction in _predict(builder, changed, all_sites, inferer):
+        project, facts, is_package = module_context(self.project(), ctx.path, ctx.source)
+        for site, prediction in _predict(builder, changed, inferer, project, facts, is_package):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue

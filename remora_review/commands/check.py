@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from remora_review.changes import ChangedFile, ChangeSet
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
+    from remora_review.project_index import ProjectIndex
     from remora_review.sources import SourceFile
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -113,8 +114,25 @@ def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPac
     return {r.name: load_pack(r.path, origin=r.origin) for r in refs if r.name in names}
 
 
+def _project_loader(root: Path, at: str | None,
+                    note: Callable[[str], None]) -> Callable[[], ProjectIndex]:
+    """The project's declarations, read once and only if a check asks (cached under .git)."""
+    from functools import cache
+
+    from remora_review.changes import run_git
+    from remora_review.project_scan import load_project_index
+
+    @cache
+    def load() -> ProjectIndex:
+        _, out, _ = run_git(root, "rev-parse", "--git-path", "remora-review")
+        cache_dir = root / out.decode("utf-8", "surrogateescape").strip()
+        return load_project_index(root, at, cache_dir, note)
+
+    return load
+
+
 def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
-                   note: Callable[[str], None]) -> Runtime:
+                   at: str | None, note: Callable[[str], None]) -> Runtime:
     from remora_review.checks.policies import PolicyCheck
     from remora_review.checks.typehints import InfererCache, TypeHintCheck
     from remora_review.retrieval.runtime import PackRetrieval
@@ -127,7 +145,7 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
     else:
         retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
     inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
-    checks = (TypeHintCheck(inferers, root), PolicyCheck())
+    checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note)), PolicyCheck())
     return Runtime(settings, packs, checks, retrieval)
 
 
@@ -166,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, root)
     notes: list[str] = []
     wants_fix = args.fix or args.diff_output
-    files = _read_files(root, _changeset(args, root, os.environ), settings, wants_fix, notes.append)
+    changeset = _changeset(args, root, os.environ)
+    files = _read_files(root, changeset, settings, wants_fix, notes.append)
 
     triggers = _triggers(settings, root, notes.append) if files else []
     planned = [
@@ -178,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = {name for p in planned for name in p.job.packs}
     if wanted:
         packs = _load_packs([r for _, r in triggers], wanted)
-        runtime = _build_runtime(settings, packs, root, notes.append)
+        runtime = _build_runtime(settings, packs, root, changeset.source_rev, notes.append)
     else:  # the fast path: no pack, so no libcst, numpy or torch
         runtime = Runtime(settings, {}, (), None)
 

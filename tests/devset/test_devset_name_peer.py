@@ -89,7 +89,7 @@ def test_harness_end_to_end_on_inline_sources() -> None:
     assert cap(ps, 1).size == 3  # capping keeps whole files
 
 
-def broken(source: str, path: str) -> list:
+def broken(source: str, path: str, project: str) -> list:
     raise RuntimeError("a predictor bug")
 
 
@@ -111,5 +111,5 @@ def test_a_file_that_no_longer_imports_a_library_gets_no_name_peer_prediction() 
     assert "sqlalchemy" not in ps.kept[0].source
     assert ps.kept[0].imports == () and ps.orphaned == 1
     peer = name_peer(NameTable({"session": {SESSION: 1}}))
-    assert peer(ps.kept[0].source, "a.py") == []
-    assert peer(ps.kept[0].source.replace("def f", "import sqlalchemy\ndef f"), "a.py") != []
+    assert peer(ps.kept[0].source, "a.py", "p") == []
+    assert peer(ps.kept[0].source.replace("def f", "import sqlalchemy\ndef f"), "a.py", "p") != []

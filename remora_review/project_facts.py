@@ -1,0 +1,288 @@
+"""What one module of the user's project declares: annotated signatures, class bases and typed call
+arguments, read with `ast` (cheap enough for every file of a repository) and kept as plain data."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Builtin annotations kept as evidence: a value passed on as `str` is not a library class.
+_BUILTIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "dict", "list", "set", "tuple"})
+_UNION_HEADS = frozenset({"Optional", "Union"})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str  # "p" positional or keyword, "o" positional only, "k" keyword only
+    annotation: str | None  # dotted class path (builtins.str for builtins), None when unknown
+
+
+@dataclass(frozen=True)
+class Function:
+    params: tuple[Parameter, ...]  # without self / cls
+    returns: str | None = None
+
+    def slots(self) -> dict[str, str]:
+        """Position ("0", "1", ...) and keyword -> annotation, as call sites address parameters."""
+        out: dict[str, str] = {}
+        position = 0
+        for p in self.params:
+            if p.kind in ("o", "p"):
+                if p.annotation:
+                    out[str(position)] = p.annotation
+                position += 1
+            if p.kind in ("p", "k") and p.annotation:
+                out[p.name] = p.annotation
+        return out
+
+    def slot_of(self, name: str) -> list[str]:
+        """The slots a parameter is reachable by: its position and, unless positional-only, its name."""
+        out = []
+        position = 0
+        for p in self.params:
+            if p.kind in ("o", "p"):
+                if p.name == name:
+                    out.append(str(position))
+                position += 1
+            if p.name == name and p.kind in ("p", "k"):
+                out.append(name)
+        return out
+
+
+@dataclass(frozen=True)
+class TypedArgument:
+    """A call in the project that passes a value of a declared type: `f(session)` in a function
+    whose `session` parameter is annotated."""
+
+    callee: str  # absolute dotted path of the called function, method or class
+    slot: str  # position "0", "1", ... or keyword
+    annotation: str
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    module: str  # dotted module name, e.g. pkg.sub.mod
+    functions: Mapping[str, Function]  # local qualname ("f", "C.m") -> signature
+    classes: Mapping[str, tuple[str, ...]]  # local qualname -> bases as absolute dotted paths
+    arguments: tuple[TypedArgument, ...] = ()
+    imports: Mapping[str, str] = field(default_factory=dict)  # bound name -> dotted (re-exports)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "functions": {n: [[[p.name, p.kind, p.annotation] for p in f.params], f.returns]
+                          for n, f in self.functions.items()},
+            "classes": {n: list(b) for n, b in self.classes.items()},
+            "arguments": [[a.callee, a.slot, a.annotation] for a in self.arguments],
+            "imports": dict(self.imports),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ModuleFacts:
+        return cls(
+            module=raw["module"],
+            functions={n: Function(tuple(Parameter(*p) for p in params), returns)
+                       for n, (params, returns) in raw["functions"].items()},
+            classes={n: tuple(b) for n, b in raw["classes"].items()},
+            arguments=tuple(TypedArgument(*a) for a in raw["arguments"]),
+            imports=dict(raw["imports"]),
+        )
+
+
+def module_name(path: str) -> str | None:
+    """The dotted module a repository path holds (`src/` layouts included), or None if not Python."""
+    if not path.endswith((".py", ".pyi")):
+        return None
+    parts = path.rsplit(".", 1)[0].split("/")
+    if parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def absolute(name: str, module: str, is_package: bool) -> str:
+    """A relative dotted name (`..util.f`, as libcst and `from . import` give them) made absolute."""
+    level = len(name) - len(name.lstrip("."))
+    if not level:
+        return name
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    rest = name[level:]
+    return ".".join([*base, rest]) if rest else ".".join(base)
+
+
+class _Names:
+    """Resolves names in one module to absolute dotted paths, through its imports and definitions."""
+
+    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
+        self.module = module
+        self.bound: dict[str, str] = {}
+        self.imported: dict[str, str] = {}
+        for stmt in _top_level(tree.body):
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        self.imported[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.imported[head] = head
+            elif isinstance(stmt, ast.ImportFrom):
+                base = absolute("." * stmt.level + (stmt.module or ""), module, is_package)
+                for alias in stmt.names:
+                    if alias.name != "*":
+                        self.imported[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
+            elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.bound[stmt.name] = f"{module}.{stmt.name}"
+        self.bound = {**self.imported, **self.bound}
+
+    def dotted(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            if node.id in self.bound:
+                return self.bound[node.id]
+            if node.id in _BUILTIN_TYPES:
+                return f"builtins.{node.id}"
+            return None
+        if isinstance(node, ast.Attribute):
+            base = self.dotted(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    def annotation(self, node: ast.expr | None) -> str | None:
+        """The one class an annotation names: Optional[X], X | None, Annotated[X, ...], "X"."""
+        classes = list(self._classes(node)) if node is not None else []
+        return classes[0] if len(classes) == 1 else None
+
+    def _classes(self, node: ast.expr) -> Iterator[str | None]:
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return
+            if isinstance(node.value, str):
+                try:
+                    inner = ast.parse(node.value, mode="eval").body
+                except SyntaxError:
+                    yield None
+                    return
+                yield from self._classes(inner)
+                return
+            yield None
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            yield from self._classes(node.left)
+            yield from self._classes(node.right)
+        elif isinstance(node, ast.Subscript):
+            head = (self.dotted(node.value) or "").rsplit(".", 1)[-1]
+            elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if head in _UNION_HEADS:
+                for element in elements:
+                    yield from self._classes(element)
+            elif head == "Annotated" and elements:
+                yield from self._classes(elements[0])
+            else:
+                yield None  # a generic container: list[Session] is not a Session
+        else:
+            yield self.dotted(node)
+
+
+def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, looking into `if TYPE_CHECKING:` and `try:` blocks."""
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            yield from _top_level(stmt.body)
+            yield from _top_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _top_level(stmt.body)
+            for handler in stmt.handlers:
+                yield from _top_level(handler.body)
+        else:
+            yield stmt
+
+
+def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    return {ast.unparse(d) for d in node.decorator_list}
+
+
+def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names,
+               is_method: bool) -> Function:
+    args = node.args
+    ordered = [*((a, "o") for a in args.posonlyargs), *((a, "p") for a in args.args),
+               *((a, "k") for a in args.kwonlyargs)]
+    if is_method and "staticmethod" not in _decorators(node) and ordered and ordered[0][1] != "k":
+        ordered = ordered[1:]
+    params = tuple(Parameter(a.arg, kind, names.annotation(a.annotation)) for a, kind in ordered)
+    return Function(params, names.annotation(node.returns))
+
+
+class _Extractor:
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self.functions: dict[str, Function] = {}
+        self.classes: dict[str, tuple[str, ...]] = {}
+        self.arguments: list[TypedArgument] = []
+
+    def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
+        for stmt in _top_level(body):
+            if isinstance(stmt, ast.ClassDef):
+                qualname = f"{prefix}{stmt.name}"
+                self.classes[qualname] = tuple(
+                    b for b in (self.names.dotted(base) for base in stmt.bases) if b)
+                self.body(stmt.body, f"{qualname}.", qualname)
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = f"{prefix}{stmt.name}"
+                function = _signature(stmt, self.names, in_class is not None)
+                self.functions.setdefault(qualname, function)
+                self._calls(stmt, function, in_class)
+
+    def _calls(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
+               in_class: str | None) -> None:
+        typed = {p.name: p.annotation for p in function.params if p.annotation}
+        first = [*node.args.posonlyargs, *node.args.args][:1]
+        receiver = first[0].arg if in_class is not None and first else None
+        for call in _calls_in(node):
+            callee = self._callee(call.func, receiver, in_class)
+            if callee is None:
+                continue
+            positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+            if len(positional) == len(call.args):  # after a *args, positions are unknown
+                for i, arg in enumerate(positional):
+                    if isinstance(arg, ast.Name) and arg.id in typed:
+                        self.arguments.append(TypedArgument(callee, str(i), typed[arg.id]))
+            for kw in call.keywords:
+                if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in typed:
+                    self.arguments.append(TypedArgument(callee, kw.arg, typed[kw.value.id]))
+
+    def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None) -> str | None:
+        if (in_class is not None and isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name) and func.value.id == receiver):
+            return f"{self.names.module}.{in_class}.{func.attr}"
+        dotted = self.names.dotted(func)
+        return None if dotted is None or dotted.startswith("builtins.") else dotted
+
+
+def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call]:
+    """Calls in a function's own body: nested functions and classes have parameters of their own."""
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(current, ast.Call):
+            yield current
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def extract_facts(module: str, source: str, is_package: bool = False) -> ModuleFacts | None:
+    """The module's facts, or None when it does not parse (the syntax check reports that)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    extractor = _Extractor(_Names(tree, module, is_package))
+    extractor.body(tree.body, "", None)
+    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
+                       extractor.names.imported)

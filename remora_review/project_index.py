@@ -1,0 +1,110 @@
+"""The user's project as one index of module facts: signatures by dotted path, methods through class
+bases, re-exports followed, and the typed arguments its calls pass."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from remora_review.project_facts import Function, ModuleFacts
+
+_MAX_HOPS = 8  # re-export and base-class chains are short; this only stops cycles
+
+
+@dataclass(frozen=True)
+class ProjectIndex:
+    modules: Mapping[str, ModuleFacts] = field(default_factory=dict)
+
+    def with_module(self, facts: ModuleFacts) -> ProjectIndex:
+        """The index with one module's facts replaced (the file being checked, as it is now)."""
+        return ProjectIndex({**self.modules, facts.module: facts})
+
+    def _split(self, dotted: str) -> tuple[ModuleFacts, str] | None:
+        """The project module that holds `dotted`, and the rest of the path inside it."""
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            facts = self.modules.get(".".join(parts[:cut]))
+            if facts is not None:
+                return facts, ".".join(parts[cut:])
+        return None
+
+    def resolve(self, dotted: str) -> str:
+        """Follow re-exports (`from .session import Session` in a package) to where a name is defined."""
+        for _ in range(_MAX_HOPS):
+            hit = self._split(dotted)
+            if hit is None:
+                return dotted
+            facts, local = hit
+            head, _, rest = local.partition(".")
+            if head in facts.functions or head in facts.classes or head not in facts.imports:
+                return dotted
+            target = facts.imports[head]
+            dotted = f"{target}.{rest}" if rest else target
+        return dotted
+
+    def is_class(self, dotted: str) -> bool:
+        hit = self._split(self.resolve(dotted))
+        return hit is not None and hit[1] in hit[0].classes
+
+    def bases(self, dotted: str) -> tuple[str, ...]:
+        """A project class's direct bases (absolute dotted paths); () for anything else."""
+        hit = self._split(self.resolve(dotted))
+        if hit is None:
+            return ()
+        facts, local = hit
+        return tuple(self.resolve(b) for b in facts.classes.get(local, ()))
+
+    def function(self, dotted: str) -> Function | None:
+        """The signature of a project function, a method (found through bases) or a class's __init__."""
+        dotted = self.resolve(dotted)
+        hit = self._split(dotted)
+        if hit is None:
+            return None
+        facts, local = hit
+        if local in facts.functions:
+            return facts.functions[local]
+        if local in facts.classes:
+            return self.method(dotted, "__init__")[0]
+        owner, _, name = dotted.rpartition(".")
+        return self.method(owner, name)[0] if self.is_class(owner) else None
+
+    def method(self, cls: str, name: str) -> tuple[Function | None, tuple[str, ...]]:
+        """A method as the project defines it on `cls` or its project bases; else the outside
+        bases (library classes, in MRO order) where the caller may look it up."""
+        outside: list[str] = []
+        for owner in self._mro(cls):
+            hit = self._split(owner)
+            if hit is None or hit[1] not in hit[0].classes:
+                outside.append(owner)
+                continue
+            facts, local = hit
+            found = facts.functions.get(f"{local}.{name}")
+            if found is not None:
+                return found, ()
+        return None, tuple(outside)
+
+    def _mro(self, cls: str) -> Iterator[str]:
+        """Depth-first, left-to-right over bases: close enough to the MRO for signature lookups."""
+        seen: set[str] = set()
+        stack = [self.resolve(cls)]
+        while stack and len(seen) < 64:
+            current = stack.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            yield current
+            stack[:0] = list(self.bases(current))
+
+    @cached_property
+    def _arguments(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+        by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for facts in self.modules.values():
+            for arg in facts.arguments:
+                by_callee[self.resolve(arg.callee)][arg.slot].append(arg.annotation)
+        return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
+
+    def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
+        """Slot -> annotations of the values the project's calls pass to this function."""
+        return self._arguments.get(dotted, {})

@@ -1,0 +1,77 @@
+"""Declared types as evidence: flows into the project's annotated functions, overrides of annotated
+methods, annotated values passed in by callers, returns. Names here say nothing (`x`, `d`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from remora_review.checks.typehints import build_inferer, predict_source
+from remora_review.packs.loader import load_pack
+from remora_review.project_scan import index_from_sources
+
+PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
+
+STORE = ("from sqlalchemy.orm import Session\n"
+         "def store(session: Session, row) -> None:\n"
+         "    session.add(row)\n")
+
+
+@pytest.fixture(scope="module")
+def inferer():
+    return build_inferer([load_pack(PACKS / "sqlalchemy.pack")], None)
+
+
+def _best(predictions, parameter):
+    (found,) = [p for p in predictions if p.parameter == parameter]
+    return found.candidates[0].annotation, found.confidence
+
+
+def test_a_value_passed_to_an_annotated_project_function(inferer):
+    source = ("import sqlalchemy\nfrom app.db import store\n"
+              "def f(x, row):\n    store(x, row)\n    x.commit()\n")
+    project = index_from_sources([("app/db.py", STORE)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.75
+    # without the rest of the project, `commit` alone says much less
+    alone = [p for p in predict_source(source, inferer, "app/views.py") if p.parameter == "x"]
+    assert not alone or alone[0].confidence < confidence - 0.2
+
+
+def test_declarations_that_agree_reach_the_default_threshold(inferer):
+    caller = ("from sqlalchemy.orm import Session\nfrom app.views import f\n"
+              "def main(session: Session):\n    f(session, 1)\n")
+    source = ("import sqlalchemy\nfrom app.db import store\n"
+              "def f(x, row):\n    store(x, row)\n    x.commit()\n")
+    project = index_from_sources([("app/db.py", STORE), ("app/main.py", caller)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.95
+
+
+def test_an_override_of_an_annotated_library_method(inferer):
+    source = ("import sqlalchemy\n"
+              "class Upper(sqlalchemy.types.TypeDecorator):\n"
+              "    impl = sqlalchemy.String\n"
+              "    def process_bind_param(self, value, d):\n"
+              "        return value.upper()\n")
+    annotation, confidence = _best(predict_source(source, inferer, "app/types.py"), "d")
+    assert annotation == "sqlalchemy.Dialect" and confidence >= 0.9
+
+
+def test_annotated_values_passed_in_by_the_project_callers(inferer):
+    caller = ("from sqlalchemy.orm import Session\nfrom app.jobs import run\n"
+              "def main(session: Session):\n    run(session)\n")
+    source = "import sqlalchemy\ndef run(x):\n    print(x)\n"
+    project = index_from_sources([("app/main.py", caller)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/jobs.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.7
+
+
+def test_a_value_passed_on_as_a_builtin_is_not_a_library_class(inferer):
+    source = ("import sqlalchemy\nfrom app.text import shout\n"
+              "def f(session):\n    shout(session)\n")
+    project = index_from_sources([("app/text.py", "def shout(s: str) -> str:\n    return s\n")])
+    with_str = [p for p in predict_source(source, inferer, "app/f.py", project) if p.parameter == "session"]
+    plain = [p for p in predict_source(source, inferer, "app/f.py") if p.parameter == "session"]
+    assert plain and (not with_str or with_str[0].confidence < plain[0].confidence)

@@ -1,0 +1,80 @@
+"""Project facts read with `ast`: signatures, bases and typed call arguments as absolute paths."""
+
+from __future__ import annotations
+
+from remora_review.project_facts import ModuleFacts, absolute, extract_facts, module_name
+
+SOURCE = '''
+from __future__ import annotations
+from typing import TYPE_CHECKING, Optional
+from .base import Repository
+from .. import helpers
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+def save(session: Session, row, *, flush: "Optional[Session]" = None) -> Session:
+    helpers.store(session)
+    return session
+
+class Users(Repository, sa.types.TypeDecorator):
+    def add(self, session: "Session | None", name: str, items: list[Session]):
+        self.check(session, name=name)
+        save(session)
+
+    @staticmethod
+    def make(engine: sa.Engine):
+        def inner(session: Session):
+            save(session)
+'''
+
+
+def facts() -> ModuleFacts:
+    found = extract_facts("app.repo.users", SOURCE)
+    assert found is not None
+    return found
+
+
+def test_signatures_resolve_annotations_through_imports_and_strings():
+    f = facts().functions
+    assert f["save"].slots() == {"0": "sqlalchemy.orm.Session", "session": "sqlalchemy.orm.Session",
+                                 "flush": "sqlalchemy.orm.Session"}
+    assert f["save"].returns == "sqlalchemy.orm.Session"
+    # self is not a slot; a generic container is not its element type; builtins are kept
+    assert f["Users.add"].slots() == {"0": "sqlalchemy.orm.Session", "session": "sqlalchemy.orm.Session",
+                                      "1": "builtins.str", "name": "builtins.str"}
+    assert f["Users.make"].slots() == {"0": "sqlalchemy.Engine", "engine": "sqlalchemy.Engine"}
+    assert "Users.make.inner" not in f  # nested functions are not addressable from outside
+
+
+def test_class_bases_are_absolute():
+    assert facts().classes["Users"] == ("app.repo.base.Repository", "sqlalchemy.types.TypeDecorator")
+
+
+def test_typed_arguments_name_their_callee_and_slot():
+    args = {(a.callee, a.slot, a.annotation) for a in facts().arguments}
+    assert ("app.helpers.store", "0", "sqlalchemy.orm.Session") in args
+    assert ("app.repo.users.Users.check", "0", "sqlalchemy.orm.Session") in args
+    assert ("app.repo.users.Users.check", "name", "builtins.str") in args
+    assert ("app.repo.users.save", "0", "sqlalchemy.orm.Session") in args
+    # `inner` is nested: its call passes inner's own parameter, not make's
+    assert all(a.callee != "app.repo.users.save" or a.slot == "0" for a in facts().arguments)
+
+
+def test_facts_round_trip_through_json():
+    assert ModuleFacts.from_json(facts().to_json()) == facts()
+
+
+def test_module_names_and_relative_paths():
+    assert module_name("src/app/repo/users.py") == "app.repo.users"
+    assert module_name("app/__init__.py") == "app"
+    assert module_name("scripts/build-all.py") is None
+    assert module_name("README.md") is None
+    assert absolute("..util.f", "app.repo.users", False) == "app.util.f"
+    assert absolute(".base", "app.repo", True) == "app.repo.base"
+    assert absolute("pkg.mod", "app", False) == "pkg.mod"
+
+
+def test_a_file_that_does_not_parse_has_no_facts():
+    assert extract_facts("m", "def f(:\n") is None

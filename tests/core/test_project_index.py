@@ -1,0 +1,65 @@
+"""The project index: re-exports followed, methods found through bases, typed arguments by callee."""
+
+from __future__ import annotations
+
+from remora_review.project_scan import index_from_sources
+
+FILES = {
+    "app/__init__.py": "from .models import Base as Base\n",
+    "app/models.py": (
+        "from sqlalchemy.orm import Session\n"
+        "class Base:\n"
+        "    def __init__(self, session: Session): ...\n"
+        "    def save(self, session: Session, flush: bool): ...\n"
+        "class Child(Base):\n"
+        "    def other(self): ...\n"
+    ),
+    "app/views.py": (
+        "from sqlalchemy.orm import Session\n"
+        "from app import Base\n"
+        "from app.models import Child\n"
+        "def view(session: Session):\n"
+        "    Child(session)\n"
+        "    Base(session).save(session, True)\n"
+    ),
+    "src/other.py": "def broken(:\n",
+}
+
+
+def index():
+    return index_from_sources(sorted(FILES.items()))
+
+
+def test_re_exports_resolve_to_the_defining_module():
+    assert index().resolve("app.Base") == "app.models.Base"
+    assert index().resolve("app.Base.save") == "app.models.Base.save"
+
+
+def test_methods_and_constructors_are_found_through_bases():
+    idx = index()
+    save = idx.function("app.models.Child.save")
+    assert save is not None and save.slots()["0"] == "sqlalchemy.orm.Session"
+    init = idx.function("app.models.Child")  # a class stands for its __init__
+    assert init is not None and init.slots() == {"0": "sqlalchemy.orm.Session",
+                                                 "session": "sqlalchemy.orm.Session"}
+    found, outside = idx.method("app.models.Child", "commit")
+    assert found is None and outside == ()
+
+
+def test_outside_bases_are_returned_for_library_lookups():
+    idx = index_from_sources([("m.py", "import sqlalchemy\nclass T(sqlalchemy.types.TypeDecorator):\n"
+                                        "    pass\n")])
+    assert idx.method("m.T", "process_bind_param") == (None, ("sqlalchemy.types.TypeDecorator",))
+
+
+def test_arguments_are_indexed_by_resolved_callee():
+    assert index().arguments("app.models.Child") == {"0": ("sqlalchemy.orm.Session",)}
+    assert "module" not in index().modules  # the unparsable file is left out, not an error
+
+
+def test_with_module_replaces_one_module():
+    idx = index()
+    fresh = index_from_sources([("app/views.py", "def view(session): ...\n")])
+    replaced = idx.with_module(fresh.modules["app.views"])
+    assert replaced.arguments("app.models.Child") == {}
+    assert replaced.function("app.models.Base.save") is not None
