@@ -33,10 +33,10 @@ def test_a_value_passed_to_an_annotated_project_function(inferer):
               "def f(x, row):\n    store(x, row)\n    x.commit()\n")
     project = index_from_sources([("app/db.py", STORE)])
     annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
-    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.75
-    # without the rest of the project, `commit` alone says much less
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.8
+    # without the rest of the project, `commit` alone says less
     alone = [p for p in predict_source(source, inferer, "app/views.py") if p.parameter == "x"]
-    assert not alone or alone[0].confidence < confidence - 0.2
+    assert not alone or alone[0].confidence < confidence - 0.1
 
 
 def test_declarations_that_agree_reach_the_default_threshold(inferer):
@@ -44,7 +44,8 @@ def test_declarations_that_agree_reach_the_default_threshold(inferer):
               "def main(session: Session):\n    f(session, 1)\n")
     source = ("import sqlalchemy\nfrom app.db import store\n"
               "def f(x, row):\n    store(x, row)\n    x.commit()\n")
-    project = index_from_sources([("app/db.py", STORE), ("app/main.py", caller)])
+    project = index_from_sources([("app/db.py", STORE), ("app/main.py", caller),
+                                  ("app/cli.py", caller)])
     annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.95
 
@@ -65,7 +66,7 @@ def test_annotated_values_passed_in_by_the_project_callers(inferer):
     source = "import sqlalchemy\ndef run(x):\n    print(x)\n"
     project = index_from_sources([("app/main.py", caller)])
     annotation, confidence = _best(predict_source(source, inferer, "app/jobs.py", project), "x")
-    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.7
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
 
 
 def test_a_value_passed_on_as_a_builtin_is_not_a_library_class(inferer):
