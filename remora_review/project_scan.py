@@ -143,8 +143,13 @@ def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".project-facts-")
+    except OSError as e:
+        note(f"project cache not written: {e.strerror}")
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(entries, fh, separators=(",", ":"))
         os.replace(tmp, _cache_file(cache_dir))
     except OSError as e:
+        os.unlink(tmp)
         note(f"project cache not written: {e.strerror}")

@@ -63,3 +63,20 @@ def test_with_module_replaces_one_module():
     replaced = idx.with_module(fresh.modules["app.views"])
     assert replaced.arguments("app.models.Child") == {}
     assert replaced.function("app.models.Base.save") is not None
+
+
+def test_an_unwritable_cache_is_a_note_and_the_index_still_loads(tmp_path):
+    import subprocess
+
+    from remora_review.project_scan import load_project_index
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "m.py").write_text("def f(x: int): ...\n")
+    subprocess.run(["git", "add", "m.py"], cwd=tmp_path, check=True)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache directory should be")
+    notes: list[str] = []
+    index = load_project_index(tmp_path, ":", blocked, notes.append)
+    assert index.function("m.f") is not None
+    assert len(notes) == 1 and notes[0].startswith("project cache not written")
+    assert blocked.read_text() == "a file where the cache directory should be"
