@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
-from remora_review.project_facts import Function, ModuleFacts, absolute
+from remora_review.project_facts import Function, ModuleFacts, Parameter, absolute
 from remora_review.project_index import ProjectIndex
 from remora_review.usage import UsageProfile
 
@@ -22,18 +22,13 @@ class Hint:
     annotation: str  # dotted class path as written where it was declared
 
 
-def library_slots(params: Sequence[Param]) -> dict[str, str]:
-    """Position ("0", "1", ...) and keyword -> annotation, for a library signature."""
-    out: dict[str, str] = {}
-    position = 0
-    for p in params:
-        if p.kind in ("positional_only", "positional_or_keyword"):
-            if p.annotation:
-                out[str(position)] = p.annotation
-            position += 1
-        if p.kind in ("positional_or_keyword", "keyword_only") and p.annotation:
-            out[p.name] = p.annotation
-    return out
+_KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": "k"}
+
+
+def _library_slots(params: Sequence[Param]) -> Mapping[str, str]:
+    """A library signature's slots, read as a project signature (*args, **kwargs take none)."""
+    return Function(tuple(Parameter(p.name, _KINDS[p.kind], p.annotation)
+                          for p in params if p.kind in _KINDS)).slots()
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class Declarations:
             if name is None:
                 continue
             if name in api.functions:
-                return library_slots(api.functions[name].params)
+                return _library_slots(api.functions[name].params)
             if name in api.classes:
                 return self._library_member(name, "__init__")
         return None
@@ -80,7 +75,7 @@ class Declarations:
             name = api.canonical(cls)
             info = api.classes.get(name) if name else None
             if info is not None and member in info.members:
-                return library_slots(info.members[member].params)
+                return _library_slots(info.members[member].params)
         return None
 
 
@@ -110,8 +105,7 @@ def hints(
     slots = signature.slot_of(parameter)
     owner, _, method = function.rpartition(".")
     if owner in facts.classes and "<locals>" not in function:
-        out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots,
-                                                          signature, parameter)]
+        out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots)]
     targets = [f"{facts.module}.{function}"]
     if method == "__init__" and owner in facts.classes:
         targets.append(f"{facts.module}.{owner}")
@@ -132,7 +126,7 @@ def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile
 
 
 def _overridden(declarations: Declarations, facts: ModuleFacts, owner: str, method: str,
-                slots: Sequence[str], signature: Function, parameter: str) -> Iterator[str]:
+                slots: Sequence[str]) -> Iterator[str]:
     for base in facts.classes[owner]:
         base_slots = declarations.method_slots(declarations.project.resolve(base), method)
         if not base_slots:

@@ -106,6 +106,10 @@ def module_name(path: str) -> str | None:
     return ".".join(parts)
 
 
+def is_package_file(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
+
+
 def absolute(name: str, module: str, is_package: bool) -> str:
     """A relative dotted name (`..util.f`, as libcst and `from . import` give them) made absolute."""
     level = len(name) - len(name.lstrip("."))

@@ -10,15 +10,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from remora_review.project_facts import ModuleFacts, extract_facts, module_name
+from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project_index import ProjectIndex
 
 _CACHE_FORMAT = 1
 _MAX_FILE = 1_000_000  # bytes; generated modules beyond this say little about signatures
-
-
-def is_package_file(path: str) -> bool:
-    return path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
 
 
 def facts_for(path: str, text: str) -> ModuleFacts | None:
@@ -45,42 +41,36 @@ def blob_id(data: bytes) -> str:
 
 
 def _listing(root: Path, at: str | None) -> list[tuple[str, str | None]]:
-    """(path, blob id or None for the working tree) of the Python files git tracks."""
+    """(path, blob id, or None for the working tree) of the regular Python files git tracks."""
     from remora_review.changes import run_git
+    from remora_review.sources import tree_entries
 
     if at is None or at == ":":
         _, out, _ = run_git(root, "ls-files", "-s", "-z", "--", "*.py")
-        entries = []
-        for entry in out.split(b"\0"):
-            meta, sep, name = entry.partition(b"\t")
-            parts = meta.decode().split()
-            if sep and len(parts) == 3 and parts[0].startswith("100") and parts[2] == "0":
-                entries.append((name.decode("utf-8", "surrogateescape"),
-                                None if at is None else parts[1]))
-        return entries
-    _, out, _ = run_git(root, "ls-tree", "-r", "-z", at, "--", "*.py")
-    entries = []
-    for entry in out.split(b"\0"):
-        meta, sep, name = entry.partition(b"\t")
-        parts = meta.decode().split()
-        if sep and len(parts) == 3 and parts[0].startswith("100") and parts[1] == "blob":
-            entries.append((name.decode("utf-8", "surrogateescape"), parts[2]))
-    return entries
+    else:
+        _, out, _ = run_git(root, "ls-tree", "-r", "-z", at, "--", "*.py")
+    return sorted((e.path, None if at is None else e.object_id) for e in tree_entries(out)
+                  if e.mode.startswith("100") and e.stage == "0")
 
 
-def _read(root: Path, path: str, blob: str | None,
-          objects: Callable[[str], bytes]) -> tuple[str, bytes] | None:
-    if blob is not None:
-        data = objects(blob)
-        return blob, data
+def _working_tree_file(root: Path, path: str) -> bytes | None:
     full = root / path
     try:
         if full.is_symlink() or full.stat().st_size > _MAX_FILE:
             return None
-        data = full.read_bytes()
+        return full.read_bytes()
     except OSError:
         return None
-    return blob_id(data), data
+
+
+def _facts_json(path: str, data: bytes) -> dict[str, Any]:
+    """A file's facts as cached; {} for one that is too big, not UTF-8 or does not parse."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    facts = facts_for(path, text) if len(data) <= _MAX_FILE else None
+    return facts.to_json() if facts is not None else {}
 
 
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
@@ -91,30 +81,20 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
 
     cache = _load_cache(cache_dir)
     repo_git = git.Git(str(root))
-
-    def objects(blob: str) -> bytes:
-        return bytes(repo_git.get_object_data(blob)[3])
-
     fresh: dict[str, dict[str, Any]] = {}
     modules: dict[str, ModuleFacts] = {}
-    for path, blob in sorted(_listing(root, at)):
-        key = f"{path}\0{blob}" if blob is not None else None
-        if key is not None and key in cache:
-            raw = cache[key]
-        else:
-            read = _read(root, path, blob, objects)
-            if read is None:
+    for path, blob in _listing(root, at):
+        data = None
+        if blob is None:  # the working tree: hash the file to find its cache entry
+            data = _working_tree_file(root, path)
+            if data is None:
                 continue
-            key = f"{path}\0{read[0]}"
-            if key in cache:
-                raw = cache[key]
-            else:
-                try:
-                    text = read[1].decode("utf-8")
-                except UnicodeDecodeError:
-                    continue
-                facts = facts_for(path, text) if len(read[1]) <= _MAX_FILE else None
-                raw = facts.to_json() if facts is not None else {}
+            blob = blob_id(data)
+        key = f"{path}\0{blob}"
+        raw = cache.get(key)
+        if raw is None:
+            raw = _facts_json(path, data if data is not None
+                              else bytes(repo_git.get_object_data(blob)[3]))
         fresh[key] = raw
         if raw and raw["module"] not in modules:
             modules[raw["module"]] = ModuleFacts.from_json(raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,22 +101,34 @@ def _read_blob(root: Path, path: str, max_size: int, at: str) -> SourceFile | Sk
     return decode_source(path, data)
 
 
-def _exact_entry(listing: bytes, path: str) -> tuple[str, str] | None:
-    """(mode, object id) for `path` in `ls-files -s -z` or `ls-tree -z` output (stage 0 first)."""
-    want = path.encode("utf-8", "surrogateescape")
-    found: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    mode: str  # e.g. 100644; 120000 for a symlink
+    object_id: str
+    stage: str  # "0" unless the index holds a merge conflict
+
+
+def tree_entries(listing: bytes) -> Iterator[TreeEntry]:
+    """The entries of `git ls-files -s -z` or `git ls-tree -z` output."""
     for entry in listing.split(b"\0"):
         meta, sep, name = entry.partition(b"\t")
-        if not sep or name != want:
-            continue
         parts = meta.decode().split()
+        if not sep or len(parts) != 3:
+            continue
+        path = name.decode("utf-8", "surrogateescape")
         # ls-files -s: mode sha stage; ls-tree: mode type sha
-        if len(parts) == 3 and parts[1] in ("blob", "tree", "commit"):
-            found.append((parts[0], parts[2], "0"))
-        elif len(parts) == 3:
-            found.append((parts[0], parts[1], parts[2]))
+        if parts[1] in ("blob", "tree", "commit"):
+            yield TreeEntry(path, parts[0], parts[2], "0")
+        else:
+            yield TreeEntry(path, parts[0], parts[1], parts[2])
+
+
+def _exact_entry(listing: bytes, path: str) -> tuple[str, str] | None:
+    """(mode, object id) for `path` in `ls-files -s -z` or `ls-tree -z` output (stage 0 first)."""
+    found = [e for e in tree_entries(listing) if e.path == path]
     if not found:
         return None
-    mode, sha, _ = min(found, key=lambda f: f[2])
-    return mode, sha
+    entry = min(found, key=lambda e: e.stage)
+    return entry.mode, entry.object_id
 

@@ -215,9 +215,7 @@ class ProfileBuilder:
     def sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
         params = function.params
         plain = [*params.posonly_params, *params.params, *params.kwonly_params]
-        is_method = isinstance(self._enclosing_class(function), cst.ClassDef)
-        decorators = {_dotted(d.decorator) for d in function.decorators}
-        skip_first = is_method and "staticmethod" not in decorators
+        skip_first = self._bound_class(function) is not None
         names = [p.name.value for p in plain]
         out = []
         for i, param in enumerate(plain):
@@ -226,6 +224,14 @@ class ProfileBuilder:
             profile = self.profile(function, param, tuple(n for n in names if n != param.name.value))
             out.append(ParameterSite(function, param, profile, param.annotation))
         return out
+
+    def _bound_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
+        """The class whose instances (or itself) a method's first parameter is bound to."""
+        owner = self._enclosing_class(function)
+        decorators = {_dotted(d.decorator) for d in function.decorators}
+        if not isinstance(owner, cst.ClassDef) or "staticmethod" in decorators:
+            return None
+        return owner
 
     def _enclosing_class(self, node: cst.CSTNode) -> cst.CSTNode | None:
         parent = self.parents.get(node)
@@ -267,15 +273,10 @@ class ProfileBuilder:
         )
 
     def _receiver(self, function: cst.FunctionDef) -> _Receiver | None:
-        owner = self._enclosing_class(function)
+        owner = self._bound_class(function)
         params = [*function.params.posonly_params, *function.params.params]
-        if not isinstance(owner, cst.ClassDef) or not params:
-            return None
-        decorators = {_dotted(d.decorator) for d in function.decorators}
-        qualified = self.qualified(owner.name)
-        if "staticmethod" in decorators or qualified is None:
-            return None
-        return _Receiver(params[0].name.value, qualified)
+        qualified = self.qualified(owner.name) if owner is not None and params else None
+        return _Receiver(params[0].name.value, qualified) if qualified is not None else None
 
     def _use(self, node: cst.Name, acc: _Collector, receiver: _Receiver | None = None) -> None:
         parent = self.parents.get(node)

@@ -20,7 +20,7 @@ from remora_review.inference import (
     TypeInferer,
     build_inferer,
 )
-from remora_review.project_facts import ModuleFacts, extract_facts, module_name
+from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project_index import ProjectIndex
 from remora_review.usage import ParameterSite, ProfileBuilder
 
@@ -46,12 +46,15 @@ def _is_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.BaseNumber, cst.BaseString, cst.List, cst.Dict, cst.Tuple, cst.Set))
 
 
-def module_context(project: ProjectIndex, path: str | None,
-                   source: str) -> tuple[ProjectIndex, ModuleFacts, bool]:
-    """The project index with this file's facts in it, the facts, and whether it is a package."""
+def _module_context(project: ProjectIndex, path: str | None, source: str,
+                    fresh: bool) -> tuple[ProjectIndex, ModuleFacts, bool]:
+    """The project index with this file's facts in it, the facts, and whether it is a package.
+
+    `fresh`: read the facts from `source` even when the index holds the module.
+    """
     module = (module_name(path) if path else None) or "__main__"
-    is_package = path is not None and path.rsplit("/", 1)[-1].startswith("__init__.")
-    facts = project.modules.get(module)
+    is_package = path is not None and is_package_file(path)
+    facts = None if fresh else project.modules.get(module)
     if facts is None:
         facts = extract_facts(module, source, is_package) or ModuleFacts(module, {}, {})
         project = project.with_module(facts)
@@ -95,10 +98,7 @@ def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
-    module = (module_name(path) if path else None) or "__main__"
-    is_package = path is not None and path.rsplit("/", 1)[-1].startswith("__init__.")
-    facts = extract_facts(module, source, is_package) or ModuleFacts(module, {}, {})
-    index = (project or ProjectIndex()).with_module(facts)
+    index, facts, is_package = _module_context(project or ProjectIndex(), path, source, fresh=True)
     return [p for _, p in _predict(builder, sites, inferer, index, facts, is_package)]
 
 
@@ -142,7 +142,9 @@ class TypeHintCheck:
         if not any(_wanted(s) for s in changed) or not library_packs:
             return
         inferer = self.inferers.for_packs(library_packs)
-        project, facts, is_package = module_context(self.project(), ctx.path, ctx.source)
+        # The index holds this file as committed or staged: whole, where ctx.source is a slice.
+        project, facts, is_package = _module_context(self.project(), ctx.path, ctx.source,
+                                                     fresh=False)
         for site, prediction in _predict(builder, changed, inferer, project, facts, is_package):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
