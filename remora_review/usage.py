@@ -225,6 +225,16 @@ class ProfileBuilder:
             out.append(ParameterSite(function, param, profile, param.annotation))
         return out
 
+    def implementation(self, function: cst.FunctionDef) -> cst.FunctionDef | None:
+        """The def an `@overload` stub declares: the same name, undecorated by `overload`, in the
+        same block. Its body is the only evidence of how the stub's parameters are used."""
+        if not _is_overload(function):
+            return None
+        block = self.parents.get(function)
+        body = getattr(block, "body", ())
+        return next((s for s in reversed(body) if isinstance(s, cst.FunctionDef)
+                     and s.name.value == function.name.value and not _is_overload(s)), None)
+
     def _bound_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
         """The class whose instances (or itself) a method's first parameter is bound to."""
         owner = self._enclosing_class(function)
@@ -358,6 +368,11 @@ class ProfileBuilder:
             return [n for el in node.elements for n in self._type_names(el.value)]
         name = self.qualified(node) or _dotted(node)
         return [name] if name else []
+
+
+def _is_overload(function: cst.FunctionDef) -> bool:
+    return any((_dotted(d.decorator) or "").rsplit(".", 1)[-1] == "overload"
+               for d in function.decorators)
 
 
 def parse_profiles(source: str) -> tuple[ProfileBuilder, Sequence[ParameterSite]]:

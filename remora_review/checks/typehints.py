@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import libcst as cst
@@ -61,11 +61,21 @@ def _module_context(project: ProjectIndex, path: str | None, source: str,
     return project, facts, is_package
 
 
+def _with_implementation(builder: ProfileBuilder, site: ParameterSite) -> ParameterSite:
+    """An `@overload` stub's parameter profiled through the implementation's body."""
+    implementation = builder.implementation(site.function)
+    if implementation is None:
+        return site
+    name = site.param.name.value
+    found = next((s for s in builder.sites(implementation) if s.param.name.value == name), None)
+    return site if found is None else replace(site, profile=found.profile)
+
+
 def _predict(
     builder: ProfileBuilder, sites: Sequence[ParameterSite], inferer: TypeInferer,
     project: ProjectIndex, facts: ModuleFacts, is_package: bool,
 ) -> list[tuple[ParameterSite, Prediction]]:
-    wanted = [s for s in sites if _wanted(s)]
+    wanted = [_with_implementation(builder, s) for s in sites if _wanted(s)]
     if not wanted:
         return []
     positions = builder.wrapper.resolve(meta.PositionProvider)

@@ -75,6 +75,20 @@ def test_sync_and_async_twins_are_told_apart_by_use(packs):
     assert a.candidates[0].annotation == "httpx.AsyncClient"
 
 
+def test_overload_stubs_are_read_through_the_implementation(packs):
+    inferer = build_inferer([packs["sqlalchemy"]], None)
+    source = ("import sqlalchemy\nfrom typing import overload\n"
+              "class Repo:\n"
+              "    @overload\n    async def get(self, db, key: int) -> int: ...\n"
+              "    @overload\n    async def get(self, db, key: str) -> str: ...\n"
+              "    async def get(self, db, key):\n"
+              "        row = await db.execute(key)\n        await db.commit()\n        return row\n")
+    found = [p for p in predict_source(source, inferer) if p.parameter == "db"]
+    assert len(found) == 3
+    assert {p.candidates[0].annotation for p in found} == {"sqlalchemy.ext.asyncio.AsyncSession"}
+    assert len({p.confidence for p in found}) == 1
+
+
 def test_only_changed_functions_are_reviewed(packs):
     source = (GOLDEN / "new_import" / "input.py").read_text()
     assert check_source(_job(source, packs, frozenset({1, 2})), _runtime(packs)).findings == ()
