@@ -18,7 +18,7 @@ from remora_review.usage import UsageProfile
 
 @dataclass(frozen=True)
 class Hint:
-    kind: str  # "flow" | "override" | "caller" | "return"
+    kind: str  # "flow" | "override" | "overridden" | "caller" | "return"
     annotation: str  # dotted class path as written where it was declared
 
 
@@ -106,6 +106,8 @@ def hints(
     owner, _, method = function.rpartition(".")
     if owner in facts.classes and "<locals>" not in function:
         out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots)]
+        out += [Hint("overridden", a) for f in declarations.project.overriding(
+                    f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
     targets = [f"{facts.module}.{function}"]
     if method == "__init__" and owner in facts.classes:
         targets.append(f"{facts.module}.{owner}")
@@ -129,9 +131,10 @@ def _overridden(declarations: Declarations, facts: ModuleFacts, owner: str, meth
                 slots: Sequence[str]) -> Iterator[str]:
     for base in facts.classes[owner]:
         base_slots = declarations.method_slots(declarations.project.resolve(base), method)
-        if not base_slots:
-            continue
-        for slot in slots:
-            if slot in base_slots:
-                yield base_slots[slot]
-                break
+        if base_slots and (annotation := _in_slots(base_slots, slots)):
+            yield annotation
+
+
+def _in_slots(declared: Mapping[str, str], slots: Sequence[str]) -> str | None:
+    """The annotation another signature gives the parameter at these slots (position first)."""
+    return next((declared[slot] for slot in slots if slot in declared), None)

@@ -34,9 +34,11 @@ _EMB_TEMPERATURE = 0.05
 # The share of the posterior a declared type takes for the class it names, the model keeping the
 # rest. On the dev set (bench/devset) a declaration names exactly the parameter's class about 3 times
 # in 4 for flows and callers (the rest are base classes or subclasses, e.g. `DDLCompiler` for
-# `MSDDLCompiler`) and 9 in 10 for overrides; those misses repeat across a project's functions, so
-# flows and callers are given less: the shares at which both dev-set modes keep their precision.
-_HINT_WEIGHTS = {"flow": 0.6, "override": 0.9, "caller": 0.5, "return": 0.85}
+# `MSDDLCompiler`), 9 in 10 for overrides and for the subclasses' overriding methods; those misses
+# repeat across a project's functions, so flows and callers are given less: the shares at which
+# both dev-set modes keep their precision.
+_HINT_WEIGHTS = {"flow": 0.6, "override": 0.9, "overridden": 0.8, "caller": 0.5, "return": 0.85}
+_JOINED_KINDS = ("caller", "overridden")  # several declarations of one kind are joined
 _CLOSED_WORLD_FLOOR = 1e-6
 
 
@@ -320,17 +322,21 @@ class TypeInferer:
         return out
 
     def _joined(self, hints: Sequence[Hint]) -> list[tuple[str, str]]:
-        """(kind, class) of the known hints; callers passing several classes are joined into their
-        nearest common base, as a type checker joins them (MSDDLCompiler, PGDDLCompiler: DDLCompiler)."""
+        """(kind, class) of the known hints. Where callers pass several classes, or overriding
+        methods declare several, they are joined into their nearest common base, as a type checker
+        joins them (MSDDLCompiler, PGDDLCompiler: DDLCompiler)."""
         known = [(h.kind, name) for h in hints if (name := self._known(h.annotation)) is not None]
-        passed = {name for kind, name in known if kind == "caller" and name in self.classes}
-        if len(passed) < 2:
-            return known
-        common = set.intersection(*({n, *self.classes[n].info.bases} for n in passed))
-        joined = max((c for c in common if c in self.classes),
-                     key=lambda c: len(self.classes[c].info.bases), default=None)
-        rest = [(kind, name) for kind, name in known if kind != "caller"]
-        return rest if joined is None else [*rest, ("caller", joined)]
+        for kind in _JOINED_KINDS:
+            named = {name for k, name in known if k == kind and name in self.classes}
+            if len(named) < 2:
+                continue
+            common = set.intersection(*({n, *self.classes[n].info.bases} for n in named))
+            joined = max((c for c in common if c in self.classes),
+                         key=lambda c: len(self.classes[c].info.bases), default=None)
+            known = [(k, name) for k, name in known if k != kind]
+            if joined is not None:
+                known.append((kind, joined))
+        return known
 
     def _hinted(self, name: str, posterior: Mapping[str, float]) -> dict[str, float]:
         if name in posterior:

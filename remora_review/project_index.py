@@ -97,6 +97,30 @@ class ProjectIndex:
             yield current
             stack[:0] = list(self.bases(current))
 
+    def overriding(self, cls: str, name: str) -> Iterator[Function]:
+        """`name` as the project's subclasses of `cls` (at any depth) define it themselves."""
+        seen: set[str] = set()
+        stack = list(self._subclasses.get(self.resolve(cls), ()))
+        while stack and len(seen) < 256:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            hit = self._split(current)
+            found = hit[0].functions.get(f"{hit[1]}.{name}") if hit is not None else None
+            if found is not None:
+                yield found
+            stack.extend(self._subclasses.get(current, ()))
+
+    @cached_property
+    def _subclasses(self) -> Mapping[str, tuple[str, ...]]:
+        by_base: dict[str, list[str]] = defaultdict(list)
+        for facts in self.modules.values():
+            for local, bases in facts.classes.items():
+                for base in bases:
+                    by_base[self.resolve(base)].append(f"{facts.module}.{local}")
+        return {b: tuple(c) for b, c in by_base.items()}
+
     @cached_property
     def _arguments(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))

@@ -76,3 +76,20 @@ def test_a_value_passed_on_as_a_builtin_is_not_a_library_class(inferer):
     with_str = [p for p in predict_source(source, inferer, "app/f.py", project) if p.parameter == "session"]
     plain = [p for p in predict_source(source, inferer, "app/f.py") if p.parameter == "session"]
     assert plain and (not with_str or with_str[0].confidence < plain[0].confidence)
+
+
+def test_a_stub_method_takes_the_type_its_project_subclasses_declare(inferer):
+    base = ("import sqlalchemy\n"
+            "class Repository:\n"
+            "    def save(self, x, row):\n"
+            "        raise NotImplementedError\n")
+    subclass = ("from sqlalchemy.orm import Session\nfrom app.base import Repository\n"
+                "class Middle(Repository):\n    pass\n"
+                "class SqlRepository(Middle):\n"
+                "    def save(self, session: Session, row) -> None:\n"
+                "        session.add(row)\n")
+    alone = [p for p in predict_source(base, inferer, "app/base.py") if p.parameter == "x"]
+    project = index_from_sources([("app/sql.py", subclass)])
+    annotation, confidence = _best(predict_source(base, inferer, "app/base.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.8
+    assert not alone or alone[0].confidence < 0.5
