@@ -119,6 +119,31 @@ def hints(
     return out
 
 
+def passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
+           is_package: bool = False) -> list[tuple[int, int]]:
+    """(i, j) where the parameter of site i is passed on to the parameter of site j, both in this
+    module. Sites are (function qualified name, parameter, profile)."""
+    by_slot: dict[tuple[str, str], int] = {}
+    for j, (function, parameter, _) in enumerate(sites):
+        signature = facts.functions.get(function)
+        if signature is None:
+            continue
+        owner, _, method = function.rpartition(".")
+        targets = [f"{facts.module}.{function}"]
+        if method == "__init__" and owner in facts.classes:
+            targets.append(f"{facts.module}.{owner}")
+        for target in targets:
+            for slot in signature.slot_of(parameter):
+                by_slot[(target, slot)] = j
+    out = []
+    for i, (_, _, profile) in enumerate(sites):
+        for callee, slot in profile.passed_to:
+            to = by_slot.get((_callee(callee, facts, is_package), slot))
+            if to is not None and to != i:
+                out.append((i, to))
+    return out
+
+
 def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile,
            is_package: bool) -> Iterator[str]:
     for callee, slot in profile.passed_to:

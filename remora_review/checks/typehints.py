@@ -11,10 +11,11 @@ import libcst.metadata as meta
 
 from remora_review.annotate import annotate_parameter
 from remora_review.checks.base import FileContext
-from remora_review.declared import Declarations, hints
+from remora_review.declared import Declarations, Hint, hints, passes
 from remora_review.findings import Finding, Fix, Severity
 from remora_review.inference import (
     SIGNALS,
+    Candidate,
     InfererCache,
     Prediction,
     TypeInferer,
@@ -22,13 +23,16 @@ from remora_review.inference import (
 )
 from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project_index import ProjectIndex
-from remora_review.usage import ParameterSite, ProfileBuilder
+from remora_review.usage import ParameterSite, ProfileBuilder, UsageProfile
 
 __all__ = ["SIGNALS", "InfererCache", "Prediction", "TypeHintCheck", "build_inferer",
            "predict_source"]
 
 CODE = "RR101"
 _SKIP_NAMES = frozenset({"self", "cls", "_"})
+# A prediction this sure is a declaration for the parameters it is passed to or from (dev set:
+# 97% of them are right).
+_LINKED = 0.95
 
 
 def _wanted(site: ParameterSite) -> bool:
@@ -71,6 +75,31 @@ def _with_implementation(builder: ProfileBuilder, site: ParameterSite) -> Parame
     return site if found is None else replace(site, profile=found.profile)
 
 
+def _linked(
+    inferer: TypeInferer, named: Sequence[tuple[str, str, UsageProfile]],
+    declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
+    links: Sequence[tuple[int, int]],
+) -> list[tuple[Candidate, ...]]:
+    """A second round for parameters passed to or from another unannotated parameter of this
+    module: a sure prediction for one is a declaration for the other. Only sure ones take part,
+    so a wrong guess does not travel along the links."""
+    sure = {i: c[0].annotation for i, c in enumerate(ranked) if c and c[0].score >= _LINKED}
+    extra: dict[int, list[Hint]] = {}
+    for i, j in links:
+        if i in sure and j not in sure:
+            extra.setdefault(j, []).append(Hint("caller", sure[i]))
+        if j in sure and i not in sure:
+            extra.setdefault(i, []).append(Hint("flow", sure[j]))
+    out = list(ranked)
+    again = sorted(extra)
+    if again:
+        redone = inferer.predict([named[k][2] for k in again],
+                                 [[*declared[k], *extra[k]] for k in again])
+        for k, candidates in zip(again, redone):
+            out[k] = candidates
+    return out
+
+
 def _predict(
     builder: ProfileBuilder, sites: Sequence[ParameterSite], inferer: TypeInferer,
     project: ProjectIndex, facts: ModuleFacts, is_package: bool,
@@ -80,12 +109,12 @@ def _predict(
         return []
     positions = builder.wrapper.resolve(meta.PositionProvider)
     declarations = Declarations(project, [m.api for m in inferer.models])
-    declared = [
-        hints(declarations, facts, builder.qualified(s.function.name) or "", s.param.name.value,
-              s.profile, is_package)
-        for s in wanted
-    ]
+    named = [(builder.qualified(s.function.name) or "", s.param.name.value, s.profile)
+             for s in wanted]
+    declared = [hints(declarations, facts, function, parameter, profile, is_package)
+                for function, parameter, profile in named]
     ranked = inferer.predict([s.profile for s in wanted], declared)
+    ranked = _linked(inferer, named, declared, ranked, passes(facts, named, is_package))
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:

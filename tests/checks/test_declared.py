@@ -93,3 +93,17 @@ def test_a_stub_method_takes_the_type_its_project_subclasses_declare(inferer):
     annotation, confidence = _best(predict_source(base, inferer, "app/base.py", project), "x")
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.8
     assert not alone or alone[0].confidence < 0.5
+
+
+def test_a_sure_prediction_is_a_declaration_for_the_parameters_it_is_passed_to_and_from(inferer):
+    source = ("import sqlalchemy\n"
+              "def save(s, row):\n"
+              "    s.add(row)\n    s.flush()\n    s.refresh(row)\n    s.commit()\n"
+              "def handler(x, row):\n    save(x, row)\n"
+              "def tidy(y):\n    y.expunge_all()\n    save(y, None)\n")
+    found = {p.parameter: p for p in predict_source(source, inferer, "app/jobs.py")}
+    assert found["s"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["s"].confidence >= 0.95
+    # x is only passed on: the sure `s` is its one piece of evidence
+    assert found["x"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["x"].confidence >= 0.5
