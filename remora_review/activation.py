@@ -27,6 +27,50 @@ def imported_modules(source: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# `from .db import (a, b)` and `from pkg import mod`: what may name a module of the project.
+_FROM = re.compile(
+    r"^[ \t]*from[ \t]+(\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^#\n;]*)",
+    re.MULTILINE,
+)
+
+
+def project_imports(source: str, module: str, is_package: bool) -> frozenset[str]:
+    """Absolute dotted names of the modules this file may import from its own project: relative
+    imports resolved against `module`, and `from m import x` also as `m.x` (x may be a module)."""
+    from remora_review.project_facts import absolute  # ast-free helper; the module imports only ast
+
+    found = set(imported_modules(source))
+    for match in _FROM.finditer(source):
+        base = absolute(match.group(1), module, is_package)
+        if base:
+            found.add(base)
+        for part in match.group(2).strip("()").replace("\\", " ").split(","):
+            name = part.strip().split()[0] if part.strip() else ""
+            if name.isidentifier():
+                found.add(f"{base}.{name}" if base else name)
+    return frozenset(found)
+
+
+def module_paths(dotted: str) -> tuple[str, ...]:
+    """Where a module may live in a repository: flat and `src/` layouts, module or package."""
+    stem = dotted.replace(".", "/")
+    return tuple(f"{prefix}{stem}{suffix}" for prefix in ("", "src/")
+                 for suffix in (".py", "/__init__.py"))
+
+
+def neighbour_paths(source: str, path: str) -> tuple[str, ...]:
+    """Repository paths where the project modules a file imports may be; most will not exist."""
+    from remora_review.project_facts import is_package_file, module_name
+
+    module = module_name(path)
+    if module is None:
+        return ()
+    own = set(module_paths(module))
+    found = (p for m in sorted(project_imports(source, module, is_package_file(path)))
+             for p in module_paths(m))
+    return tuple(dict.fromkeys(p for p in found if p not in own))
+
+
 @dataclass(frozen=True)
 class PackTrigger:
     """The part of a pack that activation needs: its name, kind and the modules that activate it."""
@@ -41,10 +85,18 @@ def _imports_any(modules: Iterable[str], roots: Sequence[str]) -> bool:
 
 
 def active_packs(
-    source: str, triggers: Sequence[PackTrigger], company_packs: Sequence[str]
+    source: str, triggers: Sequence[PackTrigger], company_packs: Sequence[str],
+    neighbours: Iterable[str] = (),
 ) -> tuple[str, ...]:
-    """Names of the packs active for one file: library packs by import, listed company packs always."""
-    modules = imported_modules(source)
+    """Names of the packs active for one file: library packs by import, listed company packs always.
+
+    `neighbours` are the texts of the project modules the file imports: a library they import
+    activates too, so `def save(s): s.add(row)` beside the project's models is reviewed even when
+    the file itself names no sqlalchemy class.
+    """
+    modules = set(imported_modules(source))
+    for text in neighbours:
+        modules |= imported_modules(text)
     names = []
     for trigger in triggers:
         listed = trigger.name in company_packs

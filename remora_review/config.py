@@ -48,6 +48,8 @@ class Settings(_Section):
     filter_mode: FilterMode = Field("added", alias="filter-mode")
     max_file_size: int = Field(1_000_000, alias="max-file-size", ge=1)
     exclude: tuple[str, ...] = ()
+    # A library pack also activates for a file that imports a project module importing the library.
+    follow_imports: bool = Field(True, alias="follow-imports")
     typehints: TypeHints = TypeHints()
     index: Index = Index()
     embedding: Embedding = Embedding()

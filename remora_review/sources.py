@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +99,35 @@ def _read_blob(root: Path, path: str, max_size: int, at: str) -> SourceFile | Sk
         return Skipped(path, f"over {max_size} bytes")
     _, data, _ = run_git(root, "cat-file", "blob", sha)
     return decode_source(path, data)
+
+
+def read_existing(root: Path, paths: Collection[str], max_size: int, *,
+                  at: str | None = None) -> dict[str, str]:
+    """The texts of those `paths` that exist as readable files (as `read_source` reads them, `at`
+    alike); the rest, usually most of them, are left out. Git is asked once for which exist and
+    through one `cat-file` process for their contents, so probing many candidates stays cheap."""
+    if not paths:
+        return {}
+    if at is None:
+        read = (read_source(root, p, max_size) for p in paths if (root / p).is_file())
+        return {f.path: f.text for f in read if isinstance(f, SourceFile)}
+    import git  # gitpython keeps one `cat-file --batch` process for all the blobs
+
+    if at == ":":
+        _, out, _ = run_git(root, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *paths)
+    else:
+        _, out, _ = run_git(root, "--literal-pathspecs", "ls-tree", "-z", at, "--", *paths)
+    repo_git = git.Git(str(root))
+    texts = {}
+    for entry in tree_entries(out):
+        if not entry.mode.startswith("100") or entry.stage != "0" or entry.path not in paths:
+            continue
+        _, _, size, data = repo_git.get_object_data(entry.object_id)
+        if size <= max_size:
+            found = decode_source(entry.path, bytes(data))
+            if isinstance(found, SourceFile):
+                texts[entry.path] = found.text
+    return texts
 
 
 @dataclass(frozen=True)

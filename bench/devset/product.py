@@ -42,19 +42,32 @@ def configs(packs_dir: Path, names: Sequence[str] = PACKS) -> list[ProductConfig
     return out
 
 
+@dataclass(frozen=True)
+class Published:
+    """A dev-set project as published: its index and its files' texts by repository path."""
+
+    index: Any  # remora_review.project_index.ProjectIndex
+    texts: Mapping[str, str]
+
+
 def _adapt(predict_source: Callable[..., Sequence[Any]],
            inferer_for: Callable[[tuple[str, ...]], Any], triggers: Sequence[Any],
            projects: Mapping[str, Any]) -> Predictor:
     """Like the hook: only the packs a file activates by its imports take part, and the rest of
     the project is seen as published (annotated): only the file under test is stripped."""
-    from remora_review.activation import active_packs
+    from remora_review.activation import active_packs, neighbour_paths
 
     def predict(source: str, path: str, project: str) -> list[Prediction]:
+        published = projects.get(project)
         active = active_packs(source, triggers, ())
+        if not active and published is not None:
+            texts = [published.texts[p] for p in neighbour_paths(source, path)
+                     if p in published.texts]
+            active = active_packs(source, triggers, (), texts)
         if not active:
             return []
         inferer = inferer_for(active)
-        context = projects.get(project)
+        context = published.index if published is not None else None
         return [
             Prediction(
                 p.function,

@@ -90,9 +90,11 @@ def _projects(sets: Sequence[ProjectSet], cache: Path) -> dict[str, Any]:
     """Each project as published, for the product's project index (leave one file out)."""
     from remora_review.project_scan import index_from_sources
 
-    return {ps.project.name: index_from_sources((f.path, f.text) for f in
-                                                source_files(fetch(ps.project, cache), ps.project))
-            for ps in sets}
+    out = {}
+    for ps in sets:
+        texts = {f.path: f.text for f in source_files(fetch(ps.project, cache), ps.project)}
+        out[ps.project.name] = product.Published(index_from_sources(texts.items()), texts)
+    return out
 
 
 def _predictors(args: argparse.Namespace, resolver: Resolver,

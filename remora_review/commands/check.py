@@ -108,6 +108,28 @@ def _triggers(settings: Settings, root: Path,
     return [(PackTrigger(r.name, r.kind, tuple(r.activate_on)), r) for r in refs]
 
 
+def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
+                 triggers: Sequence[PackTrigger], settings: Settings) -> list[tuple[str, ...]]:
+    """The packs each file activates by its own imports and, with `follow-imports`, by those of
+    the project modules it imports (read as of `at`, like the files; one git query for all)."""
+    active = [active_packs(s.text, triggers, settings.packs) for s in sources]
+    libraries = {t.name for t in triggers if t.kind == "library"}
+    wanting = [i for i, names in enumerate(active) if not libraries <= set(names)]
+    if not settings.follow_imports or not wanting:
+        return active
+    from remora_review.activation import neighbour_paths
+    from remora_review.sources import read_existing
+
+    candidates = {i: neighbour_paths(sources[i].text, sources[i].path) for i in wanting}
+    texts = read_existing(root, {p for c in candidates.values() for p in c},
+                          settings.max_file_size, at=at)
+    for i, paths in candidates.items():
+        neighbours = [texts[p] for p in paths if p in texts]
+        if neighbours:
+            active[i] = active_packs(sources[i].text, triggers, settings.packs, neighbours)
+    return active
+
+
 def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPack]:
     from remora_review.packs.loader import load_pack
 
@@ -187,16 +209,18 @@ def run(args: argparse.Namespace) -> int:
     changeset = _changeset(args, root, os.environ)
     files = _read_files(root, changeset, settings, wants_fix, notes.append)
 
-    triggers = _triggers(settings, root, notes.append) if files else []
+    found = _triggers(settings, root, notes.append) if files else []
+    triggers = [t for t, _ in found]
+    activations = _activations(root, changeset.source_rev, [s for _, s, _ in files], triggers,
+                               settings)
     planned = [
         _Planned(FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
-                         active_packs(source.text, [t for t, _ in triggers], settings.packs)),
-                 source, fix)
-        for changed, source, fix in files
+                         packs), source, fix)
+        for (changed, source, fix), packs in zip(files, activations)
     ]
     wanted = {name for p in planned for name in p.job.packs}
     if wanted:
-        packs = _load_packs([r for _, r in triggers], wanted)
+        packs = _load_packs([r for _, r in found], wanted)
         runtime = _build_runtime(settings, packs, root, changeset.source_rev, notes.append)
     else:  # the fast path: no pack, so no libcst, numpy or torch
         runtime = Runtime(settings, {}, (), None)

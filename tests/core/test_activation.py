@@ -1,4 +1,10 @@
-from remora_review.activation import PackTrigger, active_packs, imported_modules
+from remora_review.activation import (
+    PackTrigger,
+    active_packs,
+    imported_modules,
+    neighbour_paths,
+    project_imports,
+)
 
 TRIGGERS = [
     PackTrigger("sqlalchemy", "library", ("sqlalchemy",)),
@@ -28,3 +34,28 @@ def test_library_pack_activates_by_import_only():
 def test_company_pack_active_everywhere_when_listed():
     assert active_packs("x = 1\n", TRIGGERS, ("acme",)) == ("acme",)
     assert active_packs("x = 1\n", TRIGGERS, ()) == ()
+
+
+def test_project_imports_resolve_relative_imports_and_imported_names():
+    source = ("from . import a, b\nfrom ..db import (Base,\n    engine)\n"
+              "import os\nfrom pkg.util import helper  # comment\n")
+    assert project_imports(source, "pkg.sub.mod", False) == {
+        "pkg.sub", "pkg.sub.a", "pkg.sub.b", "pkg.db", "pkg.db.Base", "pkg.db.engine", "os",
+        "pkg.util", "pkg.util.helper"}
+    # in a package's __init__, `.` is the package itself
+    assert "pkg.sub.a" in project_imports("from .a import x\n", "pkg.sub", True)
+
+
+def test_neighbour_paths_cover_both_layouts_and_leave_out_the_file_itself():
+    paths = neighbour_paths("from .models import User\nfrom . import service\n",
+                            "src/app/service.py")
+    assert "app/models.py" in paths and "src/app/models.py" in paths
+    assert "src/app/models/__init__.py" in paths
+    assert "src/app/service.py" not in paths
+    assert neighbour_paths("import os\n", "README.md") == ()
+
+
+def test_a_library_imported_by_a_neighbour_activates_its_pack():
+    neighbours = ["from sqlalchemy.orm import DeclarativeBase\n", "import json\n"]
+    assert active_packs("from .models import Base\n", TRIGGERS, (), neighbours) == ("sqlalchemy",)
+    assert active_packs("from .models import Base\n", TRIGGERS, (), ["import json\n"]) == ()
