@@ -20,7 +20,7 @@ from bench.devset.fetch import Project, SourceFile
 from bench.devset.resolve import LIBRARIES, Resolver
 
 _HERE = Path(__file__).parent
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class ProjectSet:
     kept: tuple[StrippedFile, ...]
     blind: tuple[StrippedFile, ...]
     skipped: Mapping[str, int] = field(default_factory=dict)
+    negatives: tuple[StrippedFile, ...] = ()  # names kept, other annotations stripped too
 
     @property
     def size(self) -> int:
@@ -50,6 +51,10 @@ class ProjectSet:
 
     def files(self, blind: bool) -> tuple[StrippedFile, ...]:
         return self.blind if blind else self.kept
+
+    def files_for(self, mode: str) -> tuple[StrippedFile, ...]:
+        """"kept", "blind" or "negatives"."""
+        return {"kept": self.kept, "blind": self.blind, "negatives": self.negatives}[mode]
 
 
 def library_versions() -> dict[str, str]:
@@ -72,6 +77,7 @@ def _mentions_library(text: str) -> bool:
 def build_project(project: Project, files: Sequence[SourceFile], resolver: Resolver) -> ProjectSet:
     kept: list[StrippedFile] = []
     blind: list[StrippedFile] = []
+    negatives: list[StrippedFile] = []
     skipped: Counter[str] = Counter()
     unparsed = 0
     for source in files:
@@ -86,7 +92,10 @@ def build_project(project: Project, files: Sequence[SourceFile], resolver: Resol
         if found.kept.gold:
             kept.append(found.kept)
             blind.append(found.blind)
-    return ProjectSet(project, len(files), unparsed, tuple(kept), tuple(blind), dict(skipped))
+            if found.negatives is not None:
+                negatives.append(found.negatives)
+    return ProjectSet(project, len(files), unparsed, tuple(kept), tuple(blind), dict(skipped),
+                      tuple(negatives))
 
 
 def _file_json(f: StrippedFile) -> dict[str, Any]:
@@ -106,6 +115,7 @@ def to_json(ps: ProjectSet) -> dict[str, Any]:
         "kept": [_file_json(f) for f in ps.kept],
         "blind": [_file_json(f) for f in ps.blind],
         "skipped": dict(ps.skipped),
+        "negatives": [_file_json(f) for f in ps.negatives],
     }
 
 
@@ -117,6 +127,7 @@ def from_json(project: Project, raw: Mapping[str, Any]) -> ProjectSet:
         tuple(_file(f) for f in raw["kept"]),
         tuple(_file(f) for f in raw["blind"]),
         dict(raw["skipped"]),
+        tuple(_file(f) for f in raw["negatives"]),
     )
 
 
@@ -149,13 +160,11 @@ def load_or_build(
 
 def cap(ps: ProjectSet, limit: int) -> ProjectSet:
     """The first files (in path order) that together hold at least `limit` gold parameters."""
-    kept: list[StrippedFile] = []
-    blind: list[StrippedFile] = []
+    count = 0
     total = 0
-    for k, b in zip(ps.kept, ps.blind):
+    for k in ps.kept:
         if total >= limit:
             break
-        kept.append(k)
-        blind.append(b)
+        count += 1
         total += len(k.gold)
-    return replace(ps, kept=tuple(kept), blind=tuple(blind))
+    return replace(ps, kept=ps.kept[:count], blind=ps.blind[:count], negatives=ps.negatives[:count])

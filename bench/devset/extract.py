@@ -54,11 +54,22 @@ class StrippedFile:
 
 @dataclass(frozen=True)
 class Extraction:
-    """One module's share of the dev set, in both modes, and what was left out and why."""
+    """One module's share of the dev set, in both modes, and what was left out and why.
+
+    `negatives` is the names-kept file with the other plainly annotated parameters (str, a project
+    class, ...) stripped too; its gold holds both kinds, the others marked by NEGATIVE: a finding
+    on one of them is a false positive that the library-only gold cannot show.
+    """
 
     kept: StrippedFile
     blind: StrippedFile
     skipped: Mapping[str, int] = field(default_factory=dict)
+    negatives: StrippedFile | None = None
+
+
+NEGATIVE = "!"  # prefix of a negative's gold: the annotation as written, e.g. "!str"
+# Annotations that accept anything: a library class is not wrong for them.
+_ANYTHING = frozenset({"Any", "typing.Any", "t.Any", "object"})
 
 
 class ParamLocator(cst.CSTVisitor):
@@ -261,6 +272,21 @@ class _Analysis:
                 targets.append(_Target(param, site, verdict.key, annotation, used))
         return targets, skipped
 
+    def negatives(self) -> list[_Target]:
+        """Parameters annotated with anything but a library type (or Any / object)."""
+        out = []
+        for param, site in self.locator.sites.items():
+            if (param.annotation is None or param in self.locator.stars
+                    or site.parameter in SELF_NAMES):
+                continue
+            annotation = _code(param.annotation.annotation)
+            if annotation in _ANYTHING or self.judge.judge(param.annotation.annotation).mentions_library:
+                continue
+            own = [a for a in self.param_assignments(param) if getattr(a, "node", None) is param]
+            out.append(_Target(param, site, NEGATIVE + annotation, annotation,
+                               any(a.references for a in own)))
+        return out
+
     def dead_imports(self, stripped: Sequence[cst.Param]) -> dict[cst.CSTNode, dict[str, str]]:
         """Per import statement, each bound name's state: "dead" when its every use was stripped."""
         inside = _Descendants()
@@ -367,8 +393,14 @@ def extract(
     blind_source, blind_params = _stripped(analysis, targets, dead, blind=True)
     # Renaming never adds or removes a line, so both modes share the kept file's lines.
     lines, imports = _lines(kept_source)
+    both = [*targets, *analysis.negatives()]
+    mixed_source, mixed_params = _stripped(
+        analysis, both, analysis.dead_imports([t.param for t in both]), blind=False)
+    mixed_lines, mixed_imports = _lines(mixed_source)
     return Extraction(
         StrippedFile(path, kept_source, _gold(path, targets, kept_params, lines), imports),
         StrippedFile(path, blind_source, _gold(path, targets, blind_params, lines), imports),
         dict(skipped),
+        StrippedFile(path, mixed_source, _gold(path, both, mixed_params, mixed_lines),
+                     mixed_imports),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.devset.dataset import ProjectSet
+from bench.devset.extract import NEGATIVE
 from bench.devset.metrics import Outcome, figures, lowest_threshold, sweep
 
 TARGETS = {"kept": 0.97, "blind": 0.95}
@@ -41,7 +42,8 @@ def dataset_table(sets: Sequence[ProjectSet]) -> list[str]:
     )
     lines.append(
         "unused: the function never refers to the parameter (overloads, stubs); no-imp: its stripped "
-        "file imports none of the four libraries any more, so no pack activates for it"
+        "file imports none of the four libraries any more (a pack activates only through the "
+        "project modules it imports)"
     )
     if skipped:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in skipped.most_common())
@@ -112,3 +114,60 @@ def result_json(
         "sweep": [{"threshold": t, "precision": p, "coverage": c} for t, p, c in sweep(outcomes)],
         "errors": errors,
     }
+
+
+_BUILTIN_HEADS = frozenset({
+    "str", "int", "float", "bool", "bytes", "dict", "list", "set", "tuple", "frozenset", "type",
+    "Optional", "Union", "Callable", "Sequence", "Mapping", "Iterable", "Iterator", "Dict", "List",
+    "Set", "Tuple", "Type", "Literal", "Awaitable", "Coroutine", "AsyncIterator", "Collection",
+})
+
+
+def _negative_kind(gold: str) -> str:
+    head = gold[len(NEGATIVE):].split("[", 1)[0].split("|", 1)[0].strip().rsplit(".", 1)[-1]
+    return "builtin or typing" if head in _BUILTIN_HEADS else "other class"
+
+
+def _negative_figures(outcomes: Sequence[Outcome], threshold: float) -> dict[str, Any]:
+    positives = [o for o in outcomes if not o.gold.startswith(NEGATIVE)]
+    negatives = [o for o in outcomes if o.gold.startswith(NEGATIVE)]
+    f = figures(positives, threshold)
+    false = [o for o in negatives if o.predicted and o.confidence >= threshold]
+    findings = f.covered + len(false)
+    return {
+        "library": {"n": f.n, "coverage": f.coverage, "precision": f.precision},
+        "others": len(negatives),
+        "false_findings": len(false),
+        "false_rate": len(false) / len(negatives) if negatives else 0.0,
+        "precision_all": f.correct_covered / findings if findings else None,
+        "by_kind": dict(Counter(_negative_kind(o.gold) for o in false)),
+        "others_by_kind": dict(Counter(_negative_kind(o.gold) for o in negatives)),
+    }
+
+
+def negatives_table(label: str, outcomes: Sequence[Outcome], threshold: float) -> list[str]:
+    """False positives: the names-kept files with every other plain annotation stripped as well."""
+    g = _negative_figures(outcomes, threshold)
+    kinds = ", ".join(f"{k} {g['by_kind'].get(k, 0)} of {n}"
+                      for k, n in sorted(g["others_by_kind"].items()))
+    lines = [
+        f"== {label} | names kept, other annotations stripped too | threshold {threshold:.2f} ==",
+        f"library-typed parameters: {g['library']['n']}, coverage "
+        f"{_pct(g['library']['coverage']).strip()}, precision "
+        f"{_pct(g['library']['precision']).strip()}",
+        f"other-typed parameters (str, project classes, ...): {g['others']}, given a finding: "
+        f"{g['false_findings']} ({_pct(g['false_rate']).strip()}; {kinds})",
+        f"precision of all findings: {_pct(g['precision_all']).strip()}",
+    ]
+    curve = []
+    for t in CURVE[2:]:
+        at = _negative_figures(outcomes, t)
+        curve.append(f"{t:.2f}: {_pct(at['precision_all']).strip()}/{at['false_findings']}")
+    lines.append("precision of all findings / false findings by threshold  " + "  ".join(curve))
+    return lines
+
+
+def negatives_json(label: str, outcomes: Sequence[Outcome], threshold: float) -> dict[str, Any]:
+    return {"predictor": label, "mode": "negatives", "threshold": threshold,
+            **_negative_figures(outcomes, threshold),
+            "curve": {f"{t:.2f}": _negative_figures(outcomes, t) for t in CURVE}}

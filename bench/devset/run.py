@@ -23,7 +23,13 @@ from bench.devset.metrics import Outcome, score
 from bench.devset.name_peer import load_or_mine, name_peer
 from bench.devset.parallel import ForkPool, InlinePool, prediction_pool
 from bench.devset.predictor import Predictor
-from bench.devset.report import dataset_table, figures_table, result_json
+from bench.devset.report import (
+    dataset_table,
+    figures_table,
+    negatives_json,
+    negatives_table,
+    result_json,
+)
 from bench.devset.resolve import Resolver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help="comma-separated predictor labels to run, e.g. "
                         "'name peer,product combined'")
     parser.add_argument("--no-product", action="store_true", help="run the name peer only")
+    parser.add_argument("--no-negatives", dest="negatives", action="store_false",
+                        help="skip the false-positive run (parameters annotated with other types)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes for extraction and predictions (default %(default)s)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache" / "devset")
@@ -55,11 +63,11 @@ def evaluate(
     pool: InlinePool | ForkPool,
     index: int,
     sets: Sequence[ProjectSet],
-    blind: bool,
+    mode: str,
     resolver: Resolver,
 ) -> tuple[list[Outcome], int]:
     """Every gold parameter's outcome; a file the predictor fails on counts as no prediction."""
-    files = [(ps, f) for ps in sets for f in ps.files(blind)]
+    files = [(ps, f) for ps in sets for f in ps.files_for(mode)]
     results = pool.map([(index, f.source, f.path, ps.project.name) for ps, f in files])
     outcomes: list[Outcome] = []
     for (ps, f), predictions in zip(files, results):
@@ -147,11 +155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         for index, (label, _) in enumerate(predictors):
             for mode in ("kept", "blind"):
                 started = time.monotonic()
-                outcomes, errors = evaluate(pool, index, sets, mode == "blind", resolver)
+                outcomes, errors = evaluate(pool, index, sets, mode, resolver)
                 print()
                 print("\n".join(figures_table(label, mode, outcomes, args.threshold, errors)))
                 print(f"({time.monotonic() - started:.1f}s)", flush=True)
                 results.append(result_json(label, mode, outcomes, args.threshold, errors))
+            if args.negatives:
+                started = time.monotonic()
+                outcomes, errors = evaluate(pool, index, sets, "negatives", resolver)
+                print()
+                print("\n".join(negatives_table(label, outcomes, args.threshold)))
+                print(f"({time.monotonic() - started:.1f}s)", flush=True)
+                results.append(negatives_json(label, outcomes, args.threshold))
     if args.json:
         sizes = {ps.project.name: ps.size for ps in sets}
         payload = {"quick": args.quick, "threshold": args.threshold, "sizes": sizes, "results": results}

@@ -165,3 +165,19 @@ def test_a_module_without_library_annotations_is_left_as_it_is() -> None:
 def test_an_unused_parameter_is_marked() -> None:
     source = "from httpx import Client\ndef f(c: Client) -> None: ...\n"
     assert [g.used for g in run(source).kept.gold] == [False]
+
+
+def test_negatives_strip_the_other_plain_annotations_too_and_mark_them() -> None:
+    out = run(SOURCE.replace("def plain(self, x: int)", "def plain(self, x: int, y: Any)"))
+    assert out.negatives is not None
+    gold = {(g.function, g.parameter): g.gold for g in out.negatives.gold}
+    # the library-typed ones stay as they are in names-kept mode
+    assert {k: v for k, v in gold.items() if not v.startswith("!")} == {
+        (g.function, g.parameter): g.gold for g in out.kept.gold}
+    assert gold[("save", "item")] == "!dict"
+    assert gold[("Api.plain", "x")] == "!int" and gold[("uses_json", "data")] == "!str"
+    assert ("Api.plain", "y") not in gold  # Any accepts a library class too
+    assert ("Api.plain", "self") not in gold and ("save", "args") not in gold
+    for g in out.negatives.gold:
+        assert g.parameter in at_line(out.negatives.source, g)
+    assert "data: str" not in out.negatives.source and "def plain(self, x, y: Any)" in out.negatives.source

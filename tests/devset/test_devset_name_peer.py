@@ -11,7 +11,7 @@ from bench.devset.fetch import Project, SourceFile
 from bench.devset.metrics import figures
 from bench.devset.name_peer import NameTable, mine_source, name_peer
 from bench.devset.parallel import prediction_pool
-from bench.devset.report import dataset_table, figures_table
+from bench.devset.report import dataset_table, figures_table, negatives_table
 from bench.devset.resolve import Resolver
 from bench.devset.run import evaluate
 
@@ -73,8 +73,9 @@ def test_harness_end_to_end_on_inline_sources() -> None:
     peer = name_peer(NameTable({"session": {SESSION: 3, ASYNC_SESSION: 1}}))
 
     with prediction_pool([peer], workers=1) as pool:
-        kept, errors = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
-        blind, _ = evaluate(pool, 0, [ps], blind=True, resolver=Resolver())
+        kept, errors = evaluate(pool, 0, [ps], mode="kept", resolver=Resolver())
+        blind, _ = evaluate(pool, 0, [ps], mode="blind", resolver=Resolver())
+        negatives, _ = evaluate(pool, 0, [ps], mode="negatives", resolver=Resolver())
     assert errors == 0
     f = figures(kept, 0.7)
     # `session` is predicted Session (0.75) twice: right once; `db` is never seen by the peer.
@@ -82,6 +83,12 @@ def test_harness_end_to_end_on_inline_sources() -> None:
     assert f.top5 == pytest.approx(2 / 3)
 
     assert figures(blind, 0.0).covered == 0  # p0, p1: nothing for a name-only predictor to go on
+
+    # `limit: int` is stripped too; the peer has never seen `limit`, so it gives it no finding,
+    # and the findings on the library-typed ones are as many as in names-kept mode.
+    table = negatives_table("name peer", negatives, 0.7)
+    assert "other-typed parameters (str, project classes, ...): 1, given a finding: 0" in table[2]
+    assert table[3] == "precision of all findings: 50.0%"
 
     table = "\n".join(figures_table("name peer", "kept", kept, 0.7, errors))
     assert "overall" in table and "precision >= 0.97: never reached" in table
@@ -97,10 +104,10 @@ def test_forked_workers_give_the_same_outcomes_and_count_failures() -> None:
     ps = build_project(Project("demo", "1.0", "inline"), [SourceFile("a.py", USER_CODE)], Resolver())
     peer = name_peer(NameTable({"session": {SESSION: 3, ASYNC_SESSION: 1}}))
     with prediction_pool([peer], workers=1) as pool:
-        inline, _ = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
+        inline, _ = evaluate(pool, 0, [ps], mode="kept", resolver=Resolver())
     with prediction_pool([peer, broken], workers=2) as pool:
-        forked, errors = evaluate(pool, 0, [ps], blind=False, resolver=Resolver())
-        failed, failures = evaluate(pool, 1, [ps], blind=False, resolver=Resolver())
+        forked, errors = evaluate(pool, 0, [ps], mode="kept", resolver=Resolver())
+        failed, failures = evaluate(pool, 1, [ps], mode="kept", resolver=Resolver())
     assert forked == inline and errors == 0
     assert failures == 1 and not any(o.predicted for o in failed)
 
