@@ -7,6 +7,7 @@ import builtins
 import inspect
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,17 @@ _EMB_TEMPERATURE = 0.05
 # repeat across a project's functions, so flows and callers are given less: the shares at which
 # both dev-set modes keep their precision.
 _HINT_WEIGHTS = {"flow": 0.6, "override": 0.9, "overridden": 0.8, "caller": 0.5, "return": 0.85}
+# The project's own classes compete too, never proposed: a usage that fits the project's
+# `FilterContext` as well as a library class is not sure to be the library's. They share this much
+# prior mass (as a fraction of the packs' mined usages: on the dev set, parameters typed with
+# other classes are about as many as the library-typed ones); each member a usage touches counts
+# with this likelihood, and a parameter named for the class gives this log-odds (`op_container`
+# for `OpContainer`, `field` for `BaseField`).
+_PROJECT_MASS = 0.5
+_PROJECT_MEMBER = 0.25
+_PROJECT_NAME = 3.0
+_PROJECT = "project:"  # key prefix of the project's classes in a posterior
+_OTHER = "<other>"  # names.json: annotations that are neither a library class nor a builtin
 _JOINED_KINDS = ("caller", "overridden")  # several declarations of one kind are joined
 _CLOSED_WORLD_FLOOR = 1e-6
 
@@ -195,6 +207,15 @@ def _structure_loglik(model: ClassModel, profile: UsageProfile, total: float) ->
     return score
 
 
+_GENERIC_WORDS = frozenset({"base", "abstract", "abc", "mixin", "impl", "protocol", "generic"})
+
+
+def _class_words(dotted: str) -> frozenset[str]:
+    """`pkg.ops.ModifyTableOps` -> {"modify", "table", "ops"}; `BaseField` -> {"field"}."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", dotted.rsplit(".", 1)[-1])
+    return frozenset(w.lower() for w in words) - _GENERIC_WORDS
+
+
 def _softmax(scores: Mapping[str, float]) -> dict[str, float]:
     if not scores:
         return {}
@@ -231,6 +252,12 @@ class TypeInferer:
             n: c.usages + _SMOOTH for n, c in [*self.classes.items(),
                                                *((b.info.name, b) for b in self.builtins)]
         }
+        # How often a parameter name is annotated with some other class, overall: the prior
+        # that the project-class rivals' name evidence is measured against.
+        named = [(labels.get(_OTHER, 0.0), sum(labels.values()))
+                 for m in self.models for labels in m.names.values()]
+        self.other_share = (sum(o for o, _ in named) / total) if (
+            total := sum(t for _, t in named)) else 0.0
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
             for member in c.info.members:
@@ -274,23 +301,78 @@ class TypeInferer:
         self,
         profiles: Sequence[UsageProfile],
         declared: Sequence[Sequence[Hint]] | None = None,
+        project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]] | None = None,
     ) -> list[tuple[Candidate, ...]]:
         """Ranked candidates (posteriors, best first) for each profile; empty when nothing fits.
 
         `declared[i]` are the types that declarations around profile i give it (declared.py).
+        `project` holds the project's classes (ProjectIndex.classes): rivals, never proposed.
         """
         neighbours = self._embedding_votes(profiles) if "embedding" in self.signals else None
+        rivals = self._rivals(project or {}) if "structure" in self.signals else {}
         out = []
         for i, profile in enumerate(profiles):
             scores = self._score(profile, neighbours[i] if neighbours else None)
+            scores.update(self._rival_scores(profile, rivals))
             posterior = _softmax(scores)
             if declared is not None and "flow" in self.signals and "structure" in self.signals:
                 posterior = self._with_hints(posterior, declared[i])
             ranked = sorted(
-                (Candidate(k, v) for k, v in posterior.items() if not k.startswith("builtins.")),
+                (Candidate(k, v) for k, v in posterior.items()
+                 if not k.startswith(("builtins.", _PROJECT))),
                 key=lambda c: (-c.score, c.annotation),
             )
             out.append(tuple(ranked[:10]))
+        return out
+
+    def _rivals(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
+                ) -> dict[str, frozenset[str]]:
+        """The project's classes with every member they have, those of library bases included."""
+        out = {}
+        for name, (members, outside) in project.items():
+            if self._known(name) is not None:
+                continue  # the project is the library: its classes are candidates already
+            full = set(members)
+            for base in outside:
+                known = self._known(base)
+                if known is not None and known in self.classes:
+                    full.update(self.classes[known].info.members)
+            if full:
+                out[name] = frozenset(full)
+        return out
+
+    def _other_logodds(self, name: str) -> float:
+        """How much more (or less) often than usual this name is annotated with some other class."""
+        other = seen = 0.0
+        for m in self.models:
+            labels = m.names.get(name, {})
+            other += labels.get(_OTHER, 0.0)
+            seen += sum(labels.values())
+        if not seen or not 0.0 < self.other_share < 1.0:
+            return 0.0
+        posterior = (other + _NAME_SMOOTH * self.other_share) / (seen + _NAME_SMOOTH)
+        return math.log(posterior / self.other_share)
+
+    def _rival_scores(self, profile: UsageProfile,
+                      rivals: Mapping[str, frozenset[str]]) -> dict[str, float]:
+        used = profile.members
+        if not rivals or not used:
+            # Without members to compare there is no evidence for or against a project class;
+            # the name statistics already weigh how often a name is something else.
+            return {}
+        prior = math.log(self.total * _PROJECT_MASS / len(rivals) / self.total_with_builtins)
+        if "name" in self.signals:
+            prior += self._other_logodds(profile.name)
+        dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
+        words = frozenset(w for w in profile.name.lower().split("_") if w)
+        out = {}
+        for name, members in rivals.items():
+            if not used <= members or not all(any(d in members for d in ds) for ds in dunders):
+                continue
+            score = prior + len(used) * math.log(_PROJECT_MEMBER)
+            if "name" in self.signals and words == _class_words(name):
+                score += _PROJECT_NAME
+            out[_PROJECT + name] = score
         return out
 
     def _known(self, annotation: str) -> str | None:

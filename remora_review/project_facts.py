@@ -69,6 +69,8 @@ class ModuleFacts:
     classes: Mapping[str, tuple[str, ...]]  # local qualname -> bases as absolute dotted paths
     arguments: tuple[TypedArgument, ...] = ()
     imports: Mapping[str, str] = field(default_factory=dict)  # bound name -> dotted (re-exports)
+    # local class qualname -> its data attributes: class-level names and `self.x = ...` in methods
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +80,7 @@ class ModuleFacts:
             "classes": {n: list(b) for n, b in self.classes.items()},
             "arguments": [[a.callee, a.slot, a.annotation] for a in self.arguments],
             "imports": dict(self.imports),
+            "attributes": {n: list(a) for n, a in self.attributes.items()},
         }
 
     @classmethod
@@ -89,6 +92,7 @@ class ModuleFacts:
             classes={n: tuple(b) for n, b in raw["classes"].items()},
             arguments=tuple(TypedArgument(*a) for a in raw["arguments"]),
             imports=dict(raw["imports"]),
+            attributes={n: tuple(a) for n, a in raw["attributes"].items()},
         )
 
 
@@ -228,6 +232,7 @@ class _Extractor:
         self.functions: dict[str, Function] = {}
         self.classes: dict[str, tuple[str, ...]] = {}
         self.arguments: list[TypedArgument] = []
+        self.attributes: dict[str, tuple[str, ...]] = {}
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -235,6 +240,7 @@ class _Extractor:
                 qualname = f"{prefix}{stmt.name}"
                 self.classes[qualname] = tuple(
                     b for b in (self.names.dotted(base) for base in stmt.bases) if b)
+                self.attributes[qualname] = _data_attributes(stmt)
                 self.body(stmt.body, f"{qualname}.", qualname)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qualname = f"{prefix}{stmt.name}"
@@ -268,6 +274,25 @@ class _Extractor:
         return None if dotted is None or dotted.startswith("builtins.") else dotted
 
 
+def _data_attributes(node: ast.ClassDef) -> tuple[str, ...]:
+    """Names a class body binds (`x: int`, `x = 1`) and its methods assign on their first parameter."""
+    found: set[str] = set()
+    for stmt in _top_level(node.body):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            found.add(stmt.target.id)
+        elif isinstance(stmt, ast.Assign):
+            found.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = [*stmt.args.posonlyargs, *stmt.args.args][:1]
+            if not first:
+                continue
+            for sub in ast.walk(stmt):
+                if (isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
+                        and isinstance(sub.value, ast.Name) and sub.value.id == first[0].arg):
+                    found.add(sub.attr)
+    return tuple(sorted(found))
+
+
 def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call]:
     """Calls in a function's own body: nested functions and classes have parameters of their own."""
     stack: list[ast.AST] = list(node.body)
@@ -289,4 +314,4 @@ def extract_facts(module: str, source: str, is_package: bool = False) -> ModuleF
     extractor = _Extractor(_Names(tree, module, is_package))
     extractor.body(tree.body, "", None)
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
-                       extractor.names.imported)
+                       extractor.names.imported, extractor.attributes)

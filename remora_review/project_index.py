@@ -112,6 +112,36 @@ class ProjectIndex:
                 yield found
             stack.extend(self._subclasses.get(current, ()))
 
+    def classes(self) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
+        """Every project class (not those local to a function): the members it has, its own and
+        those of its project bases (methods and data attributes), and its bases outside the project."""
+        return {name: self._members(name) for facts in self.modules.values()
+                for local in facts.classes if "<locals>" not in local
+                for name in (f"{facts.module}.{local}",)}
+
+    def _members(self, cls: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        names: set[str] = set()
+        outside: list[str] = []
+        for owner in self._mro(cls):
+            hit = self._split(owner)
+            if hit is None or hit[1] not in hit[0].classes:
+                outside.append(owner)
+                continue
+            names.update(self._own_members.get(owner, ()))
+        return frozenset(names), tuple(outside)
+
+    @cached_property
+    def _own_members(self) -> Mapping[str, frozenset[str]]:
+        by_class: dict[str, set[str]] = defaultdict(set)
+        for facts in self.modules.values():
+            for local, attributes in facts.attributes.items():
+                by_class[f"{facts.module}.{local}"].update(attributes)
+            for qualname in facts.functions:
+                owner, _, name = qualname.rpartition(".")
+                if owner in facts.classes:
+                    by_class[f"{facts.module}.{owner}"].add(name)
+        return {c: frozenset(m) for c, m in by_class.items()}
+
     @cached_property
     def _subclasses(self) -> Mapping[str, tuple[str, ...]]:
         by_base: dict[str, list[str]] = defaultdict(list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ from typing import Any
 from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project_index import ProjectIndex
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _MAX_FILE = 1_000_000  # bytes; generated modules beyond this say little about signatures
 
 
@@ -133,3 +134,8 @@ def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
     except OSError as e:
         os.unlink(tmp)
         note(f"project cache not written: {e.strerror}")
+        return
+    for stale in cache_dir.glob("project-facts-v*.json"):  # an older format's cache
+        if stale != _cache_file(cache_dir):
+            with contextlib.suppress(OSError):
+                stale.unlink()

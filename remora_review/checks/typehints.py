@@ -79,6 +79,7 @@ def _linked(
     inferer: TypeInferer, named: Sequence[tuple[str, str, UsageProfile]],
     declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
     links: Sequence[tuple[int, int]],
+    classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
 ) -> list[tuple[Candidate, ...]]:
     """A second round for parameters passed to or from another unannotated parameter of this
     module: a sure prediction for one is a declaration for the other. Only sure ones take part,
@@ -94,7 +95,7 @@ def _linked(
     again = sorted(extra)
     if again:
         redone = inferer.predict([named[k][2] for k in again],
-                                 [[*declared[k], *extra[k]] for k in again])
+                                 [[*declared[k], *extra[k]] for k in again], classes)
         for k, candidates in zip(again, redone):
             out[k] = candidates
     return out
@@ -113,8 +114,9 @@ def _predict(
              for s in wanted]
     declared = [hints(declarations, facts, function, parameter, profile, is_package)
                 for function, parameter, profile in named]
-    ranked = inferer.predict([s.profile for s in wanted], declared)
-    ranked = _linked(inferer, named, declared, ranked, passes(facts, named, is_package))
+    classes = project.classes()
+    ranked = inferer.predict([s.profile for s in wanted], declared, classes)
+    ranked = _linked(inferer, named, declared, ranked, passes(facts, named, is_package), classes)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:

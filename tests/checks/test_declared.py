@@ -107,3 +107,22 @@ def test_a_sure_prediction_is_a_declaration_for_the_parameters_it_is_passed_to_a
     # x is only passed on: the sure `s` is its one piece of evidence
     assert found["x"].candidates[0].annotation == "sqlalchemy.orm.Session"
     assert found["x"].confidence >= 0.5
+
+
+def test_a_project_class_that_fits_the_usage_as_well_is_a_rival(inferer):
+    source = "import sqlalchemy\ndef render(container):\n    for op in container.ops:\n        print(op)\n"
+    ops = "class OpContainer:\n    def __init__(self, ops=()):\n        self.ops = list(ops)\n"
+    unrelated = "class Unrelated:\n    colour = 1\n"
+    # Alone, `.ops` is only found on one sqlalchemy class: a sure, wrong guess.
+    _, alone = _best(predict_source(source, inferer, "app/render.py"), "container")
+    assert alone >= 0.95
+    project = index_from_sources([("app/ops.py", ops), ("app/other.py", unrelated)])
+    _, rival = _best(predict_source(source, inferer, "app/render.py", project), "container")
+    assert rival < 0.5
+    # A project class that does not fit changes nothing, and a Session usage stays a Session.
+    project = index_from_sources([("app/other.py", unrelated)])
+    _, unmoved = _best(predict_source(source, inferer, "app/render.py", project), "container")
+    assert unmoved == alone
+    session = "import sqlalchemy\ndef f(s, row):\n    s.add(row)\n    s.commit()\n    s.refresh(row)\n"
+    plain = _best(predict_source(session, inferer, "app/f.py"), "s")
+    assert _best(predict_source(session, inferer, "app/f.py", project), "s") == plain

@@ -80,3 +80,19 @@ def test_an_unwritable_cache_is_a_note_and_the_index_still_loads(tmp_path):
     assert index.function("m.f") is not None
     assert len(notes) == 1 and notes[0].startswith("project cache not written")
     assert blocked.read_text() == "a file where the cache directory should be"
+
+
+def test_classes_have_their_methods_and_data_attributes_through_project_bases():
+    from remora_review.project_scan import index_from_sources
+
+    base = ("import sqlalchemy\n"
+            "class Base:\n    kind: str\n    flag = True\n"
+            "    def run(self):\n        self.state = 1\n"
+            "def helper():\n    class Local:\n        pass\n")
+    child = ("from sqlalchemy.types import TypeDecorator\nfrom app.base import Base\n"
+             "class Child(Base, TypeDecorator):\n    def extra(self, other):\n        other.x = 1\n")
+    classes = index_from_sources([("app/base.py", base), ("app/child.py", child)]).classes()
+    assert set(classes) == {"app.base.Base", "app.child.Child"}
+    members, outside = classes["app.child.Child"]
+    assert members == {"kind", "flag", "run", "state", "extra"}  # not `x`: set on another object
+    assert outside == ("sqlalchemy.types.TypeDecorator",)

@@ -32,13 +32,15 @@ def test_staged_function_gets_its_type_from_the_project(repo):
     repo.commit("base")
     repo.write("app/views.py", VIEWS)
     repo.git("add", "app/views.py")
+    (repo.path / ".git" / "remora-review").mkdir()
+    (repo.path / ".git" / "remora-review" / "project-facts-v1.json").write_text("{}")  # older
 
     result = repo.review("check", "--output-format", "json")
     assert result.returncode == 1, result.stderr
     found = _x(result)
     assert found["data"]["annotation"] == "sqlalchemy.orm.Session"
     cache = repo.path / ".git" / "remora-review"
-    assert [p.name for p in cache.iterdir()] == ["project-facts-v1.json"]
+    assert [p.name for p in cache.iterdir()] == ["project-facts-v2.json"]
 
     # The same code without the rest of the project in the index is less certain.
     repo.git("rm", "-q", "--cached", "app/main.py", "app/db.py")
