@@ -11,6 +11,16 @@ from typing import Any
 # Builtin annotations kept as evidence: a value passed on as `str` is not a library class.
 _BUILTIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "dict", "list", "set", "tuple"})
 _UNION_HEADS = frozenset({"Optional", "Union"})
+# Subscripted names whose value is not an instance of the name itself (`list[Session]`,
+# `Callable[..., Session]`); any other subscripted class is that class (`Select[tuple[int]]`).
+_CONTAINERS = frozenset({
+    "list", "dict", "set", "frozenset", "tuple", "type", "List", "Dict", "Set", "FrozenSet",
+    "Tuple", "Type", "Sequence", "MutableSequence", "Mapping", "MutableMapping", "Iterable",
+    "Iterator", "AsyncIterable", "AsyncIterator", "Collection", "Callable", "Awaitable",
+    "Coroutine", "Generator", "AsyncGenerator", "Literal", "ClassVar", "Final", "Deque",
+    "DefaultDict", "OrderedDict", "Counter", "ChainMap", "AbstractSet", "MutableSet",
+    "ContextManager", "AsyncContextManager", "Required", "NotRequired", "TypeGuard", "Unpack",
+})
 
 
 @dataclass(frozen=True)
@@ -191,8 +201,10 @@ class _Names:
                     yield from self._classes(element)
             elif head == "Annotated" and elements:
                 yield from self._classes(elements[0])
+            elif head in _CONTAINERS or not head:
+                yield None  # a container: list[Session] is not a Session
             else:
-                yield None  # a generic container: list[Session] is not a Session
+                yield self.dotted(node.value)  # a generic class: Select[tuple[int]] is a Select
         else:
             yield self.dotted(node)
 

@@ -78,3 +78,14 @@ def test_module_names_and_relative_paths():
 
 def test_a_file_that_does_not_parse_has_no_facts():
     assert extract_facts("m", "def f(:\n") is None
+
+
+def test_a_subscripted_generic_class_is_that_class_and_a_container_is_not():
+    source = ("from typing import Callable, Optional, Sequence\n"
+              "from sqlalchemy import Select\n"
+              "def f(a: Select[tuple[int]], b: Optional[Select[tuple[int]]], c: Sequence[Select],\n"
+              "      d: Callable[[], Select], e: list[Select]): ...\n")
+    facts = extract_facts("m", source)
+    assert facts is not None
+    assert [p.annotation for p in facts.functions["f"].params] == [
+        "sqlalchemy.Select", "sqlalchemy.Select", None, None, None]
