@@ -167,8 +167,13 @@ def _builtin_models(total_usages: float) -> list[ClassModel]:
 _DUNDERS = {d for ds in PROTOCOL_DUNDERS.values() for d in ds}
 
 
-def _compatible(model: ClassModel, profile: UsageProfile) -> float:
-    """0 when the class cannot be the parameter's type, else a factor for soft mismatches."""
+def _compatible(model: ClassModel, profile: UsageProfile,
+                awaitable: frozenset[str] = frozenset()) -> float:
+    """0 when the class cannot be the parameter's type, else a factor for soft mismatches.
+
+    `awaitable`: classes with `__await__`; a method returning one (starlette's `request.form()`)
+    may be awaited like an `async def`.
+    """
     members = model.info.members
     factor = 1.0
     for call in profile.calls:
@@ -178,7 +183,7 @@ def _compatible(model: ClassModel, profile: UsageProfile) -> float:
         if not member.accepts(call.n_args, call.keywords):
             return 0.0
         if member.kind == "method":
-            if call.awaited and not member.is_async:
+            if call.awaited and not member.is_async and member.returns not in awaitable:
                 return 0.0
             if not call.awaited and member.is_async:
                 factor *= 0.05  # a coroutine left un-awaited is rare; the sync twin is likelier
@@ -258,6 +263,7 @@ class TypeInferer:
                  for m in self.models for labels in m.names.values()]
         self.other_share = (sum(o for o, _ in named) / total) if (
             total := sum(t for _, t in named)) else 0.0
+        self.awaitable = frozenset(n for n, c in self.classes.items() if "__await__" in c.info.members)
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
             for member in c.info.members:
@@ -440,7 +446,7 @@ class TypeInferer:
         models += [(b.info.name, b) for b in self.builtins]
         total = self.total_with_builtins
         for name, model in models:
-            factor = _compatible(model, profile)
+            factor = _compatible(model, profile, self.awaitable)
             if factor <= 0.0:
                 continue
             score = _structure_loglik(model, profile, total) + math.log(factor)

@@ -89,6 +89,15 @@ def test_overload_stubs_are_read_through_the_implementation(packs):
     assert len({p.confidence for p in found}) == 1
 
 
+def test_a_method_returning_an_awaitable_may_be_awaited(packs):
+    # starlette's Request.form() is a plain method returning AwaitableOrContextManager
+    inferer = build_inferer([packs["fastapi"]], None)
+    source = ("from starlette.requests import Request\n"
+              "async def f(r):\n    form = await r.form()\n    return r.query_params, form\n")
+    (found,) = [p for p in predict_source(source, inferer) if p.parameter == "r"]
+    assert found.candidates[0].annotation == "fastapi.Request"
+
+
 def test_only_changed_functions_are_reviewed(packs):
     source = (GOLDEN / "new_import" / "input.py").read_text()
     assert check_source(_job(source, packs, frozenset({1, 2})), _runtime(packs)).findings == ()
