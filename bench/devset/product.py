@@ -60,7 +60,9 @@ def _adapt(predict_source: Callable[..., Sequence[Any]],
     def predict(source: str, path: str, project: str) -> list[Prediction]:
         published = projects.get(project)
         active = active_packs(source, triggers, ())
-        if not active and published is not None:
+        # As the hook does (commands/check.py): a library not active by the file's own imports
+        # may be by those of the project modules it imports.
+        if len(active) < len(triggers) and published is not None:
             texts = [published.texts[p] for p in neighbour_paths(source, path)
                      if p in published.texts]
             active = active_packs(source, triggers, (), texts)
