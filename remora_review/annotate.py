@@ -1,4 +1,4 @@
-"""The type-hint fix: annotate one parameter and import its class where the module stays importable."""
+"""The type-hint fix's import: the annotated class imported where the module stays importable."""
 
 from __future__ import annotations
 
@@ -6,20 +6,6 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-
-
-class _Annotate(cst.CSTTransformer):
-    def __init__(self, target: cst.Param, annotation: str) -> None:
-        self.target = target
-        self.annotation = annotation
-
-    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
-        if original is not self.target:
-            return updated
-        return updated.with_changes(
-            annotation=cst.Annotation(cst.parse_expression(self.annotation)),
-            whitespace_after_param=updated.whitespace_after_param,
-        )
 
 
 def _is_type_checking_block(stmt: cst.CSTNode) -> bool:
@@ -49,28 +35,16 @@ def _add_type_checking_import(module: cst.Module, package: str, name: str) -> cs
     return module.with_changes(body=body)
 
 
-def annotate_parameter(
-    module: cst.Module,
-    param: cst.Param,
-    qualified: str,
-    local_name: str | None,
-    type_checking_only: bool,
-) -> cst.Module:
-    """Return the module with `param` annotated by the class `qualified` (e.g. sqlalchemy.orm.Session).
-
-    `local_name` is a name the module already binds to that class; else an import is added:
-    a plain `from x import Y` for a third-party library, or, for a first-party class (which could
-    make an import cycle), one under `if TYPE_CHECKING:` with postponed evaluation of annotations.
-    """
+def add_import(module: cst.Module, qualified: str, type_checking_only: bool) -> cst.Module:
+    """The module importing the class `qualified` for an annotation: a plain `from x import Y` for a
+    third-party library, or, for a first-party class (which could make an import cycle), one under
+    `if TYPE_CHECKING:` with postponed evaluation of annotations."""
     package, _, name = qualified.rpartition(".")
-    annotated = module.visit(_Annotate(param, local_name or name))
-    if local_name is not None:
-        return annotated
     context = CodemodContext()
     if type_checking_only:
-        annotated = _add_type_checking_import(annotated, package, name)
+        module = _add_type_checking_import(module, package, name)
         AddImportsVisitor.add_needed_import(context, "__future__", "annotations")
         AddImportsVisitor.add_needed_import(context, "typing", "TYPE_CHECKING")
     else:
         AddImportsVisitor.add_needed_import(context, package, name)
-    return AddImportsVisitor(context).transform_module(annotated)
+    return AddImportsVisitor(context).transform_module(module)

@@ -9,10 +9,10 @@ from pathlib import Path
 import libcst as cst
 import libcst.metadata as meta
 
-from remora_review.annotate import annotate_parameter
+from remora_review.annotate import add_import
 from remora_review.checks.base import FileContext
 from remora_review.declared import Declarations, Hint, hints, passes
-from remora_review.findings import Finding, Fix, Severity
+from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.inference import (
     SIGNALS,
     Candidate,
@@ -186,22 +186,23 @@ class TypeHintCheck:
         # The index holds this file as committed or staged: whole, where ctx.source is a slice.
         project, facts, is_package = _module_context(self.project(), ctx.path, ctx.source,
                                                      fresh=False)
+        imports: dict[tuple[str, str | None], tuple[Edit, ...] | None] = {}
         for site, prediction in _predict(builder, changed, inferer, project, facts, is_package):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue
-            yield self._finding(ctx, builder, site, prediction, positions, high, inferer)
+            yield self._finding(ctx, builder, site, prediction, positions, high, inferer, imports)
 
     def _finding(
         self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
         prediction: Prediction, positions: Mapping[cst.CSTNode, meta.CodeRange], high: bool,
-        inferer: TypeInferer,
+        inferer: TypeInferer, imports: dict[tuple[str, str | None], tuple[Edit, ...] | None],
     ) -> Finding:
         best = prediction.candidates[0].annotation
         span = positions[site.param.name]
         fn_span = positions[site.function]
         short = best.rsplit(".", 1)[-1]
-        fix = self._fix(ctx, builder, site, best, inferer) if high else None
+        fix = self._fix(ctx, builder, site, best, inferer, span, imports) if high else None
         return Finding(
             path=ctx.path,
             line=span.start.line,
@@ -226,9 +227,10 @@ class TypeHintCheck:
         )
 
     def _fix(self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
-             qualified: str, inferer: TypeInferer) -> Fix | None:
-        from remora_review.fixes import edits_between
-
+             qualified: str, inferer: TypeInferer, span: meta.CodeRange,
+             imports: dict[tuple[str, str | None], tuple[Edit, ...] | None]) -> Fix | None:
+        """`: Name` after the parameter's name, plus the import the module needs for it. The import
+        is worked out once per class and file: a whole-module libcst transform is the costly part."""
         local = None
         aliases = {qualified}
         for model in inferer.models:
@@ -240,11 +242,23 @@ class TypeHintCheck:
                 break
         if local is None and _module_binds(builder, short):
             return None  # the short name means something else here; leave it to the user
+        key = (qualified, local)
+        if key not in imports:
+            imports[key] = () if local is not None else self._import_edits(ctx, qualified)
+        import_edits = imports[key]
+        if import_edits is None:
+            return None
+        name = local or short
+        at = span.end
+        return Fix(f"annotate `{site.param.name.value}: {name}`",
+                   (*import_edits, Edit(at.line, at.column, at.line, at.column, f": {name}")))
+
+    def _import_edits(self, ctx: FileContext, qualified: str) -> tuple[Edit, ...] | None:
+        from remora_review.fixes import edits_between
+
         try:
-            new = annotate_parameter(ctx.module, site.param, qualified, local,
-                                     _first_party(qualified, self.repo_root)).code
+            new = add_import(ctx.module, qualified, _first_party(qualified, self.repo_root)).code
             cst.parse_module(new)
         except (cst.ParserSyntaxError, ValueError):
             return None
-        return Fix(f"annotate `{site.param.name.value}: {local or short}`",
-                   edits_between(ctx.source, new))
+        return edits_between(ctx.source, new)

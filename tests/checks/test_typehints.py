@@ -131,3 +131,16 @@ def test_fixing_twice_equals_fixing_once_and_parses(bodies, packs):
     cst.parse_module(once)
     twice = fix_source(_job(once, packs), runtime).fixed_source or once
     assert twice == once
+
+
+def test_fixes_in_one_file_share_one_import_and_apply_in_one_round(packs):
+    source = ("import sqlalchemy\n\n\n"
+              "def a(s, t, row):\n    s.add(row)\n    s.commit()\n    t.add(row)\n    t.flush()\n"
+              "    t.commit()\n    s.flush()\n\n\n"
+              "def b(u, row):\n    u.add(row)\n    u.flush()\n    u.commit()\n")
+    outcome = fix_source(_job(source, packs), _runtime(packs))
+    fixed = outcome.fixed_source
+    assert fixed is not None and outcome.fixes_applied == 3
+    assert fixed.count("from sqlalchemy.orm import Session") == 1
+    assert "def a(s: Session, t: Session, row):" in fixed and "def b(u: Session, row):" in fixed
+    cst.parse_module(fixed)
