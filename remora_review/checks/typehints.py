@@ -143,6 +143,24 @@ def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
     return [p for _, p in _predict(builder, sites, inferer, index, facts, is_package)]
 
 
+class _Unannotated(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if (isinstance(node, cst.Param) and node.annotation is None
+                and node.name.value not in _SKIP_NAMES):
+            self.found = True
+        return not self.found and not isinstance(node, cst.Lambda)
+
+
+def _has_unannotated(module: cst.Module) -> bool:
+    """Whether any function parameter (self, cls and lambdas aside) lacks an annotation."""
+    visitor = _Unannotated()
+    module.visit(visitor)
+    return visitor.found
+
+
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
     """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
     scope = builder.scopes.get(builder.wrapper.module)
@@ -171,6 +189,8 @@ class TypeHintCheck:
     needs_packs: bool = True
 
     def run(self, ctx: FileContext) -> Iterable[Finding]:
+        if not _has_unannotated(ctx.module):
+            return  # a fully annotated file: skip the scope analysis, most of the cost
         builder = ProfileBuilder(ctx.wrapper)
         positions = ctx.wrapper.resolve(meta.PositionProvider)
         changed = []

@@ -144,3 +144,15 @@ def test_fixes_in_one_file_share_one_import_and_apply_in_one_round(packs):
     assert fixed.count("from sqlalchemy.orm import Session") == 1
     assert "def a(s: Session, t: Session, row):" in fixed and "def b(u: Session, row):" in fixed
     cst.parse_module(fixed)
+
+
+def test_the_scope_analysis_is_skipped_only_for_fully_annotated_files():
+    from remora_review.checks.typehints import _has_unannotated
+
+    def has(source):
+        return _has_unannotated(cst.parse_module(source))
+
+    assert not has("def f(x: int, *a: str) -> None:\n    g(lambda z: z)\n"
+                   "class C:\n    def m(self, y: int) -> None: ...\n")
+    assert has("def f(x): ...\n") and has("class C:\n    def m(self, y): ...\n")
+    assert has("def f(*, k): ...\n")
