@@ -33,6 +33,7 @@ _SKIP_NAMES = frozenset({"self", "cls", "_"})
 # A prediction this sure is a declaration for the parameters it is passed to or from (dev set:
 # 97% of them are right).
 _LINKED = 0.95
+_HOPS = 3  # how far uses travel back along chains of pass-through parameters
 
 
 def _wanted(site: ParameterSite) -> bool:
@@ -75,6 +76,24 @@ def _with_implementation(builder: ProfileBuilder, site: ParameterSite) -> Parame
     return site if found is None else replace(site, profile=found.profile)
 
 
+def _with_callee_uses(named: Sequence[tuple[str, str, UsageProfile]],
+                      links: Sequence[tuple[int, int]]) -> list[tuple[str, str, UsageProfile]]:
+    """A value passed on to another unannotated parameter of this module must also support what
+    that function does with it: its uses join the caller's profile (along chains, a few hops)."""
+    out = list(named)
+    for _ in range(_HOPS):
+        grown = False
+        for i, j in links:
+            function, parameter, profile = out[i]
+            joined = profile.with_uses_of(out[j][2])
+            if joined != profile:
+                out[i] = (function, parameter, joined)
+                grown = True
+        if not grown:
+            break
+    return out
+
+
 def _linked(
     inferer: TypeInferer, named: Sequence[tuple[str, str, UsageProfile]],
     declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
@@ -114,9 +133,11 @@ def _predict(
              for s in wanted]
     declared = [hints(declarations, facts, function, parameter, profile, is_package)
                 for function, parameter, profile in named]
+    links = passes(facts, named, is_package)
+    named = _with_callee_uses(named, links)
     classes = project.classes()
-    ranked = inferer.predict([s.profile for s in wanted], declared, classes)
-    ranked = _linked(inferer, named, declared, ranked, passes(facts, named, is_package), classes)
+    ranked = inferer.predict([profile for _, _, profile in named], declared, classes)
+    ranked = _linked(inferer, named, declared, ranked, links, classes)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:

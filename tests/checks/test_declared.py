@@ -126,3 +126,15 @@ def test_a_project_class_that_fits_the_usage_as_well_is_a_rival(inferer):
     session = "import sqlalchemy\ndef f(s, row):\n    s.add(row)\n    s.commit()\n    s.refresh(row)\n"
     plain = _best(predict_source(session, inferer, "app/f.py"), "s")
     assert _best(predict_source(session, inferer, "app/f.py", project), "s") == plain
+
+
+def test_what_a_helper_does_with_a_value_is_evidence_for_its_callers(inferer):
+    helper_uses = ("import sqlalchemy\n"
+                   "def helper(y, row):\n    y.add(row)\n    y.flush()\n    y.expire_all()\n"
+                   "def outer(x, q):\n    x.execute(q)\n    helper(x, q)\n")
+    helper_idle = helper_uses.replace("    y.add(row)\n    y.flush()\n    y.expire_all()\n",
+                                      "    print(y, row)\n")
+    with_uses = _best(predict_source(helper_uses, inferer, "app/jobs.py"), "x")
+    without = _best(predict_source(helper_idle, inferer, "app/jobs.py"), "x")
+    assert with_uses[0] == "sqlalchemy.orm.Session"
+    assert with_uses[1] > without[1] + 0.1, (with_uses, without)
