@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 # `import a.b as c, d` and `from a.b import (...)` at any indentation; relative imports name no library.
@@ -103,3 +103,26 @@ def active_packs(
         if listed or (trigger.kind == "library" and _imports_any(modules, trigger.activate_on)):
             names.append(trigger.name)
     return tuple(names)
+
+
+def activations(
+    files: Sequence[tuple[str, str]],
+    triggers: Sequence[PackTrigger],
+    company_packs: Sequence[str],
+    read: Callable[[set[str]], Mapping[str, str]] | None = None,
+) -> list[tuple[str, ...]]:
+    """The packs each (path, text) file activates: by its own imports and, when `read` is given
+    (follow-imports), by those of the project modules it imports. `read` gets every candidate path
+    of every file at once and returns the texts of those that exist."""
+    active = [active_packs(text, triggers, company_packs) for _, text in files]
+    libraries = {t.name for t in triggers if t.kind == "library"}
+    wanting = [i for i, names in enumerate(active) if not libraries <= set(names)]
+    if read is None or not wanting:
+        return active
+    candidates = {i: neighbour_paths(files[i][1], files[i][0]) for i in wanting}
+    texts = read({p for c in candidates.values() for p in c})
+    for i, paths in candidates.items():
+        neighbours = [texts[p] for p in paths if p in texts]
+        if neighbours:
+            active[i] = active_packs(files[i][1], triggers, company_packs, neighbours)
+    return active

@@ -55,17 +55,14 @@ def _adapt(predict_source: Callable[..., Sequence[Any]],
            projects: Mapping[str, Any]) -> Predictor:
     """Like the hook: only the packs a file activates by its imports take part, and the rest of
     the project is seen as published (annotated): only the file under test is stripped."""
-    from remora_review.activation import active_packs, neighbour_paths
+    from remora_review.activation import activations
 
     def predict(source: str, path: str, project: str) -> list[Prediction]:
         published = projects.get(project)
-        active = active_packs(source, triggers, ())
-        # As the hook does (commands/check.py): a library not active by the file's own imports
-        # may be by those of the project modules it imports.
-        if len(active) < len(triggers) and published is not None:
-            texts = [published.texts[p] for p in neighbour_paths(source, path)
-                     if p in published.texts]
-            active = active_packs(source, triggers, (), texts)
+        texts = published.texts if published is not None else {}
+        # The hook's activation, follow-imports included, over the project as published.
+        (active,) = activations([(path, source)], triggers, (),
+                                lambda paths: {p: texts[p] for p in paths if p in texts})
         if not active:
             return []
         inferer = inferer_for(active)

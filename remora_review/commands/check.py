@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remora_review.activation import PackTrigger, active_packs
+from remora_review.activation import PackTrigger, activations
 from remora_review.config import Settings, load_settings
 from remora_review.engine import FileJob, FileOutcome, Runtime, check_source, fix_source
 from remora_review.errors import UserError
@@ -110,24 +110,15 @@ def _triggers(settings: Settings, root: Path,
 
 def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
                  triggers: Sequence[PackTrigger], settings: Settings) -> list[tuple[str, ...]]:
-    """The packs each file activates by its own imports and, with `follow-imports`, by those of
-    the project modules it imports (read as of `at`, like the files; one git query for all)."""
-    active = [active_packs(s.text, triggers, settings.packs) for s in sources]
-    libraries = {t.name for t in triggers if t.kind == "library"}
-    wanting = [i for i, names in enumerate(active) if not libraries <= set(names)]
-    if not settings.follow_imports or not wanting:
-        return active
-    from remora_review.activation import neighbour_paths
-    from remora_review.sources import read_existing
+    """The packs each file activates; with `follow-imports`, the project modules it imports are
+    read as of `at`, like the files, in one git query for all."""
+    def read(paths: set[str]) -> Mapping[str, str]:
+        from remora_review.sources import read_existing
 
-    candidates = {i: neighbour_paths(sources[i].text, sources[i].path) for i in wanting}
-    texts = read_existing(root, {p for c in candidates.values() for p in c},
-                          settings.max_file_size, at=at)
-    for i, paths in candidates.items():
-        neighbours = [texts[p] for p in paths if p in texts]
-        if neighbours:
-            active[i] = active_packs(sources[i].text, triggers, settings.packs, neighbours)
-    return active
+        return read_existing(root, paths, settings.max_file_size, at=at)
+
+    return activations([(s.path, s.text) for s in sources], triggers, settings.packs,
+                       read if settings.follow_imports else None)
 
 
 def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPack]:

@@ -1,5 +1,6 @@
 from remora_review.activation import (
     PackTrigger,
+    activations,
     active_packs,
     imported_modules,
     neighbour_paths,
@@ -59,3 +60,20 @@ def test_a_library_imported_by_a_neighbour_activates_its_pack():
     neighbours = ["from sqlalchemy.orm import DeclarativeBase\n", "import json\n"]
     assert active_packs("from .models import Base\n", TRIGGERS, (), neighbours) == ("sqlalchemy",)
     assert active_packs("from .models import Base\n", TRIGGERS, (), ["import json\n"]) == ()
+
+
+def test_activations_read_every_files_neighbours_in_one_call():
+    files = [("app/service.py", "from .models import Base\n"),
+             ("app/views.py", "from sqlalchemy import select\nfrom .models import Base\n"),
+             ("app/util.py", "import json\n")]
+    texts = {"app/models.py": "from sqlalchemy.orm import DeclarativeBase\n"}
+    calls = []
+
+    def read(paths):
+        calls.append(paths)
+        return {p: texts[p] for p in paths if p in texts}
+
+    assert activations(files, TRIGGERS, (), read) == [("sqlalchemy",), ("sqlalchemy",), ()]
+    # one read for all; views.py asks too, since fastapi is not active for it yet
+    assert len(calls) == 1 and "app/models.py" in calls[0]
+    assert activations(files, TRIGGERS, ()) == [(), ("sqlalchemy",), ()]  # follow-imports off
