@@ -108,15 +108,21 @@ def hints(
         out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots)]
         out += [Hint("overridden", a) for f in declarations.project.overriding(
                     f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
-    targets = [f"{facts.module}.{function}"]
-    if method == "__init__" and owner in facts.classes:
-        targets.append(f"{facts.module}.{owner}")
-    for target in targets:
+    for target in _call_targets(facts, function):
         passed = declarations.project.arguments(target)
         out += [Hint("caller", a) for slot in slots for a in passed.get(slot, ())]
     if profile.returned and signature.returns:
         out.append(Hint("return", signature.returns))
     return out
+
+
+def _call_targets(facts: ModuleFacts, function: str) -> list[str]:
+    """The dotted names a call to `function` goes by: its own, and its class's for `__init__`."""
+    owner, _, method = function.rpartition(".")
+    targets = [f"{facts.module}.{function}"]
+    if method == "__init__" and owner in facts.classes:
+        targets.append(f"{facts.module}.{owner}")
+    return targets
 
 
 def passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
@@ -128,11 +134,7 @@ def passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
         signature = facts.functions.get(function)
         if signature is None:
             continue
-        owner, _, method = function.rpartition(".")
-        targets = [f"{facts.module}.{function}"]
-        if method == "__init__" and owner in facts.classes:
-            targets.append(f"{facts.module}.{owner}")
-        for target in targets:
+        for target in _call_targets(facts, function):
             for slot in signature.slot_of(parameter):
                 by_slot[(target, slot)] = j
     out = []

@@ -259,10 +259,10 @@ class TypeInferer:
         }
         # How often a parameter name is annotated with some other class, overall: the prior
         # that the project-class rivals' name evidence is measured against.
-        named = [(labels.get(_OTHER, 0.0), sum(labels.values()))
-                 for m in self.models for labels in m.names.values()]
-        self.other_share = (sum(o for o, _ in named) / total) if (
-            total := sum(t for _, t in named)) else 0.0
+        labels = [counts for m in self.models for counts in m.names.values()]
+        annotated = sum(sum(counts.values()) for counts in labels)
+        other = sum(counts.get(_OTHER, 0.0) for counts in labels)
+        self.other_share = other / annotated if annotated else 0.0
         self.awaitable = frozenset(n for n, c in self.classes.items() if "__await__" in c.info.members)
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
@@ -285,11 +285,16 @@ class TypeInferer:
                 return []
         return sorted(names if names is not None else self.classes)
 
-    def _name_logodds(self, name: str, candidates: Sequence[str]) -> dict[str, float]:
+    def _name_counts(self, name: str) -> dict[str, float]:
+        """How often the packs saw a parameter of this name annotated with each label."""
         counts: defaultdict[str, float] = defaultdict(float)
         for m in self.models:
             for label, count in m.names.get(name, {}).items():
                 counts[label] += count
+        return counts
+
+    def _name_logodds(self, name: str, candidates: Sequence[str]) -> dict[str, float]:
+        counts = self._name_counts(name)
         seen = sum(counts.values())
         if not seen:
             return {}
@@ -349,14 +354,11 @@ class TypeInferer:
 
     def _other_logodds(self, name: str) -> float:
         """How much more (or less) often than usual this name is annotated with some other class."""
-        other = seen = 0.0
-        for m in self.models:
-            labels = m.names.get(name, {})
-            other += labels.get(_OTHER, 0.0)
-            seen += sum(labels.values())
+        counts = self._name_counts(name)
+        seen = sum(counts.values())
         if not seen or not 0.0 < self.other_share < 1.0:
             return 0.0
-        posterior = (other + _NAME_SMOOTH * self.other_share) / (seen + _NAME_SMOOTH)
+        posterior = (counts.get(_OTHER, 0.0) + _NAME_SMOOTH * self.other_share) / (seen + _NAME_SMOOTH)
         return math.log(posterior / self.other_share)
 
     def _rival_scores(self, profile: UsageProfile,

@@ -45,8 +45,12 @@ class ProjectIndex:
         return dotted
 
     def is_class(self, dotted: str) -> bool:
-        hit = self._split(self.resolve(dotted))
-        return hit is not None and hit[1] in hit[0].classes
+        return self._class(self.resolve(dotted)) is not None
+
+    def _class(self, dotted: str) -> tuple[ModuleFacts, str] | None:
+        """The module facts and local name of a project class (already resolved), else None."""
+        hit = self._split(dotted)
+        return hit if hit is not None and hit[1] in hit[0].classes else None
 
     def bases(self, dotted: str) -> tuple[str, ...]:
         """A project class's direct bases (absolute dotted paths); () for anything else."""
@@ -75,8 +79,8 @@ class ProjectIndex:
         bases (library classes, in MRO order) where the caller may look it up."""
         outside: list[str] = []
         for owner in self._mro(cls):
-            hit = self._split(owner)
-            if hit is None or hit[1] not in hit[0].classes:
+            hit = self._class(owner)
+            if hit is None:
                 outside.append(owner)
                 continue
             facts, local = hit
@@ -123,11 +127,10 @@ class ProjectIndex:
         names: set[str] = set()
         outside: list[str] = []
         for owner in self._mro(cls):
-            hit = self._split(owner)
-            if hit is None or hit[1] not in hit[0].classes:
+            if self._class(owner) is None:
                 outside.append(owner)
-                continue
-            names.update(self._own_members.get(owner, ()))
+            else:
+                names.update(self._own_members.get(owner, ()))
         return frozenset(names), tuple(outside)
 
     @cached_property

@@ -49,9 +49,6 @@ class ProjectSet:
         """Gold parameters that their function never refers to (stubs, overloads, pass-through)."""
         return sum(1 for f in self.kept for g in f.gold if not g.used)
 
-    def files(self, blind: bool) -> tuple[StrippedFile, ...]:
-        return self.blind if blind else self.kept
-
     def files_for(self, mode: str) -> tuple[StrippedFile, ...]:
         """"kept", "blind" or "negatives"."""
         return {"kept": self.kept, "blind": self.blind, "negatives": self.negatives}[mode]
