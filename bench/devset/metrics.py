@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bench.devset.extract import GoldParam
+from bench.devset.extract import GoldParam, StrippedFile
 from bench.devset.predictor import Prediction
 
 
@@ -77,6 +77,23 @@ def score(
         top1, top5 = ranked[0] == g.gold, g.gold in ranked
         out.append(Outcome(project, g.gold, True, p.confidence, top1, top5, g.used))
     return out
+
+
+def dump_rows(
+    stripped: StrippedFile, outcomes: Sequence[Outcome], predictions: Sequence[Prediction]
+) -> list[dict[str, object]]:
+    """One file's outcomes (in `score`'s order) as plain rows, with the candidates predicted."""
+    by_site = {(p.line, p.parameter): p for p in reversed(predictions)}
+    rows = []
+    for g, o in zip(stripped.gold, outcomes):
+        p = by_site.get((g.line, g.parameter))
+        rows.append({
+            "project": o.project, "path": g.path, "function": g.function,
+            "parameter": g.parameter, "original": g.original, "line": g.line, "gold": g.gold,
+            "used": g.used, "confidence": o.confidence, "top1": o.top1, "top5": o.top5,
+            "candidates": [list(c) for c in p.candidates[:5]] if p is not None else [],
+        })
+    return rows
 
 
 def figures(outcomes: Sequence[Outcome], threshold: float) -> Figures:

@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as `python bench/devset/run.py`
 from bench.devset import product
 from bench.devset.dataset import ProjectSet, cap, library_versions, load_or_build, write_atomic
 from bench.devset.fetch import FetchError, Project, fetch, load_projects, source_files
-from bench.devset.metrics import Outcome, score
+from bench.devset.metrics import Outcome, dump_rows, score
 from bench.devset.name_peer import load_or_mine, name_peer
 from bench.devset.parallel import ForkPool, InlinePool, prediction_pool
 from bench.devset.predictor import Predictor
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help="confidence threshold for coverage and precision (default %(default)s)")
     parser.add_argument("--json", type=Path, help="also write every figure and sweep to this file")
+    parser.add_argument("--dump", type=Path,
+                        help="write every gold parameter's outcome (ranked candidates included) "
+                        "as JSON lines into this directory, one file per predictor and mode")
     parser.add_argument("--projects", help="comma-separated subset of projects.toml names")
     parser.add_argument("--only", help="comma-separated predictor labels to run, e.g. "
                         "'name peer,product combined'")
@@ -65,14 +68,28 @@ def evaluate(
     sets: Sequence[ProjectSet],
     mode: str,
     resolver: Resolver,
+    dump: Path | None = None,
 ) -> tuple[list[Outcome], int]:
     """Every gold parameter's outcome; a file the predictor fails on counts as no prediction."""
     files = [(ps, f) for ps in sets for f in ps.files_for(mode)]
     results = pool.map([(index, f.source, f.path, ps.project.name) for ps, f in files])
     outcomes: list[Outcome] = []
+    rows: list[str] = []
     for (ps, f), predictions in zip(files, results):
-        outcomes.extend(score(ps.project.name, f.gold, predictions or [], resolver.canonical))
+        scored = score(ps.project.name, f.gold, predictions or [], resolver.canonical)
+        outcomes.extend(scored)
+        if dump is not None:
+            rows.extend(json.dumps(row) for row in dump_rows(f, scored, predictions or []))
+    if dump is not None:
+        write_atomic(dump, "".join(f"{row}\n" for row in rows))
     return outcomes, sum(1 for r in results if r is None)
+
+
+def _dump_path(directory: Path | None, label: str, mode: str) -> Path | None:
+    if directory is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{label.replace(' ', '-')}.{mode}.jsonl"
 
 
 def _build(project: Project, src: Path, cache: Path) -> ProjectSet:
@@ -155,14 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for index, (label, _) in enumerate(predictors):
             for mode in ("kept", "blind"):
                 started = time.monotonic()
-                outcomes, errors = evaluate(pool, index, sets, mode, resolver)
+                outcomes, errors = evaluate(pool, index, sets, mode, resolver,
+                                            _dump_path(args.dump, label, mode))
                 print()
                 print("\n".join(figures_table(label, mode, outcomes, args.threshold, errors)))
                 print(f"({time.monotonic() - started:.1f}s)", flush=True)
                 results.append(result_json(label, mode, outcomes, args.threshold, errors))
             if args.negatives:
                 started = time.monotonic()
-                outcomes, errors = evaluate(pool, index, sets, "negatives", resolver)
+                outcomes, errors = evaluate(pool, index, sets, "negatives", resolver,
+                                            _dump_path(args.dump, label, "negatives"))
                 print()
                 print("\n".join(negatives_table(label, outcomes, args.threshold)))
                 print(f"({time.monotonic() - started:.1f}s)", flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.devset.extract import GoldParam
-from bench.devset.metrics import figures, lowest_threshold, score, sweep
+from bench.devset.metrics import dump_rows, figures, lowest_threshold, score, sweep
 from bench.devset.predictor import Prediction
 from bench.devset.resolve import Resolver
 
@@ -56,3 +56,13 @@ def test_sweep_and_the_lowest_threshold_reaching_a_precision() -> None:
     op = lowest_threshold(outcomes(), 0.97)
     assert op is not None and (op.threshold, op.coverage, op.precision) == (0.99, 0.25, 1.0)
     assert lowest_threshold(score("p", GOLD, [], Resolver().canonical), 0.5) is None
+
+
+def test_dump_rows_name_each_gold_parameter_with_its_candidates() -> None:
+    from bench.devset.extract import StrippedFile
+
+    rows = dump_rows(StrippedFile("m.py", "", tuple(GOLD)), outcomes(), PREDICTIONS)
+    assert [r["parameter"] for r in rows] == ["a", "b", "c", "d"]
+    assert rows[1]["candidates"] == [["httpx.Client", 0.8], ["sqlalchemy.orm.Session", 0.8]]
+    assert rows[1]["top1"] is False and rows[1]["top5"] is True
+    assert rows[3]["candidates"] == [] and rows[3]["confidence"] == 0.0
