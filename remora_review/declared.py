@@ -18,7 +18,7 @@ from remora_review.usage import UsageProfile
 
 @dataclass(frozen=True)
 class Hint:
-    kind: str  # "flow" | "override" | "overridden" | "caller" | "return"
+    kind: str  # flow | library_flow | override | overridden | sibling | caller | return | name
     annotation: str  # dotted class path as written where it was declared
 
 
@@ -38,28 +38,37 @@ class Declarations:
     project: ProjectIndex
     apis: Sequence[ApiTable]
 
-    def callee_slots(self, callee: str) -> Mapping[str, str] | None:
+    def callee_slots(self, callee: str) -> tuple[Mapping[str, str], bool] | None:
+        """The callee's annotated slots, and whether the project declares them (not a library)."""
         found = self.project.function(callee)
         if found is not None:
-            return found.slots()
+            return found.slots(), True
         owner, _, name = self.project.resolve(callee).rpartition(".")
         if self.project.is_class(callee):
             owner, name = self.project.resolve(callee), "__init__"
         if owner and self.project.is_class(owner):
-            return self.method_slots(owner, name)
-        return self._library(callee)
+            found, outside = self.project.method(owner, name)
+            if found is not None:
+                return found.slots(), True
+            slots = self._outside_member(outside, name)
+            return (slots, False) if slots is not None else None
+        slots = self._library(callee)
+        return (slots, False) if slots is not None else None
 
     def method_slots(self, cls: str, name: str) -> Mapping[str, str] | None:
         found, outside = self.project.method(cls, name)
-        if found is not None:
-            return found.slots()
-        for base in outside:
+        return found.slots() if found is not None else self._outside_member(outside, name)
+
+    def _outside_member(self, bases: Sequence[str], name: str) -> Mapping[str, str] | None:
+        for base in bases:
             slots = self._library_member(base, name)
             if slots is not None:
                 return slots
         return None
 
     def _library(self, dotted: str) -> Mapping[str, str] | None:
+        """A library function, a class (its constructor) or a method of a class (`conn.execute`
+        on a parameter annotated `Connection`)."""
         for api in self.apis:
             name = api.canonical(dotted)
             if name is None:
@@ -68,7 +77,8 @@ class Declarations:
                 return _library_slots(api.functions[name].params)
             if name in api.classes:
                 return self._library_member(name, "__init__")
-        return None
+        owner, _, member = dotted.rpartition(".")
+        return self._library_member(owner, member) if owner else None
 
     def _library_member(self, cls: str, member: str) -> Mapping[str, str] | None:
         for api in self.apis:
@@ -98,7 +108,8 @@ def hints(
     is_package: bool = False,
 ) -> list[Hint]:
     """Every declared type that bears on `parameter` of `function` (its qualified name in the module)."""
-    out = [Hint("flow", a) for a in _flows(declarations, facts, profile, is_package)]
+    out = list(_flows(declarations, facts, profile, is_package))
+    out += [Hint("name", a) for a in _project_name(declarations.project, parameter)]
     signature = facts.functions.get(function)
     if signature is None:
         return out
@@ -108,12 +119,50 @@ def hints(
         out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots)]
         out += [Hint("overridden", a) for f in declarations.project.overriding(
                     f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
+        out += [Hint("sibling", a) for a in _siblings(declarations.project, facts, owner, method,
+                                                      slots)]
     for target in _call_targets(facts, function):
         passed = declarations.project.arguments(target)
         out += [Hint("caller", a) for slot in slots for a in passed.get(slot, ())]
     if profile.returned and signature.returns:
         out.append(Hint("return", signature.returns))
     return out
+
+
+_NAME_SEEN = 3  # annotated parameters of one name before the project's habit counts
+_NAME_AGREE = 0.8  # the share of them that must name one class
+
+
+def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
+    """The class the project annotates parameters of this name with, when it nearly always does
+    (`request: Request` throughout a web app)."""
+    counts = project.annotations_of(parameter)
+    seen = sum(counts.values())
+    if seen >= _NAME_SEEN:
+        top, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if n >= _NAME_AGREE * seen:
+            yield top
+
+
+# Method names too common across unrelated classes for their signatures to say anything.
+_GENERIC_METHODS = frozenset({"__init__", "__new__", "__call__", "__eq__", "__hash__", "__repr__",
+                              "__str__", "__enter__", "__exit__", "__getitem__", "__setitem__",
+                              "__contains__", "__iter__", "get", "set", "update", "run", "process"})
+
+
+def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str,
+              slots: Sequence[str]) -> Iterator[str]:
+    """What the project's other classes annotate at this position of a method of the same name
+    (`handle_exception(self, request: Request, exc)` on each of five views): a protocol the
+    project follows without declaring it. Only when they all agree."""
+    position = next((s for s in slots if s.isdigit()), None)
+    if position is None or method in _GENERIC_METHODS:
+        return
+    here = f"{facts.module}.{owner}"
+    found = {a for cls, f in project.same_named(method) if cls != here
+             and (a := f.slots().get(position)) is not None}
+    if len(found) == 1:
+        yield found.pop()
 
 
 def _call_targets(facts: ModuleFacts, function: str) -> list[str]:
@@ -125,7 +174,57 @@ def _call_targets(facts: ModuleFacts, function: str) -> list[str]:
     return targets
 
 
-def passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
+@dataclass(frozen=True)
+class Link:
+    """Two unannotated parameters of one module that hold the same value: site `source` is passed
+    on to site `target`, or its method overrides the target's (same position). A sure prediction
+    for one is a declaration for the other, of the kind named for that direction."""
+
+    source: int
+    target: int
+    to_target: str  # the hint kind `target` takes from a sure `source`
+    to_source: str  # the hint kind `source` takes from a sure `target`
+    shared: bool  # both take each other's uses (overrides), else only source takes target's
+
+
+def links(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
+          is_package: bool = False) -> list[Link]:
+    """Every link between the sites (function qualified name, parameter, profile) of a module."""
+    out = [Link(i, j, "caller", "flow", False) for i, j in _passes(facts, sites, is_package)]
+    out += [Link(i, j, "overridden", "override", True) for i, j in _overrides(facts, sites)]
+    return out
+
+
+def _overrides(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]]
+               ) -> Iterator[tuple[int, int]]:
+    """(i, j) where site i's method overrides site j's method of a base class in this module,
+    at the same position: by substitution both parameters take the same values."""
+    at: dict[tuple[str, str], int] = {}
+    for j, (function, parameter, _) in enumerate(sites):
+        signature = facts.functions.get(function)
+        position = next((s for s in signature.slot_of(parameter) if s.isdigit()), None) \
+            if signature is not None else None
+        if position is not None:
+            at[(function, position)] = j
+    prefix = f"{facts.module}."
+    for (function, position), i in at.items():
+        owner, _, method = function.rpartition(".")
+        seen: set[str] = set()
+        stack = list(facts.classes.get(owner, ())) if "<locals>" not in function else []
+        while stack:
+            base = stack.pop()
+            local = base[len(prefix):] if base.startswith(prefix) else None
+            if local is None or local in seen or local not in facts.classes:
+                continue
+            seen.add(local)
+            base_site = at.get((f"{local}.{method}", position))
+            if base_site is not None:
+                yield i, base_site
+            else:
+                stack.extend(facts.classes[local])
+
+
+def _passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
            is_package: bool = False) -> list[tuple[int, int]]:
     """(i, j) where the parameter of site i is passed on to the parameter of site j, both in this
     module. Sites are (function qualified name, parameter, profile)."""
@@ -147,11 +246,13 @@ def passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
 
 
 def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile,
-           is_package: bool) -> Iterator[str]:
+           is_package: bool) -> Iterator[Hint]:
+    """Flows into annotated parameters: the project's own ("flow") or a library's
+    ("library_flow", often a base class: `execute(statement: Executable)`)."""
     for callee, slot in profile.passed_to:
-        slots = declarations.callee_slots(_callee(callee, facts, is_package))
-        if slots and slot in slots:
-            yield slots[slot]
+        found = declarations.callee_slots(_callee(callee, facts, is_package))
+        if found is not None and slot in found[0]:
+            yield Hint("flow" if found[1] else "library_flow", found[0][slot])
 
 
 def _overridden(declarations: Declarations, facts: ModuleFacts, owner: str, method: str,

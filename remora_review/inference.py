@@ -32,13 +32,15 @@ _BUILTIN_MASS = 0.5  # pseudo-usages of builtins, as a fraction of the packs' mi
 _SMOOTH = 0.5  # pseudo-count per member in the naive-Bayes member likelihoods
 _NAME_SMOOTH = 2.0  # pseudo-count pulling a name's type distribution towards the prior
 _EMB_TEMPERATURE = 0.05
+_VOTE_FLOOR = 0.02  # a class no neighbour votes for keeps this much of an embedding vote
 # The share of the posterior a declared type takes for the class it names, the model keeping the
 # rest. On the dev set (bench/devset) a declaration names exactly the parameter's class about 3 times
 # in 4 for flows and callers (the rest are base classes or subclasses, e.g. `DDLCompiler` for
 # `MSDDLCompiler`), 9 in 10 for overrides and for the subclasses' overriding methods; those misses
 # repeat across a project's functions, so flows and callers are given less: the shares at which
 # both dev-set modes keep their precision.
-_HINT_WEIGHTS = {"flow": 0.6, "override": 0.9, "overridden": 0.8, "caller": 0.5, "return": 0.85}
+_HINT_WEIGHTS = {"flow": 0.6, "library_flow": 0.6, "override": 0.9, "overridden": 0.8,
+                 "sibling": 0.75, "caller": 0.5, "return": 0.85, "name": 0.85}
 # The project's own classes compete too, never proposed: a usage that fits the project's
 # `FilterContext` as well as a library class is not sure to be the library's. They share this much
 # prior mass (as a fraction of the packs' mined usages: on the dev set, parameters typed with
@@ -51,6 +53,10 @@ _PROJECT_NAME = 3.0
 _PROJECT = "project:"  # key prefix of the project's classes in a posterior
 _OTHER = "<other>"  # names.json: annotations that are neither a library class nor a builtin
 _JOINED_KINDS = ("caller", "overridden")  # several declarations of one kind are joined
+# A library's parameter is typed as broadly as the library accepts (`execute(statement:
+# Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
+# the class and its subclasses as the usage and the priors weigh them.
+_BOUND_KINDS = frozenset({"library_flow"})
 _CLOSED_WORLD_FLOOR = 1e-6
 
 
@@ -327,7 +333,9 @@ class TypeInferer:
             scores.update(self._rival_scores(profile, rivals))
             posterior = _softmax(scores)
             if declared is not None and "flow" in self.signals and "structure" in self.signals:
-                posterior = self._with_hints(posterior, declared[i])
+                # the project's naming habit is a name signal, not a declaration
+                posterior = self._with_hints(posterior, [
+                    h for h in declared[i] if h.kind != "name" or "name" in self.signals])
             ranked = sorted(
                 (Candidate(k, v) for k, v in posterior.items()
                  if not k.startswith(("builtins.", _PROJECT))),
@@ -396,11 +404,12 @@ class TypeInferer:
         that class out, for its subclasses that fit (a declaration is an upper bound). Hints that
         fit nothing are ignored: the usage outweighs a declaration that contradicts it.
         """
-        shares: dict[str, float] = {}
+        shares: dict[tuple[str, bool], float] = {}
         for kind, name in self._joined(hints):
-            shares[name] = 1.0 - (1.0 - shares.get(name, 0.0)) * (1.0 - _HINT_WEIGHTS[kind])
-        spreads = [(share, spread) for name, share in shares.items()
-                   if (spread := self._hinted(name, posterior))]
+            key = (name, kind in _BOUND_KINDS)
+            shares[key] = 1.0 - (1.0 - shares.get(key, 0.0)) * (1.0 - _HINT_WEIGHTS[kind])
+        spreads = [(share, spread) for (name, bound), share in shares.items()
+                   if (spread := self._hinted(name, posterior, bound))]
         if not spreads:
             return dict(posterior)
         kept = math.prod(1.0 - share for share, _ in spreads)
@@ -428,13 +437,17 @@ class TypeInferer:
                 known.append((kind, joined))
         return known
 
-    def _hinted(self, name: str, posterior: Mapping[str, float]) -> dict[str, float]:
-        if name in posterior:
+    def _hinted(self, name: str, posterior: Mapping[str, float], bound: bool = False
+                ) -> dict[str, float]:
+        """Where a declaration's share goes: to the class it names, or, when the usage rules that
+        out or the declaration is only an upper `bound`, over it and its subclasses that fit, as
+        the posterior weighs them."""
+        if name in posterior and not bound:
             return {name: 1.0}
-        subclasses = {c: p for c, p in posterior.items()
-                      if c in self.classes and name in self.classes[c].info.bases}
-        total = sum(subclasses.values())
-        return {c: p / total for c, p in subclasses.items()} if total > 0 else {}
+        cone = {c: p for c, p in posterior.items()
+                if c == name or (c in self.classes and name in self.classes[c].info.bases)}
+        total = sum(cone.values())
+        return {c: p / total for c, p in cone.items()} if total > 0 else {}
 
     def _score(self, profile: UsageProfile, votes: Mapping[str, float] | None) -> dict[str, float]:
         use_structure = "structure" in self.signals
@@ -454,7 +467,7 @@ class TypeInferer:
             score = _structure_loglik(model, profile, total) + math.log(factor)
             score += names.get(name, 0.0)
             if votes is not None and model.pack is not None:
-                score += math.log(votes.get(name, 0.0) + 0.02)
+                score += math.log(votes.get(name, 0.0) + _VOTE_FLOOR)
             scores[name] = score
         return scores
 

@@ -81,6 +81,10 @@ class ModuleFacts:
     imports: Mapping[str, str] = field(default_factory=dict)  # bound name -> dotted (re-exports)
     # local class qualname -> its data attributes: class-level names and `self.x = ...` in methods
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # local class qualname -> its annotated class-level fields, in order: a dataclass's (or a
+    # pydantic model's) constructor parameters
+    fields: Mapping[str, tuple[Parameter, ...]] = field(default_factory=dict)
+    dataclasses: frozenset[str] = frozenset()  # local qualnames of classes decorated @dataclass
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +95,8 @@ class ModuleFacts:
             "arguments": [[a.callee, a.slot, a.annotation] for a in self.arguments],
             "imports": dict(self.imports),
             "attributes": {n: list(a) for n, a in self.attributes.items()},
+            "fields": {n: [[p.name, p.kind, p.annotation] for p in f] for n, f in self.fields.items()},
+            "dataclasses": sorted(self.dataclasses),
         }
 
     @classmethod
@@ -103,6 +109,8 @@ class ModuleFacts:
             arguments=tuple(TypedArgument(*a) for a in raw["arguments"]),
             imports=dict(raw["imports"]),
             attributes={n: tuple(a) for n, a in raw["attributes"].items()},
+            fields={n: tuple(Parameter(*p) for p in f) for n, f in raw["fields"].items()},
+            dataclasses=frozenset(raw["dataclasses"]),
         )
 
 
@@ -245,6 +253,8 @@ class _Extractor:
         self.classes: dict[str, tuple[str, ...]] = {}
         self.arguments: list[TypedArgument] = []
         self.attributes: dict[str, tuple[str, ...]] = {}
+        self.fields: dict[str, tuple[Parameter, ...]] = {}
+        self.dataclasses: set[str] = set()
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -253,6 +263,12 @@ class _Extractor:
                 self.classes[qualname] = tuple(
                     b for b in (self.names.dotted(base) for base in stmt.bases) if b)
                 self.attributes[qualname] = _data_attributes(stmt)
+                keyword_only = self._dataclass(stmt)
+                if keyword_only is not None:
+                    self.dataclasses.add(qualname)
+                fields = self._fields(stmt, bool(keyword_only))
+                if fields:
+                    self.fields[qualname] = fields
                 self.body(stmt.body, f"{qualname}.", qualname)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qualname = f"{prefix}{stmt.name}"
@@ -260,13 +276,43 @@ class _Extractor:
                 self.functions.setdefault(qualname, function)
                 self._calls(stmt, function, in_class)
 
+    def _dataclass(self, node: ast.ClassDef) -> bool | None:
+        """None unless `@dataclass` (or `@dataclass(...)`) decorates the class; else whether its
+        fields are keyword-only."""
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            name = self.names.dotted(call.func if call else decorator) or ""
+            if name.rsplit(".", 1)[-1] == "dataclass":
+                return any(k.arg == "kw_only" and isinstance(k.value, ast.Constant)
+                           and k.value.value is True for k in (call.keywords if call else ()))
+        return None
+
+    def _fields(self, node: ast.ClassDef, keyword_only: bool) -> tuple[Parameter, ...]:
+        """Annotated class-level names, as constructor parameters (ClassVar and init=False left
+        out; pydantic models take them by keyword, which the index decides)."""
+        out = []
+        for stmt in node.body:
+            if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+                continue
+            head = stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) \
+                else stmt.annotation
+            if (self.names.dotted(head) or ast.unparse(head)).rsplit(".", 1)[-1] == "ClassVar":
+                continue
+            if isinstance(stmt.value, ast.Call) and any(
+                    k.arg == "init" and isinstance(k.value, ast.Constant) and k.value.value is False
+                    for k in stmt.value.keywords):
+                continue
+            out.append(Parameter(stmt.target.id, "k" if keyword_only else "p",
+                                 self.names.annotation(stmt.annotation)))
+        return tuple(out)
+
     def _calls(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
                in_class: str | None) -> None:
         typed = {p.name: p.annotation for p in function.params if p.annotation}
         first = [*node.args.posonlyargs, *node.args.args][:1]
         receiver = first[0].arg if in_class is not None and first else None
         for call in _calls_in(node):
-            callee = self._callee(call.func, receiver, in_class)
+            callee = self._callee(call.func, receiver, in_class, typed)
             if callee is None:
                 continue
             positional = [a for a in call.args if not isinstance(a, ast.Starred)]
@@ -278,10 +324,16 @@ class _Extractor:
                 if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in typed:
                     self.arguments.append(TypedArgument(callee, kw.arg, typed[kw.value.id]))
 
-    def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None) -> str | None:
-        if (in_class is not None and isinstance(func, ast.Attribute)
-                and isinstance(func.value, ast.Name) and func.value.id == receiver):
-            return f"{self.names.module}.{in_class}.{func.attr}"
+    def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None,
+                typed: Mapping[str, str]) -> str | None:
+        """The called function as a dotted path: `self.m` is the class's method, `view.m` that
+        of `view`'s annotated class, `f` and `mod.f` what the module's names say."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if in_class is not None and func.value.id == receiver:
+                return f"{self.names.module}.{in_class}.{func.attr}"
+            owner = typed.get(func.value.id)
+            if owner is not None and not owner.startswith("builtins."):
+                return f"{owner}.{func.attr}"
         dotted = self.names.dotted(func)
         return None if dotted is None or dotted.startswith("builtins.") else dotted
 
@@ -326,4 +378,5 @@ def extract_facts(module: str, source: str, is_package: bool = False) -> ModuleF
     extractor = _Extractor(_Names(tree, module, is_package))
     extractor.body(tree.body, "", None)
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
-                       extractor.names.imported, extractor.attributes)
+                       extractor.names.imported, extractor.attributes, extractor.fields,
+                       frozenset(extractor.dataclasses))

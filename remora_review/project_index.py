@@ -8,9 +8,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from remora_review.project_facts import Function, ModuleFacts
+from remora_review.project_facts import Function, ModuleFacts, Parameter
 
 _MAX_HOPS = 8  # re-export and base-class chains are short; this only stops cycles
+# Outside bases whose subclasses take their annotated fields as keyword arguments.
+_MODEL_BASES = frozenset({"BaseModel", "SQLModel", "BaseSettings"})
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,25 @@ class ProjectIndex:
         if local in facts.functions:
             return facts.functions[local]
         if local in facts.classes:
-            return self.method(dotted, "__init__")[0]
+            return self.method(dotted, "__init__")[0] or self._generated_init(dotted)
         owner, _, name = dotted.rpartition(".")
         return self.method(owner, name)[0] if self.is_class(owner) else None
+
+    def _generated_init(self, cls: str) -> Function | None:
+        """The constructor a dataclass or a pydantic model gets from its fields: a dataclass takes
+        its bases' fields first, by position; a model takes them all by keyword."""
+        chain = list(self._mro(cls))
+        model = any(base.rsplit(".", 1)[-1] in _MODEL_BASES for base in chain
+                    if self._class(base) is None)
+        params: dict[str, Parameter] = {}
+        for owner in reversed(chain):
+            hit = self._class(owner)
+            if hit is None or not (model or hit[1] in hit[0].dataclasses):
+                continue
+            for p in hit[0].fields.get(hit[1], ()):
+                params.pop(p.name, None)
+                params[p.name] = Parameter(p.name, "k", p.annotation) if model else p
+        return Function(tuple(params.values())) if params else None
 
     def method(self, cls: str, name: str) -> tuple[Function | None, tuple[str, ...]]:
         """A method as the project defines it on `cls` or its project bases; else the outside
@@ -115,6 +133,34 @@ class ProjectIndex:
             if found is not None:
                 yield found
             stack.extend(self._subclasses.get(current, ()))
+
+    def annotations_of(self, parameter: str) -> Mapping[str, int]:
+        """How often the project annotates a parameter of this name with each class."""
+        return self._annotations_by_name.get(parameter, {})
+
+    @cached_property
+    def _annotations_by_name(self) -> Mapping[str, Mapping[str, int]]:
+        by_name: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for facts in self.modules.values():
+            for function in facts.functions.values():
+                for p in function.params:
+                    if p.annotation:
+                        by_name[p.name][p.annotation] += 1
+        return by_name
+
+    def same_named(self, name: str) -> tuple[tuple[str, Function], ...]:
+        """Every method of a project class called `name`: (its class's dotted path, signature)."""
+        return self._methods_by_name.get(name, ())
+
+    @cached_property
+    def _methods_by_name(self) -> Mapping[str, tuple[tuple[str, Function], ...]]:
+        by_name: dict[str, list[tuple[str, Function]]] = defaultdict(list)
+        for facts in self.modules.values():
+            for qualname, function in facts.functions.items():
+                owner, _, name = qualname.rpartition(".")
+                if owner in facts.classes and "<locals>" not in qualname:
+                    by_name[name].append((f"{facts.module}.{owner}", function))
+        return {n: tuple(m) for n, m in by_name.items()}
 
     def classes(self) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
         """Every project class (not those local to a function): the members it has, its own and
@@ -159,8 +205,21 @@ class ProjectIndex:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for facts in self.modules.values():
             for arg in facts.arguments:
-                by_callee[self.resolve(arg.callee)][arg.slot].append(arg.annotation)
+                by_callee[self._defined_at(arg.callee)][arg.slot].append(arg.annotation)
         return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
+
+    def _defined_at(self, callee: str) -> str:
+        """Where a called method is defined: `view.m()` on a `ModelView` calls `BaseModelView.m`
+        when the subclass does not define `m` itself."""
+        callee = self.resolve(callee)
+        owner, _, name = callee.rpartition(".")
+        if not owner or self._class(owner) is None:
+            return callee
+        for cls in self._mro(owner):
+            hit = self._class(cls)
+            if hit is not None and f"{hit[1]}.{name}" in hit[0].functions:
+                return f"{cls}.{name}"
+        return callee
 
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
         """Slot -> annotations of the values the project's calls pass to this function."""

@@ -145,14 +145,23 @@ class _Collector:
         self.passed_to: list[tuple[str, str]] = []
         self.isinstance_of: set[str] = set()
         self.returned = False
+        self.stored: set[str] = set()  # instance attributes the value is assigned to
 
 
 @dataclass(frozen=True)
-class _Receiver:
-    """A method's first parameter and its class: `self.m(x)` calls that class's method `m`."""
+class _Receivers:
+    """Names whose class is known in a function: `self.m(x)` calls the method `m` of the class
+    being defined, `view.m(x)` that of `view`'s annotated class (`view: BaseModelView`)."""
 
-    name: str
-    owner: str  # the class's qualified name in its module, e.g. Outer.Inner
+    owner: Mapping[str, str]  # name -> class, as `_callee` reads it: Outer.Inner, pkg.mod.C, .mod.C
+    self_name: str | None = None  # the bound first parameter of a method
+
+    def callee(self, func: cst.BaseExpression) -> str | None:
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            owner = self.owner.get(func.value.value)
+            if owner is not None:
+                return f"{owner}.{func.attr.value}"
+        return None
 
 
 def _call_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
@@ -264,15 +273,12 @@ class ProfileBuilder:
     ) -> UsageProfile:
         name = param.name.value
         acc = _Collector()
-        receiver = self._receiver(function)
-        scope = self.scopes.get(function.body)
-        if scope is not None:
-            for assignment in scope.assignments[name]:
-                if getattr(assignment, "node", None) is not param:
-                    continue
-                for ref in assignment.references:
-                    if isinstance(ref.node, cst.Name):
-                        self._use(ref.node, acc, receiver)
+        receivers = self._receivers(function)
+        for ref in self._references(function, param):
+            self._use(ref, acc, receivers)
+        owner = self._bound_class(function) if acc.stored else None
+        if owner is not None:
+            self._stored_uses(owner, acc)
         default = None
         if param.default is not None:
             default = cst.Module([]).code_for_node(param.default)[:40]
@@ -292,13 +298,52 @@ class ProfileBuilder:
             related=related,
         )
 
-    def _receiver(self, function: cst.FunctionDef) -> _Receiver | None:
+    def _references(self, function: cst.FunctionDef, param: cst.Param) -> Iterator[cst.Name]:
+        """Where a parameter's value is read in its function's body."""
+        scope = self.scopes.get(function.body)
+        if scope is None:
+            return
+        for assignment in scope.assignments[param.name.value]:
+            if getattr(assignment, "node", None) is not param:
+                continue
+            for ref in assignment.references:
+                if isinstance(ref.node, cst.Name):
+                    yield ref.node
+
+    def _stored_uses(self, owner: cst.ClassDef, acc: _Collector) -> None:
+        """A value stored on the instance (`self.dialect = dialect`) is used wherever the class's
+        methods read that attribute back: those uses are the parameter's too."""
+        stored = set(acc.stored)
+        for method in owner.body.body:
+            if not isinstance(method, cst.FunctionDef) or self._bound_class(method) is None:
+                continue
+            params = [*method.params.posonly_params, *method.params.params]
+            if not params:
+                continue
+            receivers = self._receivers(method)
+            for ref in self._references(method, params[0]):
+                read = self.parents.get(ref)
+                if (isinstance(read, cst.Attribute) and read.value is ref
+                        and read.attr.value in stored
+                        and not isinstance(self.parents.get(read), cst.AssignTarget)):
+                    self._use(read, acc, receivers, store=False)
+
+    def _receivers(self, function: cst.FunctionDef) -> _Receivers:
         owner = self._bound_class(function)
         params = [*function.params.posonly_params, *function.params.params]
+        out = {}
+        for param in [*params, *function.params.kwonly_params]:
+            cls = annotation_class(self, param.annotation) if param.annotation else None
+            if cls is not None:
+                out[param.name.value] = cls
         qualified = self.qualified(owner.name) if owner is not None and params else None
-        return _Receiver(params[0].name.value, qualified) if qualified is not None else None
+        if qualified is not None:
+            out[params[0].name.value] = qualified
+        return _Receivers(out, params[0].name.value if owner is not None and params else None)
 
-    def _use(self, node: cst.Name, acc: _Collector, receiver: _Receiver | None = None) -> None:
+    def _use(self, node: cst.Name | cst.Attribute, acc: _Collector,
+             receivers: _Receivers | None = None, store: bool = True) -> None:
+        """`store`: record `self.x = value` (off for uses of a stored attribute itself)."""
         parent = self.parents.get(node)
         if isinstance(parent, cst.Attribute) and parent.value is node:
             attr = parent.attr.value
@@ -318,9 +363,16 @@ class ProfileBuilder:
         elif isinstance(parent, cst.Arg) and parent.value is node:
             call = self.parents.get(parent)
             if isinstance(call, cst.Call):
-                self._argument(call, parent, acc, receiver)
+                self._argument(call, parent, acc, receivers)
         elif isinstance(parent, cst.Return):
             acc.returned = True
+        elif isinstance(parent, cst.Assign) and parent.value is node:
+            if store and receivers is not None and receivers.self_name is not None:
+                acc.stored.update(
+                    t.target.attr.value for t in parent.targets
+                    if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
+                    and t.target.value.value == receivers.self_name
+                )
         elif isinstance(parent, cst.Await):
             acc.protocols.add("await")
         elif isinstance(parent, cst.WithItem) and parent.item is node:
@@ -348,14 +400,12 @@ class ProfileBuilder:
                     acc.operators.add(op)
 
     def _argument(self, call: cst.Call, arg: cst.Arg, acc: _Collector,
-                  receiver: _Receiver | None = None) -> None:
+                  receivers: _Receivers | None = None) -> None:
         callee = self.qualified(call.func)
         if callee is None and isinstance(call.func, cst.Name):
             callee = call.func.value
-        func = call.func
-        if (callee is None and receiver is not None and isinstance(func, cst.Attribute)
-                and isinstance(func.value, cst.Name) and func.value.value == receiver.name):
-            callee = f"{receiver.owner}.{func.attr.value}"
+        if callee is None and receivers is not None:
+            callee = receivers.callee(call.func)
         if callee is None:
             return
         if callee in ("builtins.isinstance", "isinstance") and call.args and call.args[0] is arg:

@@ -11,7 +11,7 @@ import libcst.metadata as meta
 
 from remora_review.annotate import add_import
 from remora_review.checks.base import FileContext
-from remora_review.declared import Declarations, Hint, hints, passes
+from remora_review.declared import Declarations, Hint, Link, hints, links
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.inference import (
     SIGNALS,
@@ -77,13 +77,16 @@ def _with_implementation(builder: ProfileBuilder, site: ParameterSite) -> Parame
 
 
 def _with_callee_uses(named: Sequence[tuple[str, str, UsageProfile]],
-                      links: Sequence[tuple[int, int]]) -> list[tuple[str, str, UsageProfile]]:
+                      linked: Sequence[Link]) -> list[tuple[str, str, UsageProfile]]:
     """A value passed on to another unannotated parameter of this module must also support what
-    that function does with it: its uses join the caller's profile (along chains, a few hops)."""
+    that function does with it: its uses join the caller's profile (along chains, a few hops).
+    A method and its override in the module take the same values: each takes the other's uses."""
+    pairs = [(k.source, k.target) for k in linked]
+    pairs += [(k.target, k.source) for k in linked if k.shared]
     out = list(named)
     for _ in range(_HOPS):
         grown = False
-        for i, j in links:
+        for i, j in pairs:
             function, parameter, profile = out[i]
             joined = profile.with_uses_of(out[j][2])
             if joined != profile:
@@ -97,19 +100,20 @@ def _with_callee_uses(named: Sequence[tuple[str, str, UsageProfile]],
 def _linked(
     inferer: TypeInferer, named: Sequence[tuple[str, str, UsageProfile]],
     declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
-    links: Sequence[tuple[int, int]],
+    linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
 ) -> list[tuple[Candidate, ...]]:
-    """A second round for parameters passed to or from another unannotated parameter of this
-    module: a sure prediction for one is a declaration for the other. Only sure ones take part,
-    so a wrong guess does not travel along the links."""
+    """A second round for parameters linked to another unannotated parameter of this module
+    (passed to or from it, or at the same place of a method it overrides or is overridden by): a
+    sure prediction for one is a declaration for the other. Only sure ones take part, so a wrong
+    guess does not travel along the links."""
     sure = {i: c[0].annotation for i, c in enumerate(ranked) if c and c[0].score >= _LINKED}
     extra: dict[int, list[Hint]] = {}
-    for i, j in links:
-        if i in sure and j not in sure:
-            extra.setdefault(j, []).append(Hint("caller", sure[i]))
-        if j in sure and i not in sure:
-            extra.setdefault(i, []).append(Hint("flow", sure[j]))
+    for link in linked:
+        if link.source in sure and link.target not in sure:
+            extra.setdefault(link.target, []).append(Hint(link.to_target, sure[link.source]))
+        if link.target in sure and link.source not in sure:
+            extra.setdefault(link.source, []).append(Hint(link.to_source, sure[link.target]))
     out = list(ranked)
     again = sorted(extra)
     if again:
@@ -133,11 +137,11 @@ def _predict(
              for s in wanted]
     declared = [hints(declarations, facts, function, parameter, profile, is_package)
                 for function, parameter, profile in named]
-    links = passes(facts, named, is_package)
-    named = _with_callee_uses(named, links)
+    linked = links(facts, named, is_package)
+    named = _with_callee_uses(named, linked)
     classes = project.classes()
     ranked = inferer.predict([profile for _, _, profile in named], declared, classes)
-    ranked = _linked(inferer, named, declared, ranked, links, classes)
+    ranked = _linked(inferer, named, declared, ranked, linked, classes)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:

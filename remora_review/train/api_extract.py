@@ -35,10 +35,12 @@ Note = Callable[[str], None]
 # Module path parts that hold a library's own tests or entry scripts, not its API.
 SKIPPED_PARTS = frozenset({"test", "tests", "testing", "conftest", "__main__"})
 
-# Dunders a usage can reach without naming them: context managers, iteration, calls, operators.
+# Dunders a usage can reach without naming them: context managers, iteration, calls, operators;
+# and the constructor, whose signature declares what `DropTable(table)` is passed.
 DUNDERS = frozenset(
     {d for ds in PROTOCOL_DUNDERS.values() for d in ds}
     | {
+        "__init__",
         "__exit__", "__aexit__", "__next__", "__anext__", "__delitem__", "__bool__",
         "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__",
         "__matmul__", "__and__", "__or__", "__xor__", "__lshift__", "__rshift__", "__neg__",

@@ -138,3 +138,64 @@ def test_what_a_helper_does_with_a_value_is_evidence_for_its_callers(inferer):
     without = _best(predict_source(helper_idle, inferer, "app/jobs.py"), "x")
     assert with_uses[0] == "sqlalchemy.orm.Session"
     assert with_uses[1] > without[1] + 0.1, (with_uses, without)
+
+
+def test_a_method_and_its_override_in_the_module_share_their_uses_and_sure_answers(inferer):
+    source = ("import sqlalchemy\n"
+              "class Store:\n"
+              "    def save(self, a, row):\n        raise NotImplementedError\n"
+              "class SqlStore(Store):\n"
+              "    def save(self, b, row):\n"
+              "        b.add(row)\n        b.flush()\n        b.refresh(row)\n        b.commit()\n"
+              "class Other:\n"
+              "    def save(self, c, row):\n        raise NotImplementedError\n")
+    found = {p.parameter: p for p in predict_source(source, inferer, "app/store.py")}
+    assert found["b"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["b"].confidence >= 0.95
+    # the stub takes the override's uses and its sure answer; an unrelated class's does not
+    assert found["a"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["a"].confidence >= 0.95
+    assert "c" not in found or found["c"].confidence < 0.5
+
+
+def test_a_constructor_of_the_library_declares_what_it_is_passed(inferer):
+    source = "import sqlalchemy\ndef drop(x):\n    return sqlalchemy.schema.DropTable(x)\n"
+    annotation, confidence = _best(predict_source(source, inferer, "app/ddl.py"), "x")
+    assert annotation == "sqlalchemy.Table" and confidence >= 0.5
+
+
+def test_a_value_passed_to_a_method_of_an_annotated_receiver(inferer):
+    views = ("from sqlalchemy.orm import Session\n"
+             "class Repo:\n    def save(self, session: Session, row) -> None: ...\n")
+    source = ("import sqlalchemy\nfrom app.views import Repo\n"
+              "def f(repo: Repo, x, row):\n    repo.save(x, row)\n")
+    project = index_from_sources([("app/views.py", views)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/f.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
+
+
+def test_other_classes_methods_of_the_same_name_agree_on_a_position(inferer):
+    views = ("from sqlalchemy.orm import Session\n"
+             "class UserView:\n    def persist(self, db: Session, row) -> None: ...\n"
+             "class OrderView:\n    def persist(self, conn: Session, row) -> None: ...\n")
+    source = ("import sqlalchemy\nclass ItemView:\n"
+              "    def persist(self, x, row):\n        print(x, row)\n")
+    project = index_from_sources([("app/views.py", views)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/items.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
+    # when the other classes disagree, their signatures say nothing
+    split = views.replace("conn: Session", "conn: str")
+    project = index_from_sources([("app/views.py", split)])
+    found = [p for p in predict_source(source, inferer, "app/items.py", project) if p.parameter == "x"]
+    assert not found or found[0].confidence < 0.5
+
+
+def test_the_projects_habit_for_a_parameter_name(inferer):
+    habit = ("from sqlalchemy.orm import Session\n"
+             + "".join(f"def f{i}(dbs: Session) -> None: ...\n" for i in range(3)))
+    source = "import sqlalchemy\ndef g(dbs):\n    print(dbs)\n"
+    project = index_from_sources([("app/a.py", habit)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/g.py", project), "dbs")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
+    alone = [p for p in predict_source(source, inferer, "app/g.py") if p.parameter == "dbs"]
+    assert not alone or alone[0].confidence < 0.5

@@ -96,3 +96,30 @@ def test_classes_have_their_methods_and_data_attributes_through_project_bases():
     members, outside = classes["app.child.Child"]
     assert members == {"kind", "flag", "run", "state", "extra"}  # not `x`: set on another object
     assert outside == ("sqlalchemy.types.TypeDecorator",)
+
+
+def test_calls_through_an_annotated_receiver_count_for_the_method_where_it_is_defined():
+    caller = ("from sqlalchemy.orm import Session\nfrom app.models import Child\n"
+              "def run(child: Child, session: Session):\n    child.save(session, True)\n")
+    idx = index_from_sources([*sorted(FILES.items()), ("app/run.py", caller)])
+    assert idx.arguments("app.models.Base.save") == {"0": ("sqlalchemy.orm.Session",)}
+
+
+def test_dataclasses_and_models_are_constructed_from_their_fields():
+    events = (
+        "from dataclasses import dataclass, field\nfrom typing import ClassVar\n"
+        "from pydantic import BaseModel\nfrom starlette.requests import Request\n"
+        "@dataclass\nclass Event:\n    request: Request\n    name: str\n"
+        "    kind: ClassVar[str] = 'x'\n    extra: dict = field(default_factory=dict, init=False)\n"
+        "@dataclass\nclass Import(Event):\n    rows: int = 0\n"
+        "class Form(BaseModel):\n    request: Request\n"
+        "class Plain:\n    request: Request\n"
+    )
+    idx = index_from_sources([("app/events.py", events)])
+    init = idx.function("app.events.Import")
+    assert init is not None and init.slots() == {
+        "0": "starlette.requests.Request", "request": "starlette.requests.Request",
+        "1": "builtins.str", "name": "builtins.str", "2": "builtins.int", "rows": "builtins.int"}
+    form = idx.function("app.events.Form")
+    assert form is not None and form.slots() == {"request": "starlette.requests.Request"}
+    assert idx.function("app.events.Plain") is None

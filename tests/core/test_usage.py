@@ -69,3 +69,33 @@ def test_annotation_class_resolves_through_imports():
     builder, sites = _profiles()
     assert annotation_class(builder, sites[("helper", "c")].annotation) == "httpx.AsyncClient"
     assert annotation_class(builder, sites[("helper", "key")].annotation) == "builtins.str"
+
+
+def test_calls_on_annotated_receivers_name_the_receivers_class():
+    source = (
+        "from sqlalchemy.orm import Session\nfrom .views import BaseView\n"
+        "def f(request, view: BaseView, s: Session, stmt, *, other: BaseView):\n"
+        "    view.fields(request)\n    s.execute(stmt)\n    other.render(stmt, r=request)\n"
+    )
+    _, sites = parse_profiles(source)
+    by_name = {s.profile.name: s.profile for s in sites}
+    assert by_name["request"].passed_to == ((".views.BaseView.fields", "0"),
+                                            (".views.BaseView.render", "r"))
+    assert ("sqlalchemy.orm.Session.execute", "0") in by_name["stmt"].passed_to
+
+
+def test_a_value_stored_on_the_instance_takes_the_uses_of_that_attribute():
+    source = (
+        "class Repo:\n"
+        "    def __init__(self, session, name):\n"
+        "        self.session = session\n        self.name = name\n"
+        "    def save(self, obj):\n"
+        "        self.session.add(obj)\n        self.session.commit()\n"
+        "        self.session = None\n"
+        "        log(self.name)\n"
+    )
+    _, sites = parse_profiles(source)
+    by_name = {s.profile.name: s.profile for s in sites}
+    assert by_name["session"].calls == (MethodCall("add", 1), MethodCall("commit", 0))
+    assert by_name["name"].passed_to == (("log", "0"),)
+    assert by_name["obj"].calls == ()

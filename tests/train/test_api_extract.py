@@ -160,7 +160,10 @@ def test_private_modules_tests_and_failures(toy_library: str) -> None:
     assert table.functions[f"{toy_library}.make_thing"].returns == f"{toy_library}.Thing"
     members = thing.members
     assert members["name"].kind == "attribute" and members["size"].kind == "attribute"
-    assert "_hidden" not in members and "__init__" not in members
+    assert "_hidden" not in members
+    # the constructor's signature, for what a call like `Thing(x)` declares `x` to be
+    assert [(p.name, p.kind) for p in members["__init__"].params] == [
+        ("name", "positional_or_keyword")]
     assert members["__enter__"].kind == "method" and thing.has_protocol("with")
     assert members["label"].kind == "property"
     assert members["build"].kind == "staticmethod" and members["build"].returns == thing.name
