@@ -39,7 +39,14 @@ class Declarations:
     apis: Sequence[ApiTable]
 
     def callee_slots(self, callee: str) -> tuple[Mapping[str, str], bool] | None:
-        """The callee's annotated slots, and whether the project declares them (not a library)."""
+        """The callee's annotated slots, and whether the project declares them (not a library).
+        A method of a returned value (`find_view().render`) is looked up on its class."""
+        if "()." in callee:
+            head, _, name = callee.rpartition("().")
+            owner = self.value_type(f"{head}()")
+            if owner is None:
+                return None
+            callee = f"{owner}.{name}"
         found = self.project.function(callee)
         if found is not None:
             return found.slots(), True
@@ -64,6 +71,25 @@ class Declarations:
             slots = self._library_member(base, name)
             if slots is not None:
                 return slots
+        return None
+
+    def value_type(self, value: str) -> str | None:
+        """What a call returns (`f()`), through the project, else the library: a class is its
+        instance, a function or method its return annotation."""
+        found = self.project.value_type(value)
+        if found is not None or not value.endswith("()"):
+            return found
+        called = value[:-2]
+        for api in self.apis:
+            name = api.canonical(called)
+            if name is not None and name in api.classes:
+                return name
+            if name is not None and name in api.functions:
+                return api.functions[name].returns
+            owner, _, member = called.rpartition(".")
+            info = api.classes.get(api.canonical(owner) or "") if owner else None
+            if info is not None and member in info.members:
+                return info.members[member].returns
         return None
 
     def _library(self, dotted: str) -> Mapping[str, str] | None:

@@ -40,7 +40,7 @@ _VOTE_FLOOR = 0.02  # a class no neighbour votes for keeps this much of an embed
 # repeat across a project's functions, so flows and callers are given less: the shares at which
 # both dev-set modes keep their precision.
 _HINT_WEIGHTS = {"flow": 0.6, "library_flow": 0.6, "override": 0.9, "overridden": 0.8,
-                 "sibling": 0.75, "caller": 0.5, "return": 0.85, "name": 0.85}
+                 "sibling": 0.8, "caller": 0.5, "return": 0.85, "name": 0.92}
 # The project's own classes compete too, never proposed: a usage that fits the project's
 # `FilterContext` as well as a library class is not sure to be the library's. They share this much
 # prior mass (as a fraction of the packs' mined usages: on the dev set, parameters typed with

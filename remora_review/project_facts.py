@@ -308,9 +308,10 @@ class _Extractor:
 
     def _calls(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
                in_class: str | None) -> None:
-        typed = {p.name: p.annotation for p in function.params if p.annotation}
+        params = {p.name: p.annotation for p in function.params if p.annotation}
         first = [*node.args.posonlyargs, *node.args.args][:1]
         receiver = first[0].arg if in_class is not None and first else None
+        typed = {**self._locals(node, receiver, in_class, params), **params}
         for call in _calls_in(node):
             callee = self._callee(call.func, receiver, in_class, typed)
             if callee is None:
@@ -323,6 +324,26 @@ class _Extractor:
             for kw in call.keywords:
                 if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in typed:
                     self.arguments.append(TypedArgument(callee, kw.arg, typed[kw.value.id]))
+
+    def _locals(self, node: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None,
+                in_class: str | None, params: Mapping[str, str]) -> dict[str, str]:
+        """Local names bound once, to an annotation (`x: T = ...`) or to what a call returns
+        (`view = self._find_view(name)`, `client = Client()`): the call is written `callee()`,
+        which the project index resolves (a class is its instance, a function its return)."""
+        found: dict[str, str | None] = {}
+        for stmt in _statements_in(node):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                name, value = stmt.target.id, self.names.annotation(stmt.annotation)
+            elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                  and isinstance(stmt.targets[0], ast.Name)):
+                call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+                callee = self._callee(call.func, receiver, in_class, params) \
+                    if isinstance(call, ast.Call) else None
+                name, value = stmt.targets[0].id, f"{callee}()" if callee else None
+            else:
+                continue
+            found[name] = value if name not in found or found[name] == value else None
+        return {n: v for n, v in found.items() if v is not None and n not in params}
 
     def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None,
                 typed: Mapping[str, str]) -> str | None:
@@ -355,6 +376,21 @@ def _data_attributes(node: ast.ClassDef) -> tuple[str, ...]:
                         and isinstance(sub.value, ast.Name) and sub.value.id == first[0].arg):
                     found.add(sub.attr)
     return tuple(sorted(found))
+
+
+def _statements_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.stmt]:
+    """Statements of a function's own body, blocks included, nested scopes left out."""
+    stack: list[ast.stmt] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if isinstance(child, ast.stmt):
+                stack.append(child)
+            elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                stack.extend(child.body)
 
 
 def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call]:

@@ -205,12 +205,39 @@ class ProjectIndex:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for facts in self.modules.values():
             for arg in facts.arguments:
-                by_callee[self._defined_at(arg.callee)][arg.slot].append(arg.annotation)
+                callee = self._defined_at(arg.callee)
+                annotation = self.value_type(arg.annotation)
+                if callee is not None and annotation is not None:
+                    by_callee[callee][arg.slot].append(annotation)
         return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
 
-    def _defined_at(self, callee: str) -> str:
+    def value_type(self, value: str) -> str | None:
+        """The class of a value as facts write it: a class path as it is, a call `f()` as what
+        it returns (a project class is its instance, a project function its return annotation)."""
+        if not value.endswith("()"):
+            return value
+        called = value[:-2]
+        if "()" in called:  # a method of a returned value: `make().build()`
+            head, _, name = called.rpartition("().")
+            owner = self.value_type(f"{head}()")
+            if owner is None:
+                return None
+            called = f"{owner}.{name}"
+        if self.is_class(called):
+            return self.resolve(called)
+        function = self.function(called)
+        return function.returns if function is not None else None
+
+    def _defined_at(self, callee: str) -> str | None:
         """Where a called method is defined: `view.m()` on a `ModelView` calls `BaseModelView.m`
-        when the subclass does not define `m` itself."""
+        when the subclass does not define `m` itself. None for a call through a value whose class
+        is unknown."""
+        if "()." in callee:
+            head, _, name = callee.rpartition("().")
+            owner = self.value_type(f"{head}()")
+            if owner is None:
+                return None
+            callee = f"{owner}.{name}"
         callee = self.resolve(callee)
         owner, _, name = callee.rpartition(".")
         if not owner or self._class(owner) is None:

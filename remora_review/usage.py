@@ -339,7 +339,35 @@ class ProfileBuilder:
         qualified = self.qualified(owner.name) if owner is not None and params else None
         if qualified is not None:
             out[params[0].name.value] = qualified
-        return _Receivers(out, params[0].name.value if owner is not None and params else None)
+        receivers = _Receivers(out, params[0].name.value if owner is not None and params else None)
+        return _Receivers({**self._call_locals(function, receivers), **out}, receivers.self_name)
+
+    def _call_locals(self, function: cst.FunctionDef, receivers: _Receivers) -> dict[str, str]:
+        """Locals bound once, to what a call returns (`view = self._find_view(name)`): written
+        `callee()`, which the project index resolves to a class when it can."""
+        scope = self.scopes.get(function.body)
+        if scope is None:
+            return {}
+        bound: dict[str, list[cst.CSTNode]] = {}
+        for assignment in scope.assignments:
+            node = getattr(assignment, "node", None)
+            if node is not None:
+                bound.setdefault(assignment.name, []).append(node)
+        out = {}
+        for name, nodes in bound.items():
+            target = self.parents.get(nodes[0]) if len(nodes) == 1 else None
+            statement = self.parents.get(target) if isinstance(target, cst.AssignTarget) else None
+            if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+                continue
+            value = statement.value
+            call = value.expression if isinstance(value, cst.Await) else value
+            if not isinstance(call, cst.Call):
+                continue
+            callee = self.qualified(call.func) or receivers.callee(call.func) or (
+                call.func.value if isinstance(call.func, cst.Name) else None)
+            if callee is not None and not callee.startswith("builtins."):
+                out[name] = f"{callee}()"
+        return out
 
     def _use(self, node: cst.Name | cst.Attribute, acc: _Collector,
              receivers: _Receivers | None = None, store: bool = True) -> None:

@@ -199,3 +199,21 @@ def test_the_projects_habit_for_a_parameter_name(inferer):
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
     alone = [p for p in predict_source(source, inferer, "app/g.py") if p.parameter == "dbs"]
     assert not alone or alone[0].confidence < 0.5
+
+
+def test_a_value_passed_to_a_method_of_what_a_call_returns(inferer):
+    admin = ("from app.views import Repo\n"
+             "def find_repo(name: str) -> Repo: ...\n")
+    views = ("from sqlalchemy.orm import Session\n"
+             "class Repo:\n    def save(self, session: Session, row) -> None: ...\n")
+    source = ("import sqlalchemy\nfrom app.admin import find_repo\n"
+              "def f(x, row):\n    repo = find_repo('users')\n    repo.save(x, row)\n")
+    project = index_from_sources([("app/admin.py", admin), ("app/views.py", views)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/f.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
+    # a library constructor's instance: `execute(statement: Executable)` bounds x, and users
+    # mostly pass a Select
+    library = ("import sqlalchemy\n"
+               "def g(x, engine):\n    conn = sqlalchemy.Connection(engine)\n    conn.execute(x)\n")
+    annotation, _ = _best(predict_source(library, inferer, "app/g.py"), "x")
+    assert annotation == "sqlalchemy.Select"

@@ -123,3 +123,20 @@ def test_dataclasses_and_models_are_constructed_from_their_fields():
     form = idx.function("app.events.Form")
     assert form is not None and form.slots() == {"request": "starlette.requests.Request"}
     assert idx.function("app.events.Plain") is None
+
+
+def test_calls_through_locals_bound_to_what_a_call_returns():
+    app = ("from sqlalchemy.orm import Session\nfrom app.models import Base, Child\n"
+           "class Admin:\n"
+           "    def find(self, name: str) -> Child: ...\n"
+           "    def run(self, session: Session):\n"
+           "        child = self.find('x')\n        child.save(session, True)\n"
+           "        base = Base(session)\n        base.save(session, False)\n"
+           "        other: Child = make()\n        other.other()\n"
+           "        again = self.find('y')\n        again = unknown()\n        again.save(session, 1)\n")
+    idx = index_from_sources([*sorted(FILES.items()), ("app/admin.py", app)])
+    # child.save and base.save both land on Base.save; `again` is bound twice, so it says nothing
+    assert idx.arguments("app.models.Base.save") == {"0": ("sqlalchemy.orm.Session",) * 2}
+    assert idx.value_type("app.admin.Admin.find()") == "app.models.Child"
+    assert idx.value_type("app.models.Base()") == "app.models.Base"
+    assert idx.value_type("nowhere.f()") is None

@@ -99,3 +99,18 @@ def test_a_value_stored_on_the_instance_takes_the_uses_of_that_attribute():
     assert by_name["session"].calls == (MethodCall("add", 1), MethodCall("commit", 0))
     assert by_name["name"].passed_to == (("log", "0"),)
     assert by_name["obj"].calls == ()
+
+
+def test_calls_on_a_local_bound_once_to_a_call_name_that_call():
+    source = (
+        "import httpx\nclass Admin:\n    def find(self, name): ...\n"
+        "    def run(self, request, x, y):\n"
+        "        view = self.find('a')\n        view.render(request)\n"
+        "        client = httpx.Client()\n        client.send(x)\n"
+        "        again = make()\n        again = make()\n        again.send(y)\n"
+    )
+    _, sites = parse_profiles(source)
+    by_name = {s.profile.name: s.profile for s in sites}
+    assert by_name["request"].passed_to == (("Admin.find().render", "0"),)
+    assert by_name["x"].passed_to == (("httpx.Client().send", "0"),)
+    assert by_name["y"].passed_to == ()  # bound twice: its class is not known
