@@ -34,7 +34,7 @@ from bench.devset.resolve import Resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_CAP = 40  # gold parameters per project in --quick
-DEFAULT_THRESHOLD = 0.95  # the product's default ([tool.remora-review.typehints] threshold)
+DEFAULT_THRESHOLD = 0.9  # the product's default ([tool.remora-review.typehints] threshold)
 
 
 def build_parser() -> argparse.ArgumentParser:
