@@ -193,6 +193,7 @@ class ProfileBuilder:
         self.parents = wrapper.resolve(meta.ParentNodeProvider)
         self.qnames = wrapper.resolve(meta.QualifiedNameProvider)
         self._imports: dict[str, str] | None = None
+        self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
 
     def imports(self) -> Mapping[str, str]:
         """Module-level import bindings: local name -> dotted path."""
@@ -329,6 +330,14 @@ class ProfileBuilder:
                     self._use(read, acc, receivers, store=False)
 
     def _receivers(self, function: cst.FunctionDef) -> _Receivers:
+        """Computed once per function: every parameter's profile and every stored attribute's
+        uses read them."""
+        found = self._receivers_of.get(function)
+        if found is None:
+            found = self._receivers_of[function] = self._find_receivers(function)
+        return found
+
+    def _find_receivers(self, function: cst.FunctionDef) -> _Receivers:
         owner = self._bound_class(function)
         params = [*function.params.posonly_params, *function.params.params]
         out = {}

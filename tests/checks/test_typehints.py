@@ -150,9 +150,9 @@ def test_the_scope_analysis_is_skipped_only_for_fully_annotated_files():
     from remora_review.checks.typehints import _has_unannotated
 
     def has(source):
-        return _has_unannotated(cst.parse_module(source))
+        return _has_unannotated(source)
 
     assert not has("def f(x: int, *a: str) -> None:\n    g(lambda z: z)\n"
                    "class C:\n    def m(self, y: int) -> None: ...\n")
     assert has("def f(x): ...\n") and has("class C:\n    def m(self, y): ...\n")
-    assert has("def f(*, k): ...\n")
+    assert has("def f(*, k): ...\n") and has("async def f(*args): ...\n")
