@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.project_facts import Function, ModuleFacts, Parameter, absolute
-from remora_review.project_index import ProjectIndex
+from remora_review.project_index import ProjectIndex, on_value
 from remora_review.usage import UsageProfile
 
 
@@ -41,12 +41,10 @@ class Declarations:
     def callee_slots(self, callee: str) -> tuple[Mapping[str, str], bool] | None:
         """The callee's annotated slots, and whether the project declares them (not a library).
         A method of a returned value (`find_view().render`) is looked up on its class."""
-        if "()." in callee:
-            head, _, name = callee.rpartition("().")
-            owner = self.value_type(f"{head}()")
-            if owner is None:
-                return None
-            callee = f"{owner}.{name}"
+        through = on_value(callee, self.value_type)
+        if through is None:
+            return None
+        callee = through
         found = self.project.function(callee)
         if found is not None:
             return found.slots(), True

@@ -4,7 +4,7 @@ bases, re-exports followed, and the typed arguments its calls pass."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -13,6 +13,16 @@ from remora_review.project_facts import Function, ModuleFacts, Parameter
 _MAX_HOPS = 8  # re-export and base-class chains are short; this only stops cycles
 # Outside bases whose subclasses take their annotated fields as keyword arguments.
 _MODEL_BASES = frozenset({"BaseModel", "SQLModel", "BaseSettings"})
+
+
+def on_value(path: str, value_type: Callable[[str], str | None]) -> str | None:
+    """A path through a returned value (`find_view().render`) as one through its class
+    (`app.views.ModelView.render`); None when the class is unknown. Other paths are kept."""
+    if "()." not in path:
+        return path
+    head, _, name = path.rpartition("().")
+    owner = value_type(f"{head}()")
+    return f"{owner}.{name}" if owner is not None else None
 
 
 @dataclass(frozen=True)
@@ -216,13 +226,9 @@ class ProjectIndex:
         it returns (a project class is its instance, a project function its return annotation)."""
         if not value.endswith("()"):
             return value
-        called = value[:-2]
-        if "()" in called:  # a method of a returned value: `make().build()`
-            head, _, name = called.rpartition("().")
-            owner = self.value_type(f"{head}()")
-            if owner is None:
-                return None
-            called = f"{owner}.{name}"
+        called = on_value(value[:-2], self.value_type)  # `make().build()`: a method's return
+        if called is None:
+            return None
         if self.is_class(called):
             return self.resolve(called)
         function = self.function(called)
@@ -232,13 +238,10 @@ class ProjectIndex:
         """Where a called method is defined: `view.m()` on a `ModelView` calls `BaseModelView.m`
         when the subclass does not define `m` itself. None for a call through a value whose class
         is unknown."""
-        if "()." in callee:
-            head, _, name = callee.rpartition("().")
-            owner = self.value_type(f"{head}()")
-            if owner is None:
-                return None
-            callee = f"{owner}.{name}"
-        callee = self.resolve(callee)
+        through = on_value(callee, self.value_type)
+        if through is None:
+            return None
+        callee = self.resolve(through)
         owner, _, name = callee.rpartition(".")
         if not owner or self._class(owner) is None:
             return callee
