@@ -104,24 +104,29 @@ def _linked(
     linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
 ) -> list[tuple[Candidate, ...]]:
-    """A second round for parameters linked to another unannotated parameter of this module
-    (passed to or from it, or at the same place of a method it overrides or is overridden by): a
-    sure prediction for one is a declaration for the other. Only sure ones take part, so a wrong
-    guess does not travel along the links."""
-    sure = {i: c[0].annotation for i, c in enumerate(ranked) if c and c[0].score >= _LINKED}
-    extra: dict[int, list[Hint]] = {}
-    for link in linked:
-        if link.source in sure and link.target not in sure:
-            extra.setdefault(link.target, []).append(Hint(link.to_target, sure[link.source]))
-        if link.target in sure and link.source not in sure:
-            extra.setdefault(link.source, []).append(Hint(link.to_source, sure[link.target]))
+    """More rounds for parameters linked to another unannotated parameter of this module (passed
+    to or from it, or at the same place of a method it overrides or is overridden by): a sure
+    prediction for one is a declaration for the other. Only sure ones take part, so a wrong guess
+    does not travel along the links; a parameter made sure in one round passes it on in the next,
+    along chains of helpers a few hops long."""
     out = list(ranked)
-    again = sorted(extra)
-    if again:
+    for _ in range(_HOPS):
+        sure = {i: c[0].annotation for i, c in enumerate(out) if c and c[0].score >= _LINKED}
+        extra: dict[int, list[Hint]] = {}
+        for link in linked:
+            if link.source in sure and link.target not in sure:
+                extra.setdefault(link.target, []).append(Hint(link.to_target, sure[link.source]))
+            if link.target in sure and link.source not in sure:
+                extra.setdefault(link.source, []).append(Hint(link.to_source, sure[link.target]))
+        again = sorted(extra)
+        if not again:
+            break
         redone = inferer.predict([named[k][2] for k in again],
                                  [[*declared[k], *extra[k]] for k in again], classes)
         for k, candidates in zip(again, redone):
             out[k] = candidates
+        if not any(c and c[0].score >= _LINKED for c in redone):
+            break  # nothing new is sure: another round would give the same hints
     return out
 
 

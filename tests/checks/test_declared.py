@@ -128,6 +128,22 @@ def test_a_project_class_that_fits_the_usage_as_well_is_a_rival(inferer):
     assert _best(predict_source(session, inferer, "app/f.py", project), "s") == plain
 
 
+def test_a_sure_answer_travels_along_a_chain_of_helpers(inferer):
+    source = ("import sqlalchemy\n"
+              "def load(s, row):\n    s.add(row)\n    s.flush()\n    s.refresh(row)\n"
+              "    s.commit()\n    mid(s)\n"
+              "def store(t, row):\n    t.add(row)\n    t.flush()\n    t.expunge(row)\n"
+              "    t.commit()\n    mid(t)\n"
+              "def mid(m):\n    leaf(m)\n"
+              "def leaf(y):\n    print(y)\n")
+    found = {p.parameter: p for p in predict_source(source, inferer, "app/jobs.py")}
+    # two sure callers make `m` sure; `m` being sure is then the evidence for `leaf`'s `y`
+    assert found["m"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["m"].confidence >= 0.95
+    assert found["y"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["y"].confidence >= 0.8
+
+
 def test_what_a_helper_does_with_a_value_is_evidence_for_its_callers(inferer):
     helper_uses = ("import sqlalchemy\n"
                    "def helper(y, row):\n    y.add(row)\n    y.flush()\n    y.expire_all()\n"
