@@ -347,18 +347,17 @@ class TypeInferer:
 
     def _rivals(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
                 ) -> dict[str, frozenset[str]]:
-        """The project's classes with every member they have, those of library bases included."""
+        """The project's classes with every member they have. A subclass of a library class is no
+        rival to it (`RoutingSyncSession(Session)`): annotating its instances with the library
+        class is right, and it would take the mass of every usage the base fits."""
         out = {}
         for name, (members, outside) in project.items():
             if self._known(name) is not None:
                 continue  # the project is the library: its classes are candidates already
-            full = set(members)
-            for base in outside:
-                known = self._known(base)
-                if known is not None and known in self.classes:
-                    full.update(self.classes[known].info.members)
-            if full:
-                out[name] = frozenset(full)
+            if any(self._known(base) in self.classes for base in outside):
+                continue
+            if members:
+                out[name] = frozenset(members)
         return out
 
     def _other_logodds(self, name: str) -> float:

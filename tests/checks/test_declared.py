@@ -144,6 +144,18 @@ def test_a_sure_answer_travels_along_a_chain_of_helpers(inferer):
     assert found["y"].confidence >= 0.8
 
 
+def test_a_project_subclass_of_the_library_class_is_no_rival_to_it(inferer):
+    source = ("import sqlalchemy\n"
+              "def f(s, row):\n    s.add(row)\n    s.flush()\n    s.refresh(row)\n    s.commit()\n")
+    plain = _best(predict_source(source, inferer, "app/f.py"), "s")
+    assert plain[0] == "sqlalchemy.orm.Session" and plain[1] >= 0.9
+    # an instance of the project's Session subclass is a Session: the usage is no less sure
+    routing = ("from sqlalchemy.orm import Session\n"
+               "class RoutingSession(Session):\n    def get_bind(self, mapper=None):\n        ...\n")
+    project = index_from_sources([("app/routing.py", routing)])
+    assert _best(predict_source(source, inferer, "app/f.py", project), "s") == plain
+
+
 def test_what_a_helper_does_with_a_value_is_evidence_for_its_callers(inferer):
     helper_uses = ("import sqlalchemy\n"
                    "def helper(y, row):\n    y.add(row)\n    y.flush()\n    y.expire_all()\n"
