@@ -59,6 +59,10 @@ _JOINED_KINDS = ("caller", "overridden")  # several declarations of one kind are
 # the class and its subclasses as the usage and the priors weigh them.
 _BOUND_KINDS = frozenset({"library_flow"})
 _CLOSED_WORLD_FLOOR = 1e-6
+# A class of a library the module does not import, where it imports another of the packs' libraries,
+# keeps this much of its likelihood: a module that imports only starlette takes a `Starlette`, not
+# the `FastAPI` subclass that fits the same usage and that the name statistics favour.
+_UNIMPORTED = 0.1
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,14 @@ class TypeInferer:
         other = sum(counts.get(_OTHER, 0.0) for counts in labels)
         self.other_share = other / annotated if annotated else 0.0
         self.awaitable = frozenset(n for n, c in self.classes.items() if "__await__" in c.info.members)
+        # The top-level packages that export each class, under any of its names.
+        roots: defaultdict[str, set[str]] = defaultdict(set)
+        for m in self.models:
+            for alias, target in m.api.aliases.items():
+                roots[target].add(alias.split(".")[0])
+        self.roots = {n: frozenset({n.split(".")[0], c.info.defined_in.split(".")[0], *roots[n]})
+                      for n, c in self.classes.items()}
+        self.library_roots = frozenset().union(*self.roots.values())
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
             for member in c.info.members:
@@ -320,17 +332,20 @@ class TypeInferer:
         profiles: Sequence[UsageProfile],
         declared: Sequence[Sequence[Hint]] | None = None,
         project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]] | None = None,
+        imported: frozenset[str] = frozenset(),
     ) -> list[tuple[Candidate, ...]]:
         """Ranked candidates (posteriors, best first) for each profile; empty when nothing fits.
 
         `declared[i]` are the types that declarations around profile i give it (declared.py).
         `project` holds the project's classes (ProjectIndex.classes): rivals, never proposed.
+        `imported`: the modules the profiles' module imports (activation.imported_modules).
         """
         neighbours = self._embedding_votes(profiles) if "embedding" in self.signals else None
         rivals = self._rivals(project or {}) if "structure" in self.signals else {}
+        context = frozenset(m.split(".")[0] for m in imported) & self.library_roots
         out = []
         for i, profile in enumerate(profiles):
-            scores = self._score(profile, neighbours[i] if neighbours else None)
+            scores = self._score(profile, neighbours[i] if neighbours else None, context)
             scores.update(self._rival_scores(profile, rivals))
             posterior = _softmax(scores)
             if declared is not None and "flow" in self.signals and "structure" in self.signals:
@@ -449,7 +464,10 @@ class TypeInferer:
         total = sum(cone.values())
         return {c: p / total for c, p in cone.items()} if total > 0 else {}
 
-    def _score(self, profile: UsageProfile, votes: Mapping[str, float] | None) -> dict[str, float]:
+    def _score(self, profile: UsageProfile, votes: Mapping[str, float] | None,
+               context: frozenset[str] = frozenset()) -> dict[str, float]:
+        """Log scores of the candidates that fit; `context`: the packs' libraries the module
+        imports (a class of another one is less likely)."""
         use_structure = "structure" in self.signals
         if not use_structure:
             # Embedding-only: the neighbours' labels, unverified.
@@ -468,6 +486,8 @@ class TypeInferer:
             score += names.get(name, 0.0)
             if votes is not None and model.pack is not None:
                 score += math.log(votes.get(name, 0.0) + _VOTE_FLOOR)
+            if context and model.pack is not None and not self.roots[name] & context:
+                score += math.log(_UNIMPORTED)
             scores[name] = score
         return scores
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import libcst as cst
 import libcst.metadata as meta
 
+from remora_review.activation import imported_modules
 from remora_review.annotate import add_import
 from remora_review.checks.base import FileContext
 from remora_review.declared import Declarations, Hint, Link, hints, links
@@ -103,6 +104,7 @@ def _linked(
     declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
     linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
+    imported: frozenset[str],
 ) -> list[tuple[Candidate, ...]]:
     """More rounds for parameters linked to another unannotated parameter of this module (passed
     to or from it, or at the same place of a method it overrides or is overridden by): a sure
@@ -122,7 +124,7 @@ def _linked(
         if not again:
             break
         redone = inferer.predict([named[k][2] for k in again],
-                                 [[*declared[k], *extra[k]] for k in again], classes)
+                                 [[*declared[k], *extra[k]] for k in again], classes, imported)
         for k, candidates in zip(again, redone):
             out[k] = candidates
         if not any(c and c[0].score >= _LINKED for c in redone):
@@ -132,7 +134,7 @@ def _linked(
 
 def _predict(
     builder: ProfileBuilder, sites: Sequence[ParameterSite], inferer: TypeInferer,
-    project: ProjectIndex, facts: ModuleFacts, is_package: bool,
+    project: ProjectIndex, facts: ModuleFacts, is_package: bool, imported: frozenset[str],
 ) -> list[tuple[ParameterSite, Prediction]]:
     wanted = [_with_implementation(builder, s) for s in sites if _wanted(s)]
     if not wanted:
@@ -146,8 +148,8 @@ def _predict(
     linked = links(facts, named, is_package)
     named = _with_callee_uses(named, linked)
     classes = project.classes()
-    ranked = inferer.predict([profile for _, _, profile in named], declared, classes)
-    ranked = _linked(inferer, named, declared, ranked, linked, classes)
+    ranked = inferer.predict([profile for _, _, profile in named], declared, classes, imported)
+    ranked = _linked(inferer, named, declared, ranked, linked, classes, imported)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:
@@ -171,7 +173,8 @@ def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
     index, facts, is_package = _module_context(project or ProjectIndex(), path, source, fresh=True)
-    return [p for _, p in _predict(builder, sites, inferer, index, facts, is_package)]
+    return [p for _, p in _predict(builder, sites, inferer, index, facts, is_package,
+                                   imported_modules(source))]
 
 
 def _has_unannotated(source: str) -> bool:
@@ -237,7 +240,8 @@ class TypeHintCheck:
         project, facts, is_package = _module_context(self.project(), ctx.path, ctx.source,
                                                      fresh=False)
         imports: dict[tuple[str, str | None], tuple[Edit, ...] | None] = {}
-        for site, prediction in _predict(builder, changed, inferer, project, facts, is_package):
+        for site, prediction in _predict(builder, changed, inferer, project, facts, is_package,
+                                         imported_modules(ctx.source)):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue

@@ -75,6 +75,20 @@ def test_sync_and_async_twins_are_told_apart_by_use(packs):
     assert a.candidates[0].annotation == "httpx.AsyncClient"
 
 
+def test_a_library_the_module_imports_wins_over_one_it_does_not(packs):
+    # FastAPI subclasses Starlette: the usage fits both, and the name `app` favours FastAPI
+    inferer = build_inferer([packs["fastapi"]], None)
+    body = "def setup(app):\n    app.add_middleware(object)\n    app.state.ready = True\n"
+    (starlette,) = [p for p in predict_source("import starlette.applications\n" + body, inferer)
+                    if p.parameter == "app"]
+    (fastapi,) = [p for p in predict_source("import fastapi\n" + body, inferer)
+                  if p.parameter == "app"]
+    assert starlette.candidates[0].annotation == "starlette.applications.Starlette"
+    score = {m: {c.annotation: c.score for c in p.candidates}["fastapi.FastAPI"]
+             for m, p in (("starlette", starlette), ("fastapi", fastapi))}
+    assert score["fastapi"] > 2 * score["starlette"]
+
+
 def test_overload_stubs_are_read_through_the_implementation(packs):
     inferer = build_inferer([packs["sqlalchemy"]], None)
     source = ("import sqlalchemy\nfrom typing import overload\n"
