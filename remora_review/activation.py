@@ -105,6 +105,11 @@ def active_packs(
     return tuple(names)
 
 
+# How far follow-imports reads: the modules a file imports, and the modules those import (a module
+# that imports only its package, whose `__init__` imports the module that uses the library).
+_FOLLOW_HOPS = 2
+
+
 def activations(
     files: Sequence[tuple[str, str]],
     triggers: Sequence[PackTrigger],
@@ -112,17 +117,31 @@ def activations(
     read: Callable[[set[str]], Mapping[str, str]] | None = None,
 ) -> list[tuple[str, ...]]:
     """The packs each (path, text) file activates: by its own imports and, when `read` is given
-    (follow-imports), by those of the project modules it imports. `read` gets every candidate path
-    of every file at once and returns the texts of those that exist."""
+    (follow-imports), by those of the project modules it imports, and of the modules they import.
+    `read` gets every candidate path of every file at once, one call a hop, and returns the texts
+    of those that exist."""
     active = [active_packs(text, triggers, company_packs) for _, text in files]
     libraries = {t.name for t in triggers if t.kind == "library"}
     wanting = [i for i, names in enumerate(active) if not libraries <= set(names)]
     if read is None or not wanting:
         return active
-    candidates = {i: neighbour_paths(files[i][1], files[i][0]) for i in wanting}
-    texts = read({p for c in candidates.values() for p in c})
-    for i, paths in candidates.items():
-        neighbours = [texts[p] for p in paths if p in texts]
-        if neighbours:
+    frontier = {i: [files[i]] for i in wanting}  # the texts whose imports are followed next
+    found: dict[int, dict[str, str]] = {i: {files[i][0]: files[i][1]} for i in wanting}
+    for _ in range(_FOLLOW_HOPS):
+        candidates = {i: [p for path, text in frontier[i] for p in neighbour_paths(text, path)
+                          if p not in found[i]] for i in frontier}
+        wanted = {p for c in candidates.values() for p in c}
+        if not wanted:
+            break
+        texts = read(wanted)
+        frontier = {}
+        for i, paths in candidates.items():
+            new = {p: texts[p] for p in paths if p in texts}
+            if not new:
+                continue
+            found[i].update(new)
+            neighbours = [t for p, t in found[i].items() if p != files[i][0]]
             active[i] = active_packs(files[i][1], triggers, company_packs, neighbours)
+            if not libraries <= set(active[i]):
+                frontier[i] = list(new.items())
     return active

@@ -62,7 +62,7 @@ def test_a_library_imported_by_a_neighbour_activates_its_pack():
     assert active_packs("from .models import Base\n", TRIGGERS, (), ["import json\n"]) == ()
 
 
-def test_activations_read_every_files_neighbours_in_one_call():
+def test_activations_read_every_files_neighbours_in_one_call_a_hop():
     files = [("app/service.py", "from .models import Base\n"),
              ("app/views.py", "from sqlalchemy import select\nfrom .models import Base\n"),
              ("app/util.py", "import json\n")]
@@ -74,6 +74,25 @@ def test_activations_read_every_files_neighbours_in_one_call():
         return {p: texts[p] for p in paths if p in texts}
 
     assert activations(files, TRIGGERS, (), read) == [("sqlalchemy",), ("sqlalchemy",), ()]
-    # one read for all; views.py asks too, since fastapi is not active for it yet
-    assert len(calls) == 1 and "app/models.py" in calls[0]
+    # one read for all a hop; views.py asks too, since fastapi is not active for it yet
+    assert len(calls) == 2 and "app/models.py" in calls[0]
     assert activations(files, TRIGGERS, ()) == [(), ("sqlalchemy",), ()]  # follow-imports off
+
+
+def test_follow_imports_reads_the_modules_a_neighbour_imports_too():
+    # manager.py imports only its package; the package's __init__ imports the module using fastapi
+    files = [("users/manager.py", "from users import models\n"),
+             ("users/other.py", "import json\n")]
+    texts = {"users/__init__.py": "from users.app import App\n",
+             "users/models.py": "import uuid\n",
+             "users/app.py": "from fastapi import FastAPI\n",
+             "users/far.py": "import sqlalchemy\n"}
+    calls = []
+
+    def read(paths):
+        calls.append(paths)
+        return {p: texts[p] for p in paths if p in texts}
+
+    assert activations(files, TRIGGERS, (), read) == [("fastapi",), ()]
+    assert len(calls) == 2 and "users/app.py" in calls[1]  # one read a hop
+    assert "users/far.py" not in set().union(*calls)  # nothing imports it
