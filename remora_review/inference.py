@@ -62,7 +62,7 @@ _CLOSED_WORLD_FLOOR = 1e-6
 # A class of a library the module does not import, where it imports another of the packs' libraries,
 # keeps this much of its likelihood: a module that imports only starlette takes a `Starlette`, not
 # the `FastAPI` subclass that fits the same usage and that the name statistics favour.
-_UNIMPORTED = 0.1
+_UNIMPORTED = 0.02
 
 
 @dataclass(frozen=True)
