@@ -104,7 +104,7 @@ def _linked(
     declared: Sequence[Sequence[Hint]], ranked: Sequence[tuple[Candidate, ...]],
     linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
-    imported: frozenset[str],
+    imported: frozenset[str], module: str,
 ) -> list[tuple[Candidate, ...]]:
     """More rounds for parameters linked to another unannotated parameter of this module (passed
     to or from it, or at the same place of a method it overrides or is overridden by): a sure
@@ -124,7 +124,8 @@ def _linked(
         if not again:
             break
         redone = inferer.predict([named[k][2] for k in again],
-                                 [[*declared[k], *extra[k]] for k in again], classes, imported)
+                                 [[*declared[k], *extra[k]] for k in again], classes, imported,
+                                 module)
         for k, candidates in zip(again, redone):
             out[k] = candidates
         if not any(c and c[0].score >= _LINKED for c in redone):
@@ -148,8 +149,9 @@ def _predict(
     linked = links(facts, named, is_package)
     named = _with_callee_uses(named, linked)
     classes = project.classes()
-    ranked = inferer.predict([profile for _, _, profile in named], declared, classes, imported)
-    ranked = _linked(inferer, named, declared, ranked, linked, classes, imported)
+    ranked = inferer.predict([profile for _, _, profile in named], declared, classes, imported,
+                             facts.module)
+    ranked = _linked(inferer, named, declared, ranked, linked, classes, imported, facts.module)
     out = []
     for site, candidates in zip(wanted, ranked):
         if not candidates:

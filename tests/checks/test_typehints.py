@@ -89,6 +89,36 @@ def test_a_library_the_module_imports_wins_over_one_it_does_not(packs):
     assert score["fastapi"] > 2 * score["starlette"]
 
 
+def test_a_module_named_for_a_dialect_takes_the_dialect_subclass(packs):
+    # Every dialect's DDL compiler fits what DDLCompiler does; a module named for a dialect
+    # sub-package of sqlalchemy means that dialect's (alembic/ddl/mssql.py)
+    inferer = build_inferer([packs["sqlalchemy"]], None)
+    source = ("import sqlalchemy\n"
+              "def visit_add_column(element, compiler, **kw):\n"
+              "    return compiler.get_column_specification(element.column, **kw)\n")
+    best = {path: next(p for p in predict_source(source, inferer, path)
+                       if p.parameter == "compiler").candidates[0].annotation
+            for path in ("pkg/ddl/mssql.py", "pkg/ddl/oracle.py", "pkg/ddl/render.py")}
+    assert best == {"pkg/ddl/mssql.py": "sqlalchemy.dialects.mssql.base.MSDDLCompiler",
+                    "pkg/ddl/oracle.py": "sqlalchemy.dialects.oracle.base.OracleDDLCompiler",
+                    "pkg/ddl/render.py": "sqlalchemy.sql.compiler.DDLCompiler"}
+
+
+def test_private_members_neither_rule_a_class_out_nor_count(packs):
+    # API tables list public members: `_prefixes` on a Table must not rule every class out
+    inferer = build_inferer([packs["sqlalchemy"]], None)
+    body = ("def render(table):\n"
+            "    return table.name, table.schema, table.c, table.constraints, table.metadata%s\n")
+    public, private = ([p for p in predict_source("import sqlalchemy\n" + body % extra, inferer)
+                        if p.parameter == "table"] for extra in ("", ", table._prefixes"))
+    assert public[0].candidates[0].annotation == "sqlalchemy.Table"
+    assert private and private[0].candidates == public[0].candidates
+    # with no public member left there is nothing the table can verify: no candidate
+    only = [p for p in predict_source("import sqlalchemy\ndef f(view):\n    return view._inlines\n",
+                                      inferer) if p.parameter == "view"]
+    assert only == []
+
+
 def test_overload_stubs_are_read_through_the_implementation(packs):
     inferer = build_inferer([packs["sqlalchemy"]], None)
     source = ("import sqlalchemy\nfrom typing import overload\n"
