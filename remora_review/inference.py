@@ -318,6 +318,11 @@ class TypeInferer:
         for name, c in self.classes.items():
             for base in c.info.bases:
                 self.subclasses[base].add(name)
+        # A library class that subclasses a builtin (`immutabledict(dict)`) gives way to the builtin
+        # where the usage fits the builtin: nothing in it speaks for the library's class.
+        builtin_names = {b.info.name for b in self.builtins}
+        self.builtin_base = {n: base for n, c in self.classes.items()
+                             for base in c.info.bases if base in builtin_names}
         self.by_member: dict[str, set[str]] = defaultdict(set)
         for name, c in self.classes.items():
             for member in c.info.members:
@@ -379,6 +384,7 @@ class TypeInferer:
         """
         neighbours = self._embedding_votes(profiles) if "embedding" in self.signals else None
         rivals = self._rivals(project or {}) if "structure" in self.signals else {}
+        own = self._own(project or {})
         context = frozenset(m.split(".")[0] for m in imported) & self.library_roots
         place = module.rsplit(".", 1)[-1]
         out = []
@@ -389,7 +395,7 @@ class TypeInferer:
             if declared is not None and "flow" in self.signals and "structure" in self.signals:
                 # the project's naming habit is a name signal, not a declaration
                 posterior = self._with_hints(posterior, [
-                    h for h in declared[i] if h.kind != "name" or "name" in self.signals])
+                    h for h in declared[i] if h.kind != "name" or "name" in self.signals], own)
             if "structure" in self.signals:
                 posterior = self._placed(posterior, place)
             ranked = sorted(
@@ -414,6 +420,14 @@ class TypeInferer:
             if members:
                 out[name] = frozenset(members)
         return out
+
+    def _own(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]) -> frozenset[str]:
+        """The project's classes that are neither a library's nor subclass one: a declaration
+        naming one of them is evidence against every library class."""
+        return frozenset(
+            name for name, (_, outside) in project.items()
+            if self._known(name) is None
+            and not any(self._known(base) in self.classes for base in outside))
 
     def _other_logodds(self, name: str) -> float:
         """How much more (or less) often than usual this name is annotated with some other class."""
@@ -452,15 +466,20 @@ class TypeInferer:
         name = self.canonical(annotation)
         return name if name in self.classes else None
 
-    def _with_hints(self, posterior: Mapping[str, float], hints: Sequence[Hint]) -> dict[str, float]:
+    def _with_hints(self, posterior: Mapping[str, float], hints: Sequence[Hint],
+                    own: frozenset[str] = frozenset()) -> dict[str, float]:
         """Mix declared types into the posterior.
 
         A hint takes its kind's share of the mass for the class it names, or, when the usage rules
         that class out, for its subclasses that fit (a declaration is an upper bound). Hints that
-        fit nothing are ignored: the usage outweighs a declaration that contradicts it.
+        fit nothing are ignored: the usage outweighs a declaration that contradicts it. A hint
+        naming one of the project's `own` classes takes its share for that class, never proposed
+        (`field: BaseField` on every sibling method is no fastapi `ModelField`).
         """
         shares: dict[tuple[str, bool], float] = {}
-        for kind, name in self._joined(hints):
+        named = [*self._joined(hints), *((h.kind, _PROJECT + h.annotation) for h in hints
+                                         if h.annotation in own)]
+        for kind, name in named:
             key = (name, kind in _BOUND_KINDS)
             shares[key] = 1.0 - (1.0 - shares.get(key, 0.0)) * (1.0 - _HINT_WEIGHTS[kind])
         spreads = [(share, spread) for (name, bound), share in shares.items()
@@ -472,7 +491,7 @@ class TypeInferer:
         out = {k: v * kept for k, v in posterior.items()}
         for share, spread in spreads:
             for name, p in spread.items():
-                out[name] += (1.0 - kept) * share / total * p
+                out[name] = out.get(name, 0.0) + (1.0 - kept) * share / total * p
         return out
 
     def _placed(self, posterior: Mapping[str, float], place: str) -> dict[str, float]:
@@ -513,7 +532,7 @@ class TypeInferer:
         """Where a declaration's share goes: to the class it names, or, when the usage rules that
         out or the declaration is only an upper `bound`, over it and its subclasses that fit, as
         the posterior weighs them."""
-        if name in posterior and not bound:
+        if name.startswith(_PROJECT) or (name in posterior and not bound):
             return {name: 1.0}
         cone = {c: p for c, p in posterior.items()
                 if c == name or (c in self.classes and name in self.classes[c].info.bases)}
@@ -532,7 +551,10 @@ class TypeInferer:
         candidates = self._candidates(recorded)
         names = self._name_logodds(profile.name, candidates) if "name" in self.signals else {}
         scores: dict[str, float] = {}
-        models = [(c, self.classes[c]) for c in candidates]
+        builtins_fit = {b.info.name for b in self.builtins
+                        if _compatible(b, profile, self.awaitable) > 0.0}
+        models = [(c, self.classes[c]) for c in candidates
+                  if self.builtin_base.get(c) not in builtins_fit]
         models += [(b.info.name, b) for b in self.builtins]
         total = self.total_with_builtins
         for name, model in models:

@@ -245,3 +245,19 @@ def test_a_value_passed_to_a_method_of_what_a_call_returns(inferer):
                "def g(x, engine):\n    conn = sqlalchemy.Connection(engine)\n    conn.execute(x)\n")
     annotation, _ = _best(predict_source(library, inferer, "app/g.py"), "x")
     assert annotation == "sqlalchemy.Select"
+
+
+def test_sibling_methods_that_declare_a_project_class_speak_against_the_library(inferer):
+    # starlette-admin: every filter registry's `field` is the project's BaseField, and `session`
+    # named alone would read as sqlalchemy's Session
+    views = ("class Cursor:\n    def add(self, row) -> None: ...\n    def commit(self) -> None: ...\n"
+             "class UserView:\n    def persist(self, session: Cursor, row) -> None: ...\n"
+             "class OrderView:\n    def persist(self, session: Cursor, row) -> None: ...\n")
+    source = ("import sqlalchemy\nclass ItemView:\n"
+              "    def persist(self, session, row):\n        session.add(row)\n")
+    alone = _best(predict_source(source, inferer, "app/items.py"), "session")
+    assert alone[0] == "sqlalchemy.orm.Session"
+    project = index_from_sources([("app/views.py", views)])
+    found = [p for p in predict_source(source, inferer, "app/items.py", project)
+             if p.parameter == "session"]
+    assert not found or found[0].confidence < 0.5 < alone[1]

@@ -200,3 +200,19 @@ def test_the_scope_analysis_is_skipped_only_for_fully_annotated_files():
                    "class C:\n    def m(self, y: int) -> None: ...\n")
     assert has("def f(x): ...\n") and has("class C:\n    def m(self, y): ...\n")
     assert has("def f(*, k): ...\n") and has("async def f(*args): ...\n")
+
+
+def test_a_library_subclass_of_a_builtin_gives_way_to_the_builtin(packs):
+    # sqlalchemy's immutabledict(dict): `.get` and `.items` say nothing beyond a dict
+    inferer = build_inferer([packs["sqlalchemy"]], None)
+    source = ("import sqlalchemy\n"
+              "def options(execution_options):\n"
+              "    return execution_options.get('x'), list(execution_options.items())\n"
+              "def merged(execution_options):\n"
+              "    return execution_options.union({'x': 1})\n")
+    found = {p.function: p for p in predict_source(source, inferer)
+             if p.parameter == "execution_options"}
+    assert "options" not in found or all(
+        c.annotation != "sqlalchemy.util.immutabledict" for c in found["options"].candidates)
+    # a member only the library's class has still names it
+    assert found["merged"].candidates[0].annotation == "sqlalchemy.util.immutabledict"
