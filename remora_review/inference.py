@@ -9,7 +9,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -235,8 +235,7 @@ def _recorded(profile: UsageProfile) -> UsageProfile:
 
     read = frozenset(filter(kept, profile.attributes))
     calls = tuple(c for c in profile.calls if kept(c.name))
-    if (read == profile.attributes and len(calls) == len(profile.calls)) or not (
-            read or calls or profile.assigned):
+    if not (read or calls or profile.assigned):
         return profile
     return replace(profile, attributes=read, calls=calls)
 
@@ -383,8 +382,8 @@ class TypeInferer:
         `module`: its dotted name.
         """
         neighbours = self._embedding_votes(profiles) if "embedding" in self.signals else None
-        rivals = self._rivals(project or {}) if "structure" in self.signals else {}
         own = self._own(project or {})
+        rivals = {n: m for n, m in own.items() if m} if "structure" in self.signals else {}
         context = frozenset(m.split(".")[0] for m in imported) & self.library_roots
         place = module.rsplit(".", 1)[-1]
         out = []
@@ -406,28 +405,17 @@ class TypeInferer:
             out.append(tuple(ranked[:10]))
         return out
 
-    def _rivals(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
-                ) -> dict[str, frozenset[str]]:
-        """The project's classes with every member they have. A subclass of a library class is no
-        rival to it (`RoutingSyncSession(Session)`): annotating its instances with the library
-        class is right, and it would take the mass of every usage the base fits."""
-        out = {}
-        for name, (members, outside) in project.items():
-            if self._known(name) is not None:
-                continue  # the project is the library: its classes are candidates already
-            if any(self._known(base) in self.classes for base in outside):
-                continue
-            if members:
-                out[name] = frozenset(members)
-        return out
-
-    def _own(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]) -> frozenset[str]:
-        """The project's classes that are neither a library's nor subclass one: a declaration
-        naming one of them is evidence against every library class."""
-        return frozenset(
-            name for name, (_, outside) in project.items()
-            if self._known(name) is None
-            and not any(self._known(base) in self.classes for base in outside))
+    def _own(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
+             ) -> dict[str, frozenset[str]]:
+        """The project's classes that are neither a library's (where the project is the library,
+        they are candidates already) nor subclass one, with every member they have: rivals for
+        the usages they fit, and a declaration naming one is evidence against every library class.
+        A subclass of a library class is no rival to it (`RoutingSyncSession(Session)`):
+        annotating its instances with the library class is right, and it would take the mass of
+        every usage the base fits."""
+        return {name: frozenset(members) for name, (members, outside) in project.items()
+                if self._known(name) is None
+                and not any(self._known(base) in self.classes for base in outside)}
 
     def _other_logodds(self, name: str) -> float:
         """How much more (or less) often than usual this name is annotated with some other class."""
@@ -467,7 +455,7 @@ class TypeInferer:
         return name if name in self.classes else None
 
     def _with_hints(self, posterior: Mapping[str, float], hints: Sequence[Hint],
-                    own: frozenset[str] = frozenset()) -> dict[str, float]:
+                    own: Collection[str] = ()) -> dict[str, float]:
         """Mix declared types into the posterior.
 
         A hint takes its kind's share of the mass for the class it names, or, when the usage rules
@@ -551,15 +539,15 @@ class TypeInferer:
         candidates = self._candidates(recorded)
         names = self._name_logodds(profile.name, candidates) if "name" in self.signals else {}
         scores: dict[str, float] = {}
-        builtins_fit = {b.info.name for b in self.builtins
-                        if _compatible(b, profile, self.awaitable) > 0.0}
+        # Builtins are checked against the whole profile: their members are known completely.
+        fits = {b.info.name: _compatible(b, profile, self.awaitable) for b in self.builtins}
         models = [(c, self.classes[c]) for c in candidates
-                  if self.builtin_base.get(c) not in builtins_fit]
+                  if fits.get(self.builtin_base.get(c, ""), 0.0) <= 0.0]
         models += [(b.info.name, b) for b in self.builtins]
         total = self.total_with_builtins
         for name, model in models:
             seen = recorded if model.pack is not None else profile
-            factor = _compatible(model, seen, self.awaitable)
+            factor = fits[name] if model.pack is None else _compatible(model, seen, self.awaitable)
             if factor <= 0.0:
                 continue
             score = _structure_loglik(model, seen, total) + math.log(factor)
