@@ -37,7 +37,7 @@ _FROM = re.compile(
 def project_imports(source: str, module: str, is_package: bool) -> frozenset[str]:
     """Absolute dotted names of the modules this file may import from its own project: relative
     imports resolved against `module`, and `from m import x` also as `m.x` (x may be a module)."""
-    from remora_review.project_facts import absolute  # ast-free helper; the module imports only ast
+    from remora_review.project.facts import absolute  # ast-free helper; the module imports only ast
 
     found = set(imported_modules(source))
     for match in _FROM.finditer(source):
@@ -60,7 +60,7 @@ def module_paths(dotted: str) -> tuple[str, ...]:
 
 def neighbour_paths(source: str, path: str) -> tuple[str, ...]:
     """Repository paths where the project modules a file imports may be; most will not exist."""
-    from remora_review.project_facts import is_package_file, module_name
+    from remora_review.project.facts import is_package_file, module_name
 
     module = module_name(path)
     if module is None:

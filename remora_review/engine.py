@@ -67,7 +67,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     import libcst as cst  # only files that activate a pack pay for libcst
 
     from remora_review.checks.base import FileContext
-    from remora_review.slicing import slice_source
+    from remora_review.pysource.slicing import slice_source
 
     # Checks see the changed functions and everything around them at their own line numbers;
     # their edits therefore apply to the original text as they are.

@@ -46,7 +46,7 @@ def configs(packs_dir: Path, names: Sequence[str] = PACKS) -> list[ProductConfig
 class Published:
     """A dev-set project as published: its index and its files' texts by repository path."""
 
-    index: Any  # remora_review.project_index.ProjectIndex
+    index: Any  # remora_review.project.index.ProjectIndex
     texts: Mapping[str, str]
 
 

@@ -113,7 +113,7 @@ def _dataset(args: argparse.Namespace) -> list[ProjectSet]:
 
 def _projects(sets: Sequence[ProjectSet], cache: Path) -> dict[str, Any]:
     """Each project as published, for the product's project index (leave one file out)."""
-    from remora_review.project_scan import index_from_sources
+    from remora_review.project.scan import index_from_sources
 
     out = {}
     for ps in sets:

@@ -31,7 +31,7 @@ class FileContext:
     """One parsed Python file with the facts checks need; metadata is resolved once, on demand."""
 
     path: str  # relative to the repository root, with '/'
-    # The text checks analyse: the file with untouched functions blanked out (slicing.py). Every
+    # The text checks analyse: the file with untouched functions blanked out (pysource/slicing.py). Every
     # line it keeps has the original's number and text, so edits against it apply to the file.
     source: str
     module: cst.Module

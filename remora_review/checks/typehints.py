@@ -11,11 +11,11 @@ import libcst as cst
 import libcst.metadata as meta
 
 from remora_review.activation import imported_modules
-from remora_review.annotate import add_import
+from remora_review.checks.annotate import add_import
 from remora_review.checks.base import FileContext
-from remora_review.declared import Declarations, Hint, Link, hints, links
 from remora_review.findings import Edit, Finding, Fix, Severity
-from remora_review.inference import (
+from remora_review.infer.declared import Declarations, Hint, Link, hints, links
+from remora_review.infer.inference import (
     SIGNALS,
     Candidate,
     InfererCache,
@@ -23,9 +23,9 @@ from remora_review.inference import (
     TypeInferer,
     build_inferer,
 )
-from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
-from remora_review.project_index import ProjectIndex
-from remora_review.usage import ParameterSite, ProfileBuilder, UsageProfile
+from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
+from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
+from remora_review.project.index import ProjectIndex
 
 __all__ = ["SIGNALS", "InfererCache", "Prediction", "TypeHintCheck", "build_inferer",
            "predict_source"]

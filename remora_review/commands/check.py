@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from remora_review.changes import ChangedFile, ChangeSet
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
-    from remora_review.project_index import ProjectIndex
+    from remora_review.project.index import ProjectIndex
     from remora_review.sources import SourceFile
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -133,7 +133,7 @@ def _project_loader(root: Path, at: str | None,
     from functools import cache
 
     from remora_review.changes import run_git
-    from remora_review.project_scan import load_project_index
+    from remora_review.project.scan import load_project_index
 
     @cache
     def load() -> ProjectIndex:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from remora_review.api_table import ApiTable
 from remora_review.errors import UserError
+from remora_review.infer.profile import UsageProfile
 from remora_review.packs.manifest import (
     FORMAT_VERSION,
     EmbeddingModel,
@@ -29,7 +30,6 @@ from remora_review.train.fine_tune import FineTuneConfig
 from remora_review.train.inputs import template_files
 from remora_review.train.mining import MinedUsage, MiningResult, SourceUnit
 from remora_review.train.progress import Progress
-from remora_review.usage import UsageProfile
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,7 +206,7 @@ def _stage_mine(
     spec: TrainSpec, work: Path, table: ApiTable, api_key: str, progress: Progress
 ) -> tuple[MiningResult, str]:
     units = _units(spec)
-    from remora_review import usage
+    from remora_review.infer import profile as usage
 
     key = _digest({
         "stage": "mine",

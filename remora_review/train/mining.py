@@ -18,7 +18,7 @@ import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
 from remora_review.errors import UserError
-from remora_review.usage import ParameterSite, ProfileBuilder, UsageProfile, parse_profiles
+from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile, parse_profiles
 
 SourceKind = Literal["lib", "docs", "repo"]
 
@@ -355,7 +355,7 @@ def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
 
 def _other_annotation(builder: ProfileBuilder, site: ParameterSite) -> str:
     """A non-library annotation as the name table records it: builtins by name, the rest as one bucket."""
-    from remora_review.usage import annotation_class as plain_class
+    from remora_review.infer.profile import annotation_class as plain_class
 
     assert site.annotation is not None
     name = plain_class(builder, site.annotation)

@@ -9,7 +9,7 @@ import pytest
 
 from remora_review.checks.typehints import build_inferer, predict_source
 from remora_review.packs.loader import load_pack
-from remora_review.project_scan import index_from_sources
+from remora_review.project.scan import index_from_sources
 
 PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
 

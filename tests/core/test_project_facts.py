@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remora_review.project_facts import ModuleFacts, absolute, extract_facts, module_name
+from remora_review.project.facts import ModuleFacts, absolute, extract_facts, module_name
 
 SOURCE = '''
 from __future__ import annotations

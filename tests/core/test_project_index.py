@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remora_review.project_scan import index_from_sources
+from remora_review.project.scan import index_from_sources
 
 FILES = {
     "app/__init__.py": "from .models import Base as Base\n",
@@ -68,7 +68,7 @@ def test_with_module_replaces_one_module():
 def test_an_unwritable_cache_is_a_note_and_the_index_still_loads(tmp_path):
     import subprocess
 
-    from remora_review.project_scan import load_project_index
+    from remora_review.project.scan import load_project_index
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "m.py").write_text("def f(x: int): ...\n")
@@ -83,7 +83,7 @@ def test_an_unwritable_cache_is_a_note_and_the_index_still_loads(tmp_path):
 
 
 def test_classes_have_their_methods_and_data_attributes_through_project_bases():
-    from remora_review.project_scan import index_from_sources
+    from remora_review.project.scan import index_from_sources
 
     base = ("import sqlalchemy\n"
             "class Base:\n    kind: str\n    flag = True\n"

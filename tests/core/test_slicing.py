@@ -1,6 +1,6 @@
 import ast
 
-from remora_review.slicing import slice_source
+from remora_review.pysource.slicing import slice_source
 
 SOURCE = '''import logging
 

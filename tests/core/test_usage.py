@@ -1,4 +1,4 @@
-from remora_review.usage import MethodCall, UsageProfile, annotation_class, parse_profiles
+from remora_review.infer.profile import MethodCall, UsageProfile, annotation_class, parse_profiles
 
 SOURCE = '''
 from typing import Optional

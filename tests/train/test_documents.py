@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from remora_review.api_table import ApiTable
+from remora_review.infer.profile import MethodCall, UsageProfile
 from remora_review.packs.manifest import Policy
 from remora_review.train.documents import pack_documents
 from remora_review.train.inputs import load_glossary, load_policies
 from remora_review.train.mining import MinedUsage
-from remora_review.usage import MethodCall, UsageProfile
 
 SOURCES = Path(__file__).resolve().parents[2] / "packs" / "sources"
 

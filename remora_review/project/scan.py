@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from remora_review.project_facts import ModuleFacts, extract_facts, is_package_file, module_name
-from remora_review.project_index import ProjectIndex
+from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
+from remora_review.project.index import ProjectIndex
 
 _CACHE_FORMAT = 5
 _MAX_FILE = 1_000_000  # bytes; generated modules beyond this say little about signatures

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
-from remora_review.project_facts import Function, ModuleFacts, Parameter, absolute
-from remora_review.project_index import ProjectIndex, on_value
-from remora_review.usage import UsageProfile
+from remora_review.infer.profile import UsageProfile
+from remora_review.project.facts import Function, ModuleFacts, Parameter, absolute
+from remora_review.project.index import ProjectIndex, on_value
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from remora_review.api_table import PROTOCOL_DUNDERS, ApiTable, ClassInfo, Member, Param
-from remora_review.usage import UsageProfile
+from remora_review.infer.profile import UsageProfile
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
-    from remora_review.declared import Hint
+    from remora_review.infer.declared import Hint
     from remora_review.packs.loader import LoadedPack
 
 SIGNALS = frozenset({"structure", "embedding", "name", "flow"})

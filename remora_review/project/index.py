@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from remora_review.project_facts import Function, ModuleFacts, Parameter
+from remora_review.project.facts import Function, ModuleFacts, Parameter
 
 _MAX_HOPS = 8  # re-export and base-class chains are short; this only stops cycles
 # Outside bases whose subclasses take their annotated fields as keyword arguments.

@@ -1,0 +1,1 @@
+"""Type inference for unannotated parameters: usage profiles, declared types, scoring."""
