@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from remora_review.activation import PackTrigger, activations
 from remora_review.changes import ChangedFile, ChangeSet, python_files, unstaged_paths
+from remora_review.checks import registry
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source, fix_source
 from remora_review.errors import UserError
@@ -109,11 +110,11 @@ def _project(root: Path, at: str | None, note: Note) -> Callable[[], ProjectInde
     """The project's declarations, read once and only if a check asks (cached under .git)."""
     from functools import cache
 
-    from remora_review.changes import run_git
-    from remora_review.project.scan import load_project_index
-
     @cache
     def load() -> ProjectIndex:
+        from remora_review.changes import run_git
+        from remora_review.project.scan import load_project_index
+
         _, out, _ = run_git(root, "rev-parse", "--git-path", "remora-review")
         cache_dir = root / out.decode("utf-8", "surrogateescape").strip()
         return load_project_index(root, at, cache_dir, note)
@@ -124,8 +125,9 @@ def _project(root: Path, at: str | None, note: Note) -> Callable[[], ProjectInde
 @dataclass(frozen=True)
 class Backends:
     """What a run shares and a caller may replace: where packs come from and how they load, the
-    embedding side, the project's declarations. Each is called at most once per review, and only
-    when a file activates a pack, so the defaults' heavy imports stay off the no-pack path."""
+    embedding side, the project's declarations, the checks. Each is called at most once per
+    review, and only when a check needs it, so the defaults' heavy imports stay off the path
+    where no pack is active."""
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     discover: Callable[[Settings, Path, Mapping[str, str], Note], Sequence[PackRef]] = _discover
@@ -133,6 +135,8 @@ class Backends:
     retrieval: Callable[[Sequence[LoadedPack], Settings, Mapping[str, str], Note],
                         Retrieval | None] = _retrieval
     project: Callable[[Path, str | None, Note], Callable[[], ProjectIndex]] = _project
+    checks: tuple[registry.Registered, ...] = registry.CHECKS  # checks/registry.py
+    strict: bool = False  # a check that raises fails the review instead of becoming a note
 
 
 def changed_lines(changed: ChangedFile, mode: str) -> frozenset[int] | None:
@@ -189,16 +193,14 @@ def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
 
 def _runtime(root: Path, changes: ChangeSet, settings: Settings, backends: Backends,
              packs: Mapping[str, LoadedPack], note: Note) -> Runtime:
-    if not packs:  # the fast path: no pack, so no libcst, numpy or torch
-        return Runtime(settings, {}, (), None)
-    from remora_review.checks.policies import PolicyCheck
-    from remora_review.checks.typehints import InfererCache, TypeHintCheck
-
-    retrieval = backends.retrieval(list(packs.values()), settings, backends.environ, note)
-    inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
-    project = backends.project(root, changes.source_rev, note)
-    checks = (TypeHintCheck(inferers, root, project), PolicyCheck())
-    return Runtime(settings, packs, checks, retrieval)
+    wanted = registry.wanted(backends.checks, settings, packs)
+    if not wanted:  # the fast path: no pack, so no libcst, numpy or torch
+        return Runtime(settings, packs, (), None, backends.strict)
+    retrieval = (backends.retrieval(list(packs.values()), settings, backends.environ, note)
+                 if packs else None)
+    env = registry.CheckEnv(root, settings, packs, retrieval,
+                            backends.project(root, changes.source_rev, note))
+    return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict)
 
 
 def review(root: Path, changes: ChangeSet, settings: Settings, backends: Backends = Backends(),

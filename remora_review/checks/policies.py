@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -14,12 +14,13 @@ import libcst.metadata as meta
 import numpy as np
 from libcst.helpers import get_full_name_for_node_or_raise
 
-from remora_review.checks.base import FileContext
+from remora_review.checks.base import CheckResult, FileContext
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.fixes import apply_edits, edits_between
 from remora_review.packs.manifest import Policy
 
 if TYPE_CHECKING:
+    from remora_review.checks.registry import CheckEnv
     from remora_review.packs.loader import LoadedPack
     from remora_review.retrieval.base import Embedder
 
@@ -38,33 +39,19 @@ Owner = cst.FunctionDef | cst.ClassDef | cst.Module
 
 
 class PolicyCheck:
-    """Reports calls that break an active pack's policies; one instance lives for one run."""
+    """Reports calls that break an active pack's policies; one instance lives for one run (it keeps
+    each policy's example vectors). `codes`: the policies' codes, for --select / --ignore."""
 
     name = "policies"
-    codes: Sequence[str] = ()  # any pack's codes; the engine filters findings by code
     needs_packs = True
 
-    def __init__(self, factories: Mapping[str, str] = DEFAULT_FACTORIES) -> None:
+    def __init__(self, factories: Mapping[str, str] = DEFAULT_FACTORIES,
+                 codes: Sequence[str] = ()) -> None:
         self._factories = dict(factories)
         self._example_vectors: dict[tuple[str, str], np.ndarray] = {}
-        self._notes: dict[str, bool] = {}  # note -> handed out yet; insertion-ordered
+        self.codes = tuple(codes)
 
-    @property
-    def notes(self) -> tuple[str, ...]:
-        """Every note of this run so far: what could not be decided or fixed, and why."""
-        return tuple(self._notes)
-
-    def take_notes(self) -> tuple[str, ...]:
-        """The notes not handed out yet (the engine asks after each file): each reaches the
-        user once per run."""
-        fresh = tuple(n for n, taken in self._notes.items() if not taken)
-        self._notes.update(dict.fromkeys(fresh, True))
-        return fresh
-
-    def _note(self, text: str) -> None:
-        self._notes.setdefault(text, False)
-
-    def run(self, ctx: FileContext) -> Iterable[Finding]:
+    def run(self, ctx: FileContext) -> CheckResult:
         rules = [
             (pack, policy)
             for pack in ctx.packs
@@ -75,14 +62,16 @@ class PolicyCheck:
             imported = imported_modules(ctx.module)
             rules = [(k, p) for k, p in rules if _imports_satisfied(p.requires_imports, imported)]
         if not rules:
-            return []
+            return CheckResult()
+        notes = _Notes()
         try:
-            return self._check(ctx, rules)
+            findings = self._check(ctx, rules, notes)
         except RecursionError:  # libcst visits recursively; a pathological file can exhaust it
-            self._note(f"policies: {ctx.path}: skipped, nested too deeply to analyse")
-            return []
+            return CheckResult((), (f"policies: {ctx.path}: skipped, nested too deeply to analyse",))
+        return CheckResult(tuple(findings), tuple(notes))
 
-    def _check(self, ctx: FileContext, rules: list[tuple[LoadedPack, Policy]]) -> list[Finding]:
+    def _check(self, ctx: FileContext, rules: list[tuple[LoadedPack, Policy]],
+               notes: _Notes) -> list[Finding]:
         facts = _FileFacts(ctx, self._factories)
         terminals = {call.rsplit(".", 1)[-1] for _, policy in rules for call in policy.calls}
         sites = facts.changed_sites(terminals)
@@ -91,19 +80,21 @@ class PolicyCheck:
             wanted = set(policy.calls)
             for site in sites:
                 hit = sorted(wanted & site.names)
-                if hit and not self._already_compliant(policy, site.call):
+                if hit and not self._already_compliant(policy, site.call, notes):
                     matches.append(_Match(pack, policy, site, hit[0]))
-        return [self._finding(ctx, facts, match, s) for match, s in self._decide(ctx, matches)]
+        return [self._finding(ctx, facts, match, s, notes)
+                for match, s in self._decide(ctx, matches, notes)]
 
     # -- semantic context -----------------------------------------------------------------
 
-    def _decide(self, ctx: FileContext, matches: list[_Match]) -> list[tuple[_Match, float]]:
+    def _decide(self, ctx: FileContext, matches: list[_Match],
+                notes: _Notes) -> list[tuple[_Match, float]]:
         """Keep matches whose policy has no context, or whose context is close enough."""
         decided = [(mt, 1.0) for mt in matches if not mt.policy.context_examples]
         contextual = [mt for mt in matches if mt.policy.context_examples]
         if contextual and ctx.retrieval is None:
             for mt in contextual:
-                self._note(
+                notes.add(
                     f"policies: {mt.policy.code} needs the embedding model to decide its context; "
                     "skipped (install remora-review[embed] to enable it)"
                 )
@@ -140,7 +131,7 @@ class PolicyCheck:
     # -- findings and fixes ---------------------------------------------------------------
 
     def _finding(
-        self, ctx: FileContext, facts: _FileFacts, match: _Match, similarity: float
+        self, ctx: FileContext, facts: _FileFacts, match: _Match, similarity: float, notes: _Notes
     ) -> Finding:
         where = facts.positions[match.site.call]
         return Finding(
@@ -154,7 +145,7 @@ class PolicyCheck:
             severity=Severity(match.policy.severity),
             confidence=min(max(similarity, 0.0), 1.0),
             pack=match.pack.name,
-            fix=self._fix(ctx, facts, match),
+            fix=self._fix(ctx, facts, match, notes),
             data={
                 "callee": match.callee,
                 "policy": match.policy.code,
@@ -162,10 +153,11 @@ class PolicyCheck:
             },
         )
 
-    def _fix(self, ctx: FileContext, facts: _FileFacts, match: _Match) -> Fix | None:
+    def _fix(self, ctx: FileContext, facts: _FileFacts, match: _Match,
+             notes: _Notes) -> Fix | None:
         """Edits for this call and the import it needs, checked to parse; None when not safe."""
         policy, call = match.policy, match.site.call
-        keywords = self._parsed_keywords(policy)
+        keywords = self._parsed_keywords(policy, notes)
         if keywords is None:
             return None
         callee: cst.BaseExpression = call.func
@@ -173,7 +165,7 @@ class PolicyCheck:
         if policy.replace_with:
             plan = _plan_callee(policy.replace_with, facts.scopes.get(call), facts.global_scope)
             if plan is None:
-                self._note(
+                notes.add(
                     f"policies: {policy.code}: no fix in {ctx.path}, the names needed for "
                     f"{policy.replace_with} are bound to something else there"
                 )
@@ -190,31 +182,38 @@ class PolicyCheck:
             return None
         return Fix(message=_fix_message(ctx.module.code_for_node(callee), keywords), edits=edits)
 
-    def _already_compliant(self, policy: Policy, call: cst.Call) -> bool:
+    def _already_compliant(self, policy: Policy, call: cst.Call, notes: _Notes) -> bool:
         """A keyword-only policy (`timeout=10`) holds where the call already says so."""
         if policy.replace_with or not (policy.set_keywords or policy.rename_keywords):
             return False
-        keywords = self._parsed_keywords(policy)
+        keywords = self._parsed_keywords(policy, notes)
         if keywords is None:
             return False
         return _rewrite_call(call, call.func, keywords, policy.rename_keywords).deep_equals(call)
 
-    def _parsed_keywords(self, policy: Policy) -> dict[str, cst.BaseExpression] | None:
+    def _parsed_keywords(self, policy: Policy, notes: _Notes) -> dict[str, cst.BaseExpression] | None:
         out: dict[str, cst.BaseExpression] = {}
         for name, text in policy.set_keywords.items():
             try:
                 out[name] = _parse_expression(text)
             except cst.ParserSyntaxError:
-                self._note(
+                notes.add(
                     f"policies: {policy.code}: set_keywords {name}={text!r} is not a Python "
                     "expression; no fix offered"
                 )
                 return None
         bad = [k for k in (*out, *policy.rename_keywords.values()) if not k.isidentifier()]
         if bad:
-            self._note(f"policies: {policy.code}: {bad[0]!r} is not a keyword name; no fix")
+            notes.add(f"policies: {policy.code}: {bad[0]!r} is not a keyword name; no fix")
             return None
         return out
+
+
+class _Notes(dict[str, None]):
+    """A file's notes, each once, in order."""
+
+    def add(self, text: str) -> None:
+        self.setdefault(text, None)
 
 
 @dataclass(frozen=True)
@@ -845,3 +844,8 @@ def _parse_expression(text: str) -> cst.BaseExpression:
 def _fix_message(callee: str, keywords: Mapping[str, cst.BaseExpression]) -> str:
     extra = "".join(f", {k}={cst.Module([]).code_for_node(v)}" for k, v in keywords.items())
     return f"Use {callee}(...{extra})"
+
+
+def build(env: CheckEnv) -> PolicyCheck:
+    """The check for one run (checks/registry.py), declaring the active packs' policy codes."""
+    return PolicyCheck(codes=[p.code for pack in env.packs.values() for p in pack.manifest.policies])

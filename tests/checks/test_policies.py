@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from remora_review.api_table import ApiTable
-from remora_review.checks.base import FileContext
+from remora_review.checks.base import CheckResult, FileContext
 from remora_review.checks.policies import PolicyCheck, path_matches, render_context, split_target
 from remora_review.config import Settings
 from remora_review.fixes import apply_edits, merge_fixes
@@ -74,7 +74,6 @@ def make_ctx(
     return FileContext(
         path=path,
         source=source,
-        module=cst.parse_module(source),
         changed_lines=changed_lines,
         packs=packs,
         retrieval=retrieval,  # type: ignore[arg-type]
@@ -95,7 +94,7 @@ def fix_all(check: PolicyCheck, ctx: FileContext, rounds: int = 4) -> str:
     """Apply fixes in rounds, as `--fix` does, until none is left."""
     source = ctx.source
     for _ in range(rounds):
-        fixes = [f.fix for f in check.run(ctx) if f.fix is not None]
+        fixes = [f.fix for f in check.run(ctx).findings if f.fix is not None]
         if not fixes:
             break
         source, applied = merge_fixes(source, fixes)
@@ -151,7 +150,7 @@ CALLEE_FORMS = {
 @pytest.mark.parametrize("form", sorted(CALLEE_FORMS))
 def test_callee_names_see_through_instances(form: str, tmp_path: Path) -> None:
     source, expected = CALLEE_FORMS[form]
-    findings = list(PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))))
+    findings = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))).findings
     assert [f.data["callee"] for f in findings] == [expected]
 
 
@@ -166,7 +165,7 @@ def test_callee_names_see_through_instances(form: str, tmp_path: Path) -> None:
     ],
 )
 def test_other_calls_are_not_matched(source: str, tmp_path: Path) -> None:
-    assert list(PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))) == []
+    assert PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))).findings == ()
 
 
 @pytest.mark.parametrize(
@@ -180,14 +179,14 @@ def test_other_calls_are_not_matched(source: str, tmp_path: Path) -> None:
     ],
 )
 def test_cyclic_bindings_end(source: str, tmp_path: Path) -> None:
-    assert list(PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))) == []
+    assert PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))).findings == ()
 
 
 def test_factory_table_is_extensible(tmp_path: Path) -> None:
     source = "import structlog\nlog = structlog.get_logger()\nlog.info('x')\n"
     policy = no_context(calls=("structlog.BoundLogger.info",))
     check = PolicyCheck(factories={"structlog.get_logger": "structlog.BoundLogger"})
-    findings = list(check.run(make_ctx(source, (plain_pack(tmp_path, policy),))))
+    findings = check.run(make_ctx(source, (plain_pack(tmp_path, policy),))).findings
     assert [f.data["callee"] for f in findings] == ["structlog.BoundLogger.info"]
 
 
@@ -215,20 +214,20 @@ def test_path_globs(path: str, globs: tuple[str, ...], expected: bool) -> None:
 def test_policy_skipped_outside_its_paths_and_imports(tmp_path: Path) -> None:
     source = "import logging\nlogging.info('x')\n"
     outside = plain_pack(tmp_path, no_context(paths=("billing/**",)))
-    assert list(PolicyCheck().run(make_ctx(source, (outside,), path="shop/views.py"))) == []
-    assert len(list(PolicyCheck().run(make_ctx(source, (outside,), path="billing/a/b.py")))) == 1
+    assert PolicyCheck().run(make_ctx(source, (outside,), path="shop/views.py")).findings == ()
+    assert len(PolicyCheck().run(make_ctx(source, (outside,), path="billing/a/b.py")).findings) == 1
     needs_stripe = plain_pack(tmp_path, no_context(requires_imports=("stripe",)))
-    assert list(PolicyCheck().run(make_ctx(source, (needs_stripe,)))) == []
+    assert PolicyCheck().run(make_ctx(source, (needs_stripe,))).findings == ()
     with_stripe = "import stripe.error\n" + source
-    assert len(list(PolicyCheck().run(make_ctx(with_stripe, (needs_stripe,))))) == 1
+    assert len(PolicyCheck().run(make_ctx(with_stripe, (needs_stripe,))).findings) == 1
 
 
 def test_only_calls_on_changed_lines_are_reported(tmp_path: Path) -> None:
     source = "import logging\nlogging.info('old')\nlogging.info(\n    'new',\n)\n"
     pack = plain_pack(tmp_path, no_context())
-    findings = list(PolicyCheck().run(make_ctx(source, (pack,), changed_lines=frozenset({4}))))
+    findings = PolicyCheck().run(make_ctx(source, (pack,), changed_lines=frozenset({4}))).findings
     assert [(f.line, f.end_line) for f in findings] == [(3, 5)]
-    assert list(PolicyCheck().run(make_ctx(source, (pack,), changed_lines=frozenset({1})))) == []
+    assert PolicyCheck().run(make_ctx(source, (pack,), changed_lines=frozenset({1}))).findings == ()
 
 
 # -- findings and fixes without context --------------------------------------------------
@@ -236,7 +235,7 @@ def test_only_calls_on_changed_lines_are_reported(tmp_path: Path) -> None:
 
 def test_finding_carries_policy_and_a_standalone_fix(tmp_path: Path) -> None:
     source = "import logging\n\n\ndef a():\n    logging.info('a')\n\n\ndef b():\n    logging.info('b')\n"
-    findings = list(PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))))
+    findings = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),))).findings
     assert [(f.code, f.line, f.col, f.severity.value, f.pack) for f in findings] == [
         ("ACME001", 5, 4, "error", "acme"),
         ("ACME001", 9, 4, "error", "acme"),
@@ -302,7 +301,7 @@ def test_rename_and_replace_keywords(tmp_path: Path) -> None:
     fixed = fix_all(check, make_ctx(source, (plain_pack(tmp_path, policy),)))
     assert fixed == "import logging\nlogging.info('x', seconds=1, timeout=10)\n"
     # A keyword-only policy holds where the call already says so: nothing to report.
-    assert list(check.run(make_ctx(fixed, (plain_pack(tmp_path, policy),)))) == []
+    assert check.run(make_ctx(fixed, (plain_pack(tmp_path, policy),))).findings == ()
 
 
 def test_existing_alias_is_reused(tmp_path: Path) -> None:
@@ -316,18 +315,19 @@ def test_existing_alias_is_reused(tmp_path: Path) -> None:
 
 def test_no_fix_when_every_name_is_taken(tmp_path: Path) -> None:
     source = "import logging\ndef f(AuditLogger, acme):\n    logging.info('x')\n"
-    check = PolicyCheck()
-    (finding,) = check.run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))
+    result = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))
+    (finding,) = result.findings
     assert finding.fix is None
-    assert any("bound to something else" in n for n in check.take_notes())
+    assert any("bound to something else" in n for n in result.notes)
 
 
 def test_bad_keyword_expression_gives_no_fix_and_a_note(tmp_path: Path) -> None:
     policy = no_context(set_keywords={"compliance": "True ("})
-    check = PolicyCheck()
-    (finding,) = check.run(make_ctx("import logging\nlogging.info('x')\n", (plain_pack(tmp_path, policy),)))
+    result = PolicyCheck().run(make_ctx("import logging\nlogging.info('x')\n",
+                                        (plain_pack(tmp_path, policy),)))
+    (finding,) = result.findings
     assert finding.fix is None
-    assert check.take_notes() == (
+    assert result.notes == (
         "policies: ACME001: set_keywords compliance='True (' is not a Python expression; "
         "no fix offered",
     )
@@ -336,30 +336,32 @@ def test_bad_keyword_expression_gives_no_fix_and_a_note(tmp_path: Path) -> None:
 def test_repeated_keyword_after_a_rename_gives_no_fix(tmp_path: Path) -> None:
     policy = no_context(replace_with=None, set_keywords={}, rename_keywords={"a": "b"})
     source = "import logging\nlogging.info('x', a=1, b=2)\n"
-    (finding,) = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, policy),)))
+    (finding,) = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, policy),))).findings
     assert finding.fix is None  # `b=1, b=2` parses for libcst, not for Python
 
 
 def test_too_deeply_nested_file_is_skipped_with_a_note(tmp_path: Path) -> None:
     source = "import logging\nlogging.info('x')\ns = (" + " ".join(["'a'"] * 3000) + ")\n"
-    check = PolicyCheck()
-    assert list(check.run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))) == []
-    assert check.take_notes() == ("policies: shop/billing.py: skipped, nested too deeply to analyse",)
+    result = PolicyCheck().run(make_ctx(source, (plain_pack(tmp_path, no_context()),)))
+    assert result.findings == ()
+    assert result.notes == ("policies: shop/billing.py: skipped, nested too deeply to analyse",)
 
 
 def test_context_policy_without_embeddings_is_skipped_with_one_note(tmp_path: Path) -> None:
+    from remora_review.engine import FileJob, Runtime, check_source
+
     pack = plain_pack(tmp_path, ACME001)
+    note = ("policies: ACME001 needs the embedding model to decide its context; skipped "
+            "(install remora-review[embed] to enable it)")
     check = PolicyCheck()
     source = "import logging\ndef charge():\n    logging.info('x')\n"
-    assert list(check.run(make_ctx(source, (pack,)))) == []
-    assert list(check.run(make_ctx(source, (pack,), path="other.py"))) == []
-    assert check.take_notes() == (
-        "policies: ACME001 needs the embedding model to decide its context; skipped "
-        "(install remora-review[embed] to enable it)",
-    )
-    assert check.take_notes() == ()  # handed out once per run
+    assert check.run(make_ctx(source, (pack,))) == CheckResult((), (note,))
+    # Through the engine, one note per file; review() prints each note once.
+    runtime = Runtime(Settings(), {"acme": pack}, (check,), None, strict=True)
+    outcomes = [check_source(FileJob(p, source, None, ("acme",)), runtime) for p in ("a.py", "b.py")]
+    assert [o.notes for o in outcomes] == [(note,), (note,)]
     # A file with no matching call says nothing.
-    assert list(PolicyCheck().run(make_ctx("import logging\n", (pack,)))) == []
+    assert PolicyCheck().run(make_ctx("import logging\n", (pack,))) == CheckResult()
 
 
 def test_render_context_splits_identifiers_and_expands_the_glossary() -> None:
@@ -461,12 +463,13 @@ def test_golden(case: str, acme_pack: LoadedPack, retrieval: PackRetrieval) -> N
     expected = (GOLDEN / case / "expected.py").read_text("utf-8")
     check = PolicyCheck()
     ctx = make_ctx(source, (acme_pack,), retrieval)
-    for finding in check.run(ctx):  # every fix stands alone
+    first = check.run(ctx)
+    assert first.notes == ()
+    for finding in first.findings:  # every fix stands alone
         assert finding.fix is not None
         cst.parse_module(apply_edits(source, finding.fix.edits))
     assert fix_all(check, ctx) == expected
-    assert list(check.run(make_ctx(expected, (acme_pack,), retrieval))) == []
-    assert check.take_notes() == ()
+    assert check.run(make_ctx(expected, (acme_pack,), retrieval)) == CheckResult()
 
 
 @pytest.mark.slow
@@ -476,7 +479,7 @@ def test_context_decides_and_is_embedded_once_per_file(
     source = (GOLDEN / "billing_and_unrelated" / "input.py").read_text("utf-8")
     source += "\n\ndef refund(p):\n    logger.info('refund %s', psp.refund(p).id)\n"
     check = PolicyCheck()
-    findings = list(check.run(make_ctx(source, (acme_pack,), retrieval)))
+    findings = check.run(make_ctx(source, (acme_pack,), retrieval)).findings
     assert [(f.line, f.data["callee"]) for f in findings] == [
         (11, "logging.Logger.info"),
         (23, "logging.Logger.info"),
@@ -485,7 +488,7 @@ def test_context_decides_and_is_embedded_once_per_file(
         assert finding.confidence == finding.data["context_similarity"] >= BILLING_THRESHOLD
     # Three enclosing functions in one query batch; the examples once for the run.
     assert sorted(retrieval.embed_calls) == [(3, "query"), (len(BILLING_EXAMPLES), "document")]
-    list(check.run(make_ctx(source, (acme_pack,), retrieval)))
+    check.run(make_ctx(source, (acme_pack,), retrieval))
     assert sorted(retrieval.embed_calls)[-1] == (len(BILLING_EXAMPLES), "document")
     assert len(retrieval.embed_calls) == 3
 
@@ -574,9 +577,9 @@ def test_threshold_separates_billing_code(acme_pack: LoadedPack, minilm: Embedde
     # The check agrees: every billing call is reported, no other call is.
     check = PolicyCheck()
     retrieval = PackRetrieval(minilm)
-    reported = list(check.run(make_ctx(BILLING_FUNCTIONS, (acme_pack,), retrieval)))
+    reported = check.run(make_ctx(BILLING_FUNCTIONS, (acme_pack,), retrieval)).findings
     assert len(reported) == 5
-    assert list(check.run(make_ctx(OTHER_FUNCTIONS, (acme_pack,), retrieval))) == []
+    assert check.run(make_ctx(OTHER_FUNCTIONS, (acme_pack,), retrieval)).findings == ()
 
 
 @pytest.mark.slow
@@ -589,6 +592,7 @@ def test_findings_pass_through_the_engine(acme_pack: LoadedPack, minilm: Embedde
         packs={"acme": acme_pack},
         checks=(PolicyCheck(),),
         retrieval=PackRetrieval(minilm),  # type: ignore[arg-type]
+        strict=True,
     )
     outcome = fix_source(FileJob("shop/billing.py", source, None, ("acme",)), runtime)
     expected = (GOLDEN / "billing_and_unrelated" / "expected.py").read_text("utf-8")

@@ -22,6 +22,7 @@ from remora_review.checks.typehints import (
 )
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source, fix_source
+from remora_review.findings import Severity
 from remora_review.packs.loader import load_pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +35,10 @@ def packs():
     return {name: load_pack(PACKS / f"{name}.pack") for name in ("sqlalchemy", "httpx", "fastapi")}
 
 
-def _runtime(packs, threshold=0.9):
-    settings = Settings.model_validate({"typehints": {"threshold": threshold}})
-    return Runtime(settings, packs, (TypeHintCheck(InfererCache(None)),), None)
+def _runtime(packs, threshold=0.9, report_below=False):
+    settings = Settings.model_validate({"typehints": {"threshold": threshold,
+                                                      "report-below": report_below}})
+    return Runtime(settings, packs, (TypeHintCheck(InfererCache(None)),), None, strict=True)
 
 
 def _job(source, packs, changed=None):
@@ -151,6 +153,13 @@ def test_only_changed_functions_are_reviewed(packs):
 def test_default_threshold_is_stricter(packs):
     source = "import httpx\ndef f(d):\n    return d.get('x')\n"
     assert check_source(_job(source, packs), _runtime(packs, threshold=0.9)).findings == ()
+    # There is a guess (httpx.Headers, about 0.11); it is only not sure enough. report-below shows
+    # it as info without a fix, and a threshold under its confidence makes it a warning.
+    (below,) = check_source(_job(source, packs), _runtime(packs, report_below=True)).findings
+    assert (below.severity, below.fix, below.data["parameter"]) == (Severity.INFO, None, "d")
+    assert below.confidence < 0.9
+    (low,) = check_source(_job(source, packs), _runtime(packs, threshold=0.05)).findings
+    assert low.severity is Severity.WARNING and low.fix is not None
 
 
 _BODIES = st.lists(

@@ -49,7 +49,7 @@ def _stage(root: Path, files: Mapping[str, str | bytes]) -> None:
 def _backends(*refs: PackRef) -> Backends:
     """Packs from the test's list, no embedding model: structure, names and declarations only."""
     return Backends(environ={}, discover=lambda settings, root, environ, note: list(refs),
-                    retrieval=lambda packs, settings, environ, note: None)
+                    retrieval=lambda packs, settings, environ, note: None, strict=True)
 
 
 def test_files_are_checked_or_skipped_with_the_reason_in_the_change_order(root):
@@ -97,12 +97,20 @@ def test_a_listed_pack_that_is_not_installed_is_a_user_error(root):
         review(root, staged_changes(root), settings, _backends(SQLALCHEMY))
 
 
-def test_the_no_pack_path_never_calls_the_pack_backends(root):
-    def fail(*args: object) -> None:
-        raise AssertionError("called")
+def _fail(*args: object) -> None:
+    raise AssertionError("called")
 
+
+def test_the_no_pack_path_never_calls_the_pack_backends(root):
     _stage(root, {"a.py": "import os\n"})
     _git(root, "commit", "-qm", "c")
-    backends = replace(_backends(SQLALCHEMY), load=fail, retrieval=fail, project=fail)
+    backends = replace(_backends(SQLALCHEMY), load=_fail, retrieval=_fail, project=_fail)
     result = review(root, all_files(root), Settings(), backends)
     assert [type(f) for f in result.files] == [Checked] and result.findings == ()
+
+
+def test_ignoring_every_code_of_the_active_packs_builds_no_check(root):
+    _stage(root, {"a.py": SAVE})
+    backends = replace(_backends(SQLALCHEMY), retrieval=_fail, project=_fail)
+    result = review(root, staged_changes(root), Settings(ignore=("RR101",)), backends)
+    assert result.packs == ("sqlalchemy",) and result.findings == ()
