@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from remora_review.changes import repo_root, run_git
+from remora_review import git
+from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
 from remora_review.hook_scripts import HOOKS, MARKER
 
@@ -32,8 +31,7 @@ def register(subparsers: Any) -> None:
 
 def hooks_dir(root: Path) -> Path:
     """Where git looks for hooks: `git rev-parse --git-path hooks` (honours core.hooksPath)."""
-    _, out, _ = run_git(root, "rev-parse", "--git-path", "hooks")
-    return root / os.fsdecode(out.strip())
+    return git.git_path(root, "hooks")
 
 
 def is_ours(path: Path) -> bool:
@@ -51,22 +49,6 @@ def _backup_path(target: Path) -> Path:
         candidate = target.with_name(f"{target.name}{BACKUP_SUFFIX}.{n}")
         n += 1
     return candidate
-
-
-def _write_hook(target: Path, text: str) -> None:
-    """Write atomically, replacing a symlink itself rather than the file it points to."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".remora-tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-            os.fchmod(fh.fileno(), 0o755)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str]:
@@ -89,13 +71,14 @@ def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str
                 and os.access(target, os.X_OK):
             messages.append(f"{name} hook already installed: {target}")
             continue
-        _write_hook(target, text)
+        # The hook itself is replaced, never a file a symlink there points to.
+        write_atomic(target, text.encode("utf-8"), 0o755, follow_symlinks=False)
         messages.append(f"installed the {name} hook: {target}")
     return messages
 
 
 def run(args: argparse.Namespace) -> int:
-    root = repo_root(Path.cwd())
+    root = git.repo_root(Path.cwd())
     choice = getattr(args, "hook", "pre-commit")
     names = tuple(HOOKS) if choice == "all" else (choice,)
     for message in install(root, names, force=getattr(args, "force", False)):

@@ -18,6 +18,7 @@ from remora_review.errors import UserError
 
 if TYPE_CHECKING:
     from remora_review.changes import ChangedFile, ChangeSet
+    from remora_review.git import Blobs
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
     from remora_review.project.index import ProjectIndex
@@ -109,13 +110,14 @@ def _triggers(settings: Settings, root: Path,
 
 
 def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
-                 triggers: Sequence[PackTrigger], settings: Settings) -> list[tuple[str, ...]]:
+                 triggers: Sequence[PackTrigger], settings: Settings,
+                 blobs: Blobs) -> list[tuple[str, ...]]:
     """The packs each file activates; with `follow-imports`, the project modules it imports are
     read as of `at`, like the files, in one git query for all."""
     def read(paths: set[str]) -> Mapping[str, str]:
         from remora_review.sources import read_existing
 
-        return read_existing(root, paths, settings.max_file_size, at=at)
+        return read_existing(root, paths, settings.max_file_size, at=at, blobs=blobs)
 
     return activations([(s.path, s.text) for s in sources], triggers, settings.packs,
                        read if settings.follow_imports else None)
@@ -127,25 +129,23 @@ def _load_packs(refs: Sequence[PackRef], names: set[str]) -> dict[str, LoadedPac
     return {r.name: load_pack(r.path, origin=r.origin) for r in refs if r.name in names}
 
 
-def _project_loader(root: Path, at: str | None,
-                    note: Callable[[str], None]) -> Callable[[], ProjectIndex]:
+def _project_loader(root: Path, at: str | None, note: Callable[[str], None],
+                    blobs: Blobs) -> Callable[[], ProjectIndex]:
     """The project's declarations, read once and only if a check asks (cached under .git)."""
     from functools import cache
 
-    from remora_review.changes import run_git
+    from remora_review.git import git_path
     from remora_review.project.scan import load_project_index
 
     @cache
     def load() -> ProjectIndex:
-        _, out, _ = run_git(root, "rev-parse", "--git-path", "remora-review")
-        cache_dir = root / out.decode("utf-8", "surrogateescape").strip()
-        return load_project_index(root, at, cache_dir, note)
+        return load_project_index(root, at, git_path(root, "remora-review"), note, blobs)
 
     return load
 
 
 def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
-                   at: str | None, note: Callable[[str], None]) -> Runtime:
+                   at: str | None, note: Callable[[str], None], blobs: Blobs) -> Runtime:
     from remora_review.checks.policies import PolicyCheck
     from remora_review.checks.typehints import InfererCache, TypeHintCheck
     from remora_review.retrieval.runtime import PackRetrieval
@@ -158,7 +158,7 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
     else:
         retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
     inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
-    checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note)), PolicyCheck())
+    checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note, blobs)), PolicyCheck())
     return Runtime(settings, packs, checks, retrieval)
 
 
@@ -170,15 +170,21 @@ class _Planned:
 
 
 def _read_files(root: Path, changeset: ChangeSet, settings: Settings, fix: bool,
-                note: Callable[[str], None]) -> list[tuple[ChangedFile, SourceFile, bool]]:
+                note: Callable[[str], None],
+                blobs: Blobs) -> list[tuple[ChangedFile, SourceFile, bool]]:
     from remora_review import changes
+    from remora_review.git import TreeEntry
     from remora_review.sources import SourceFile, read_source
 
     # A fix must never overwrite work the user has not staged.
     unstaged = changes.unstaged_paths(root) if fix and changeset.source_rev == ":" else frozenset()
     out = []
     for changed in changes.python_files(changeset):
-        source = read_source(root, changed.path, settings.max_file_size, at=changeset.source_rev)
+        # The diff reported the new side's blob: read it by id, without another lookup.
+        entry = (TreeEntry(changed.path, changed.mode, changed.object_id, "0")
+                 if changed.object_id and changed.mode else None)
+        source = read_source(root, changed.path, settings.max_file_size, at=changeset.source_rev,
+                             blobs=blobs, entry=entry)
         if not isinstance(source, SourceFile):
             note(f"{source.path}: skipped, {source.reason}")
             continue
@@ -189,21 +195,27 @@ def _read_files(root: Path, changeset: ChangeSet, settings: Settings, fix: bool,
 
 
 def run(args: argparse.Namespace) -> int:
-    from remora_review import changes
-    from remora_review.output import FORMATTERS, Report
+    from remora_review.git import Blobs, repo_root
 
     args.config = getattr(args, "config", None)
-    root = changes.repo_root(Path.cwd())
+    root = repo_root(Path.cwd())
+    with Blobs(root) as blobs:  # one `git cat-file --batch` for every blob this run reads
+        return _run(args, root, blobs)
+
+
+def _run(args: argparse.Namespace, root: Path, blobs: Blobs) -> int:
+    from remora_review.output import FORMATTERS, Report
+
     settings = _settings(args, root)
     notes: list[str] = []
     wants_fix = args.fix or args.diff_output
     changeset = _changeset(args, root, os.environ)
-    files = _read_files(root, changeset, settings, wants_fix, notes.append)
+    files = _read_files(root, changeset, settings, wants_fix, notes.append, blobs)
 
     found = _triggers(settings, root, notes.append) if files else []
     triggers = [t for t, _ in found]
     activations = _activations(root, changeset.source_rev, [s for _, s, _ in files], triggers,
-                               settings)
+                               settings, blobs)
     planned = [
         _Planned(FileJob(changed.path, source.text, _changed_lines(changed, settings.filter_mode),
                          packs), source, fix)
@@ -212,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = {name for p in planned for name in p.job.packs}
     if wanted:
         packs = _load_packs([r for _, r in found], wanted)
-        runtime = _build_runtime(settings, packs, root, changeset.source_rev, notes.append)
+        runtime = _build_runtime(settings, packs, root, changeset.source_rev, notes.append, blobs)
     else:  # the fast path: no pack, so no libcst, numpy or torch
         runtime = Runtime(settings, {}, (), None)
 
