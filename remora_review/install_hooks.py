@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from remora_review import git
 from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
-from remora_review.hook_scripts import HOOKS, MARKER
+from remora_review.hook_scripts import HOOKS, MARKER, render
 
 BACKUP_SUFFIX = ".remora-backup"
 
@@ -51,8 +52,20 @@ def _backup_path(target: Path) -> Path:
     return candidate
 
 
-def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str]:
-    """Install the named hooks; return one message per hook. Checks every target before writing any."""
+def installed_by(python: str) -> tuple[str, str]:
+    """(remora-review script, Python) to record in the hooks, both absolute: the script beside
+    `python` when this environment has one (a venv, pip --user), and `python` itself for
+    `-m remora_review`. A venv's python is kept as the venv's path, not resolved past its symlink."""
+    python = os.path.abspath(python)
+    script = Path(python).parent / "remora-review"
+    return (str(script) if script.is_file() and os.access(script, os.X_OK) else ""), python
+
+
+def install(root: Path, names: tuple[str, ...], force: bool = False,
+            python: str = sys.executable) -> list[str]:
+    """Install the named hooks, recording the executable that runs this (`python`'s environment);
+    return one message per hook. Checks every target before writing any."""
+    script, python = installed_by(python)
     directory = hooks_dir(root)
     targets = [(name, directory / name) for name in names]
     foreign = [t for _, t in targets if os.path.lexists(t) and not is_ours(t)]
@@ -62,7 +75,7 @@ def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str
     directory.mkdir(parents=True, exist_ok=True)
     messages = []
     for name, target in targets:
-        text = HOOKS[name]
+        text = render(name, script, python)
         if target in foreign:
             backup = _backup_path(target)
             os.replace(target, backup)
@@ -73,7 +86,8 @@ def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str
             continue
         # The hook itself is replaced, never a file a symlink there points to.
         write_atomic(target, text.encode("utf-8"), 0o755, follow_symlinks=False)
-        messages.append(f"installed the {name} hook: {target}")
+        messages.append(f"installed the {name} hook: {target} (runs {script or python + ' -m remora_review'}"
+                        ", unless REMORA_REVIEW is set)")
     return messages
 
 
