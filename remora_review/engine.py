@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from remora_review.checks.syntax import syntax_error
-from remora_review.config import Settings
 from remora_review.findings import Finding
 from remora_review.suppression import parse_suppressions
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Check, Retrieval
+    from remora_review.config_file import PreSettings
     from remora_review.packs.loader import LoadedPack
 
 MAX_FIX_ROUNDS = 4
@@ -34,7 +34,7 @@ class FileJob:
 class Runtime:
     """What every file of one run shares."""
 
-    settings: Settings
+    settings: PreSettings  # Settings (validated) whenever packs are
     packs: Mapping[str, LoadedPack]
     checks: tuple[Check, ...]
     retrieval: Retrieval | None
@@ -67,6 +67,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     import libcst as cst  # only files that activate a pack pay for libcst
 
     from remora_review.checks.base import FileContext
+    from remora_review.config_file import validated
     from remora_review.pysource.slicing import slice_source
 
     # Checks see the changed functions and everything around them at their own line numbers;
@@ -79,7 +80,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     ctx = FileContext(
         path=job.path, source=analysed, module=module, changed_lines=job.changed_lines,
         packs=tuple(runtime.packs[name] for name in job.packs), retrieval=runtime.retrieval,
-        settings=runtime.settings,
+        settings=validated(runtime.settings),
     )
     findings: list[Finding] = []
     notes: list[str] = []

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from remora_review import git
-from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
 from remora_review.hook_scripts import HOOKS, MARKER, render
 
@@ -65,6 +64,8 @@ def install(root: Path, names: tuple[str, ...], force: bool = False,
             python: str = sys.executable) -> list[str]:
     """Install the named hooks, recording the executable that runs this (`python`'s environment);
     return one message per hook. Checks every target before writing any."""
+    from remora_review.atomic import write_atomic  # tempfile: not on every command's start-up
+
     script, python = installed_by(python)
     directory = hooks_dir(root)
     targets = [(name, directory / name) for name in names]

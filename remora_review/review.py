@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from remora_review import git
 from remora_review.activation import PackTrigger, activations
 from remora_review.changes import ChangedFile, ChangeSet, python_files, unstaged_paths
-from remora_review.config import Settings
+from remora_review.config_file import PreSettings, validated
 from remora_review.engine import FileJob, Runtime, check_source, fix_source
 from remora_review.errors import UserError
 from remora_review.findings import Finding
@@ -24,6 +24,7 @@ from remora_review.sources import Skipped, SourceFile, read_existing, read_sourc
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
+    from remora_review.config import Settings
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
     from remora_review.project.index import ProjectIndex
@@ -79,7 +80,7 @@ class Review:
         return tuple(f for f in self.checked if f.fixed_source is not None)
 
 
-def _discover(settings: Settings, root: Path, environ: Mapping[str, str],
+def _discover(settings: PreSettings, root: Path, environ: Mapping[str, str],
               note: Note) -> Sequence[PackRef]:
     from remora_review.packs.discovery import discover_packs
 
@@ -128,7 +129,7 @@ class Backends:
     when a file activates a pack, so the defaults' heavy imports stay off the no-pack path."""
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    discover: Callable[[Settings, Path, Mapping[str, str], Note], Sequence[PackRef]] = _discover
+    discover: Callable[[PreSettings, Path, Mapping[str, str], Note], Sequence[PackRef]] = _discover
     load: Callable[[Sequence[PackRef]], Mapping[str, LoadedPack]] = _load
     retrieval: Callable[[Sequence[LoadedPack], Settings, Mapping[str, str], Note],
                         Retrieval | None] = _retrieval
@@ -150,7 +151,7 @@ def fingerprint(finding: Finding, text: str) -> str:
     return finding.fingerprint(line)
 
 
-def _read(root: Path, changes: ChangeSet, settings: Settings, fix: bool, note: Note,
+def _read(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool, note: Note,
           blobs: git.Blobs) -> list[tuple[ChangedFile, SourceFile | Skipped, bool]]:
     """Each Python file of the change: its text (or why not), and whether fixes may be written."""
     # A fix must never overwrite work the user has not staged.
@@ -170,7 +171,7 @@ def _read(root: Path, changes: ChangeSet, settings: Settings, fix: bool, note: N
     return out
 
 
-def _triggers(settings: Settings, root: Path, backends: Backends,
+def _triggers(settings: PreSettings, root: Path, backends: Backends,
               note: Note) -> list[tuple[PackTrigger, PackRef]]:
     refs = backends.discover(settings, root, backends.environ, note)
     known = {r.name for r in refs}
@@ -182,7 +183,7 @@ def _triggers(settings: Settings, root: Path, backends: Backends,
 
 
 def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
-                 triggers: Sequence[PackTrigger], settings: Settings,
+                 triggers: Sequence[PackTrigger], settings: PreSettings,
                  blobs: git.Blobs) -> list[tuple[str, ...]]:
     """The packs each file activates; with `follow-imports`, the project modules it imports are
     read as of `at`, like the files, in one git query for all."""
@@ -193,10 +194,11 @@ def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
                        read if settings.follow_imports else None)
 
 
-def _runtime(root: Path, changes: ChangeSet, settings: Settings, backends: Backends,
+def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backends,
              packs: Mapping[str, LoadedPack], note: Note, blobs: git.Blobs) -> Runtime:
-    if not packs:  # the fast path: no pack, so no libcst, numpy or torch
-        return Runtime(settings, {}, (), None)
+    if not packs:  # the fast path: no pack, so no pydantic, libcst, numpy or torch
+        return Runtime(pre, {}, (), None)
+    settings = validated(pre)  # a pack is active: the whole table is validated now
     from remora_review.checks.policies import PolicyCheck
     from remora_review.checks.typehints import InfererCache, TypeHintCheck
 
@@ -207,7 +209,7 @@ def _runtime(root: Path, changes: ChangeSet, settings: Settings, backends: Backe
     return Runtime(settings, packs, checks, retrieval)
 
 
-def review(root: Path, changes: ChangeSet, settings: Settings, backends: Backends = Backends(),
+def review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends = Backends(),
            *, fix: bool = False) -> Review:
     """Review the Python files of `changes`; with `fix`, apply fixes in memory (the caller writes
     them, or not). Raises UserError for what the user must correct (a listed pack missing)."""
@@ -215,7 +217,7 @@ def review(root: Path, changes: ChangeSet, settings: Settings, backends: Backend
         return _review(root, changes, settings, backends, fix, blobs)
 
 
-def _review(root: Path, changes: ChangeSet, settings: Settings, backends: Backends, fix: bool,
+def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends, fix: bool,
             blobs: git.Blobs) -> Review:
     notes: list[str] = []
     read = _read(root, changes, settings, fix, notes.append, blobs)
