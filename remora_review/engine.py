@@ -5,7 +5,6 @@ A file's outcome never raises: a check that breaks becomes a note, the other che
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -108,6 +107,8 @@ def remap_lines(changed: frozenset[int] | None, old: str, new: str) -> frozenset
     """Carry a set of changed line numbers across an edit; lines the edit wrote count as changed."""
     if changed is None:
         return None
+    import difflib  # only fix rounds need it, never the no-pack path
+
     matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
     out: set[int] = set()
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

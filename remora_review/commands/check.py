@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_fixes(root: Path, fixed: Sequence[Checked], diff_only: bool) -> int:
+    if not fixed:  # the usual hook run: no need to import the writer (tempfile, difflib)
+        return 0
     from remora_review.fixes import unified_diff, write_atomic
 
     for checked in fixed:
