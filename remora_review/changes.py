@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
+from remora_review import git
 from remora_review.errors import UserError
 
-# Options that pin git's output format whatever the user's config says (mnemonic prefixes,
-# external diff drivers, quoting of non-ASCII names, blank context lines, colours).
-_CONFIG = (
-    "-c", "core.quotepath=off",
-    "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicPrefix=false",
-    "-c", "diff.suppressBlankEmpty=false",
-    "-c", "color.ui=never",
-    "-c", "diff.relative=false",
-)
-_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M",
-              "--src-prefix=a/", "--dst-prefix=b/")
 _STATUS = {"A": "added", "M": "modified", "T": "modified", "U": "modified", "X": "modified",
            "B": "modified", "R": "renamed", "C": "copied", "D": "deleted"}
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -37,6 +26,10 @@ class ChangedFile:
     added_lines: frozenset[int] = frozenset()  # lines the change adds or modifies
     hunk_lines: frozenset[int] = frozenset()  # added lines plus 3 lines of context around hunks
     whole_file: bool = False  # True for --all: every line is in scope
+    # The new side's blob and mode as git's diff reports them (None: the working tree's text, or
+    # not known), so the text is read by id without another lookup.
+    object_id: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,85 +48,39 @@ class ChangeSet:
     explicit: frozenset[str] = frozenset()
 
 
-def run_git(root: Path, *args: str, ok: Collection[int] = (0,)) -> tuple[int, bytes, str]:
-    """Run git in `root`; return (status, stdout bytes, stderr), or raise UserError on failure."""
-    try:
-        import git  # gitpython: looks for the git executable on import
-    except ImportError as e:
-        raise UserError(f"git is not available: {str(e).splitlines()[0]}") from None
-    status, out, err = git.Git(str(root)).execute(
-        ["git", *_CONFIG, *args],
-        with_extended_output=True,
-        with_exceptions=False,
-        stdout_as_string=False,
-        strip_newline_in_stdout=False,
-    )
-    if status not in ok:
-        detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
-        command = next((a for a in args if not a.startswith("-")), "")
-        raise UserError(f"git {command} failed: {detail}")
-    return status, out, err
-
-
-def repo_root(cwd: Path) -> Path:
-    """The top of the work tree that contains `cwd`."""
-    if not cwd.is_dir():
-        raise UserError(f"not inside a git repository: {cwd}")
-    status, out, _ = run_git(cwd, "rev-parse", "--show-toplevel", ok=(0, 128))
-    top = out.decode("utf-8", "surrogateescape").strip()
-    if status != 0 or not top:
-        raise UserError(f"not inside a git repository: {cwd}")
-    return Path(top)
-
-
-def _rev(root: Path, rev: str) -> str | None:
-    """The commit id `rev` names, or None when this clone does not have it."""
-    if rev.startswith("-"):
-        raise UserError(f"not a revision: {rev}")
-    status, out, _ = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",
-                             ok=(0, 1, 128))
-    return out.decode().strip() if status == 0 else None
-
-
-def _is_shallow(root: Path) -> bool:
-    _, out, _ = run_git(root, "rev-parse", "--is-shallow-repository")
-    return out.strip() == b"true"
-
-
 def _require(root: Path, rev: str, role: str) -> str:
-    sha = _rev(root, rev)
+    sha = git.rev(root, rev)
     if sha is not None:
         return sha
-    if _is_shallow(root):
+    if git.is_shallow(root):
         raise UserError(f"{role} revision {rev} is not in this clone (shallow?); fetch more history: "
                         "git fetch --deepen=100 (or git fetch --unshallow)")
     raise UserError(f"unknown {role} revision: {rev}")
-
-
-def _empty_tree(root: Path) -> str:
-    _, out, _ = run_git(root, "hash-object", "-t", "tree", "/dev/null")
-    return out.decode().strip()
 
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _parse_name_status(raw: bytes) -> list[tuple[str, str, str | None]]:
-    """`git diff --name-status -z` → [(status, path, old_path)]."""
+def _parse_raw(raw: bytes) -> list[tuple[str, str, str | None, str | None, str]]:
+    """`git diff --raw -z` → [(status, path, old_path, new blob id or None, new mode)]."""
     fields = raw.split(b"\0")
     if fields and fields[-1] == b"":
         fields.pop()
-    out: list[tuple[str, str, str | None]] = []
+    out: list[tuple[str, str, str | None, str | None, str]] = []
     i = 0
     while i < len(fields):
-        letter = _decode(fields[i])[:1]
+        # ":old_mode new_mode old_id new_id STATUS[score]"
+        meta = _decode(fields[i]).lstrip(":").split()
+        letter = meta[4][:1] if len(meta) == 5 else ""
         status = _STATUS.get(letter, "modified")
+        new_id = meta[3] if len(meta) == 5 and meta[3] != git.NULL_ID else None
+        new_mode = meta[1] if len(meta) == 5 else ""
         if letter in ("R", "C"):
-            out.append((status, _decode(fields[i + 2]), _decode(fields[i + 1])))
+            out.append((status, _decode(fields[i + 2]), _decode(fields[i + 1]), new_id, new_mode))
             i += 3
         else:
-            out.append((status, _decode(fields[i + 1]), None))
+            out.append((status, _decode(fields[i + 1]), None, new_id, new_mode))
             i += 2
     return out
 
@@ -212,16 +159,13 @@ def _parse_patch(raw: bytes) -> dict[str, tuple[frozenset[int], frozenset[int]]]
 
 def _diff(root: Path, revs: Sequence[str], cached: bool = False) -> list[ChangedFile]:
     """Files and lines of `git diff [--cached] <revs>`."""
-    mode = ("--cached",) if cached else ()
-    _, names, _ = run_git(root, "diff", *mode, *_DIFF_OPTS, "--name-status", "-z", *revs, "--")
-    _, patch, _ = run_git(root, "diff", *mode, *_DIFF_OPTS, "-U3", "--inter-hunk-context=0",
-                       *revs, "--")
+    raw, patch = git.diff(root, revs, cached=cached)
     lines = _parse_patch(patch)
     out = []
-    for status, path, old in _parse_name_status(names):
+    for status, path, old, new_id, mode in _parse_raw(raw):
         added, hunk = lines.get(path, (frozenset(), frozenset())) if status != "deleted" else (
             frozenset(), frozenset())
-        out.append(ChangedFile(path, status, old, added, hunk))
+        out.append(ChangedFile(path, status, old, added, hunk, object_id=new_id, mode=mode))
     return out
 
 
@@ -243,8 +187,8 @@ def staged_changes(root: Path, paths: Sequence[str] | None = None) -> ChangeSet:
 
     `paths` (pre-commit passes them, relative to root) limits the result: see restrict().
     """
-    head = _rev(root, "HEAD")
-    files = _diff(root, [head or _empty_tree(root)], cached=True)
+    head = git.rev(root, "HEAD")
+    files = _diff(root, [head or git.empty_tree(root)], cached=True)
     what = "staged changes" if head else "staged changes (initial commit)"
     changeset = ChangeSet(root, tuple(files), head, None, what, source_rev=":")
     return changeset if paths is None else restrict(changeset, paths)
@@ -276,13 +220,13 @@ def range_changes(root: Path, spec: str) -> ChangeSet:
     head = _require(root, head_rev, "head")
     what = f"changes in {spec}"
     if merge_base:
-        status, out, _ = run_git(root, "merge-base", base, head, ok=(0, 1))
-        if status != 0:
-            if _is_shallow(root):
+        found = git.merge_base(root, base, head)
+        if found is None:
+            if git.is_shallow(root):
                 raise UserError(f"no merge base of {base_rev} and {head_rev} in this clone (shallow?); "
                                 "fetch more history: git fetch --deepen=100 (or git fetch --unshallow)")
             raise UserError(f"{base_rev} and {head_rev} have no common ancestor")
-        base = out.decode().split()[0]
+        base = found
         what += f" (since merge-base {base[:12]})"
     files = _diff(root, [base, head])
     return ChangeSet(root, tuple(files), base, head, what, source_rev=head)
@@ -290,23 +234,17 @@ def range_changes(root: Path, spec: str) -> ChangeSet:
 
 def all_files(root: Path) -> ChangeSet:
     """Every tracked file (submodules left out), each wholly in scope."""
-    _, out, _ = run_git(root, "ls-files", "-s", "-z")
     seen: dict[str, None] = {}
-    for entry in out.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, name = entry.partition(b"\t")
-        if meta.startswith(b"160000"):
-            continue
-        seen.setdefault(_decode(name), None)  # unmerged paths appear once per stage
+    for entry in git.tree_entries(root, ":"):
+        if entry.mode != "160000":
+            seen.setdefault(entry.path, None)  # unmerged paths appear once per stage
     files = tuple(ChangedFile(p, "modified", whole_file=True) for p in seen)
     return ChangeSet(root, files, None, None, "all tracked files")
 
 
 def unstaged_paths(root: Path) -> frozenset[str]:
     """Files whose working-tree text differs from the index: --fix must not write those in staged mode."""
-    _, out, _ = run_git(root, "diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", "--")
-    return frozenset(_decode(p) for p in out.split(b"\0") if p)
+    return git.unstaged_paths(root)
 
 
 def is_python_path(path: str) -> bool:

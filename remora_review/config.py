@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remora_review.errors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 FilterMode = Literal["added", "diff_context", "file"]
 
@@ -76,16 +70,7 @@ def parse_settings(table: dict[str, Any], source: str = "pyproject.toml") -> Set
 
 def load_settings(path: Path | None, root: Path) -> Settings:
     """Read an explicit config file, else `root/pyproject.toml`; no file means defaults."""
-    candidate = path if path is not None else root / "pyproject.toml"
-    if not candidate.is_file():
-        if path is not None:
-            raise UserError(f"config file not found: {path}")
-        return Settings()
-    try:
-        raw = tomllib.loads(candidate.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{candidate}: not valid TOML: {e}") from None
-    table = raw.get("tool", {}).get("remora-review", {})
-    if candidate.name != "pyproject.toml" and not table:
-        table = raw  # a dedicated remora-review.toml holds the table at its top level
-    return parse_settings(table, str(candidate))
+    from remora_review.config_file import read_config
+
+    config = read_config(path, root)
+    return parse_settings(dict(config.table), config.source) if config.table else Settings()

@@ -6,18 +6,17 @@ run; a strict runtime (the tests') re-raises instead, so a broken check cannot p
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from remora_review.checks.syntax import syntax_error
-from remora_review.config import Settings
 from remora_review.findings import Finding
 from remora_review.suppression import parse_suppressions
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Check, Retrieval
+    from remora_review.config_file import PreSettings
     from remora_review.packs.loader import LoadedPack
 
 MAX_FIX_ROUNDS = 4
@@ -35,7 +34,7 @@ class FileJob:
 class Runtime:
     """What every file of one run shares."""
 
-    settings: Settings
+    settings: PreSettings  # Settings (validated) whenever packs are
     packs: Mapping[str, LoadedPack]
     checks: tuple[Check, ...]
     retrieval: Retrieval | None
@@ -59,7 +58,7 @@ def _in_scope(finding: Finding, changed: frozenset[int] | None) -> bool:
     return any(line in changed for line in range(lo, hi + 1))
 
 
-def _runs(check: Check, job: FileJob, settings: Settings) -> bool:
+def _runs(check: Check, job: FileJob, settings: PreSettings) -> bool:
     """Whether a check runs on this file: a pack check only where a pack is active, and only while
     --select / --ignore leave one of its codes on (a check that declares none is never skipped)."""
     if check.needs_packs and not job.packs:
@@ -76,6 +75,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     if not checks:  # no pack active: no libcst either
         return FileOutcome(job.path, ())
     from remora_review.checks.base import FileContext
+    from remora_review.config_file import validated
     from remora_review.pysource.slicing import slice_source
 
     # Checks see the changed functions and everything around them at their own line numbers;
@@ -83,7 +83,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     ctx = FileContext(
         path=job.path, source=slice_source(job.source, job.changed_lines),
         changed_lines=job.changed_lines, packs=tuple(runtime.packs[name] for name in job.packs),
-        retrieval=runtime.retrieval, settings=runtime.settings,
+        retrieval=runtime.retrieval, settings=validated(runtime.settings),
     )
     if any(c.needs_packs for c in checks):  # pack checks work on the libcst tree
         import libcst as cst  # only files that activate a pack pay for libcst
@@ -122,6 +122,8 @@ def remap_lines(changed: frozenset[int] | None, old: str, new: str) -> frozenset
     """Carry a set of changed line numbers across an edit; lines the edit wrote count as changed."""
     if changed is None:
         return None
+    import difflib  # only fix rounds need it, never the no-pack path
+
     matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
     out: set[int] = set()
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

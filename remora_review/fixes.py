@@ -1,15 +1,13 @@
-"""Primitives for fixes: apply and merge text edits, derive edits from two texts, write atomically."""
+"""Primitives for fixes: apply and merge text edits, derive edits from two texts, write a fixed file."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from remora_review.atomic import write_atomic as write_file
 from remora_review.findings import Edit, Fix
 
 # The newlines Python (and libcst) break lines on; positions count lines the same way.
@@ -135,47 +133,12 @@ def edits_between(old: str, new: str) -> tuple[Edit, ...]:
 
 
 def write_atomic(path: Path, text: str, newline: str = "\n", *, bom: bool = False) -> None:
-    """Write `text` (newlines as "\\n") with the file's own newline, via a temp file and os.replace.
-
-    The file's mode bits are kept; a symlink is written through to its target. On any error the
-    original file is untouched and the temp file is removed.
-    """
-    target = Path(os.path.realpath(path))
+    """Write a fixed source `text` (newlines as "\\n") with the file's own newline and byte order
+    mark, through the one atomic writer: mode bits kept, a symlink written through to its target,
+    the original untouched on any error."""
     if newline != "\n" or "\r" in text:
         text = _NEWLINE.sub(newline, text)
-    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".remora-tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            os.fchmod(fh.fileno(), mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_file(path, (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
 
 
 def unified_diff(path: str, old: str, new: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -12,14 +13,25 @@ PRE_COMMIT = r'''#!/bin/sh
 # pre-commit: checks the staged Python changes with `remora-review check`. It never edits a file.
 # Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
 # Skip it once with `git commit --no-verify`; set REMORA_REVIEW to use another executable.
-remora="${REMORA_REVIEW:-remora-review}"
-if ! command -v "$remora" >/dev/null 2>&1; then
-    echo "remora-review hook: '$remora' is not on PATH." >&2
+INSTALLED_SCRIPT=''
+INSTALLED_PYTHON=''
+# REMORA_REVIEW first; then what ran install-hooks (its environment need not be on PATH); then PATH.
+if [ -n "${REMORA_REVIEW:-}" ]; then
+    set -- "$REMORA_REVIEW"
+elif [ -x "$INSTALLED_SCRIPT" ]; then
+    set -- "$INSTALLED_SCRIPT"
+elif [ -x "$INSTALLED_PYTHON" ]; then
+    set -- "$INSTALLED_PYTHON" -m remora_review
+else
+    set -- remora-review
+fi
+if ! command -v "$1" >/dev/null 2>&1; then
+    echo "remora-review hook: '$1' is not on PATH." >&2
     echo "Install it (pip install remora-review), activate the environment that has it," >&2
     echo "or set REMORA_REVIEW to its path. To commit without the check once: git commit --no-verify" >&2
     exit 1
 fi
-exec "$remora" check
+exec "$@" check
 '''
 
 PRE_PUSH = r'''#!/bin/sh
@@ -28,9 +40,20 @@ PRE_PUSH = r'''#!/bin/sh
 # Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
 # Skip it once with `git push --no-verify`; set REMORA_REVIEW to use another executable.
 remote="$1"
-remora="${REMORA_REVIEW:-remora-review}"
-if ! command -v "$remora" >/dev/null 2>&1; then
-    echo "remora-review hook: '$remora' is not on PATH." >&2
+INSTALLED_SCRIPT=''
+INSTALLED_PYTHON=''
+# REMORA_REVIEW first; then what ran install-hooks (its environment need not be on PATH); then PATH.
+if [ -n "${REMORA_REVIEW:-}" ]; then
+    set -- "$REMORA_REVIEW"
+elif [ -x "$INSTALLED_SCRIPT" ]; then
+    set -- "$INSTALLED_SCRIPT"
+elif [ -x "$INSTALLED_PYTHON" ]; then
+    set -- "$INSTALLED_PYTHON" -m remora_review
+else
+    set -- remora-review
+fi
+if ! command -v "$1" >/dev/null 2>&1; then
+    echo "remora-review hook: '$1' is not on PATH." >&2
     echo "Install it (pip install remora-review), activate the environment that has it," >&2
     echo "or set REMORA_REVIEW to its path. To push without the check once: git push --no-verify" >&2
     exit 1
@@ -63,9 +86,24 @@ while read -r local_ref local_sha remote_ref remote_sha; do
         fi
     fi
     [ "$base" = "$local_sha" ] && continue  # nothing new on this ref
-    "$remora" check --diff "$base..$local_sha" </dev/null || status=$?
+    "$@" check --diff "$base..$local_sha" </dev/null || status=$?
 done
 exit $status
 '''
 
 HOOKS: Mapping[str, str] = MappingProxyType({"pre-commit": PRE_COMMIT, "pre-push": PRE_PUSH})
+
+# The lines install-hooks fills in; the copies in hooks/ keep them empty (PATH, or REMORA_REVIEW).
+_SCRIPT_LINE = "INSTALLED_SCRIPT=''\n"
+_PYTHON_LINE = "INSTALLED_PYTHON=''\n"
+
+
+def render(name: str, script: str = "", python: str = "") -> str:
+    """Hook `name` recording the absolute path of the remora-review executable that installed it,
+    or of the Python to run `-m remora_review` with (as pre-commit's own hook records the Python
+    that installed it), so it works from a shell whose PATH lacks that environment."""
+    text = HOOKS[name]
+    return (text.replace(_SCRIPT_LINE, f"INSTALLED_SCRIPT={shlex.quote(script)}\n" if script
+                         else _SCRIPT_LINE)
+                .replace(_PYTHON_LINE, f"INSTALLED_PYTHON={shlex.quote(python)}\n" if python
+                         else _PYTHON_LINE))

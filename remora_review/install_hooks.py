@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import tempfile
+import sys
 from pathlib import Path
 from typing import Any
 
-from remora_review.changes import repo_root, run_git
+from remora_review import git
 from remora_review.errors import UserError
-from remora_review.hook_scripts import HOOKS, MARKER
+from remora_review.hook_scripts import HOOKS, MARKER, render
 
 BACKUP_SUFFIX = ".remora-backup"
 
@@ -32,8 +31,7 @@ def register(subparsers: Any) -> None:
 
 def hooks_dir(root: Path) -> Path:
     """Where git looks for hooks: `git rev-parse --git-path hooks` (honours core.hooksPath)."""
-    _, out, _ = run_git(root, "rev-parse", "--git-path", "hooks")
-    return root / os.fsdecode(out.strip())
+    return git.git_path(root, "hooks")
 
 
 def is_ours(path: Path) -> bool:
@@ -53,24 +51,22 @@ def _backup_path(target: Path) -> Path:
     return candidate
 
 
-def _write_hook(target: Path, text: str) -> None:
-    """Write atomically, replacing a symlink itself rather than the file it points to."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".remora-tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-            os.fchmod(fh.fileno(), 0o755)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def installed_by(python: str) -> tuple[str, str]:
+    """(remora-review script, Python) to record in the hooks, both absolute: the script beside
+    `python` when this environment has one (a venv, pip --user), and `python` itself for
+    `-m remora_review`. A venv's python is kept as the venv's path, not resolved past its symlink."""
+    python = os.path.abspath(python)
+    script = Path(python).parent / "remora-review"
+    return (str(script) if script.is_file() and os.access(script, os.X_OK) else ""), python
 
 
-def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str]:
-    """Install the named hooks; return one message per hook. Checks every target before writing any."""
+def install(root: Path, names: tuple[str, ...], force: bool = False,
+            python: str = sys.executable) -> list[str]:
+    """Install the named hooks, recording the executable that runs this (`python`'s environment);
+    return one message per hook. Checks every target before writing any."""
+    from remora_review.atomic import write_atomic  # tempfile: not on every command's start-up
+
+    script, python = installed_by(python)
     directory = hooks_dir(root)
     targets = [(name, directory / name) for name in names]
     foreign = [t for _, t in targets if os.path.lexists(t) and not is_ours(t)]
@@ -80,7 +76,7 @@ def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str
     directory.mkdir(parents=True, exist_ok=True)
     messages = []
     for name, target in targets:
-        text = HOOKS[name]
+        text = render(name, script, python)
         if target in foreign:
             backup = _backup_path(target)
             os.replace(target, backup)
@@ -89,13 +85,15 @@ def install(root: Path, names: tuple[str, ...], force: bool = False) -> list[str
                 and os.access(target, os.X_OK):
             messages.append(f"{name} hook already installed: {target}")
             continue
-        _write_hook(target, text)
-        messages.append(f"installed the {name} hook: {target}")
+        # The hook itself is replaced, never a file a symlink there points to.
+        write_atomic(target, text.encode("utf-8"), 0o755, follow_symlinks=False)
+        messages.append(f"installed the {name} hook: {target} (runs {script or python + ' -m remora_review'}"
+                        ", unless REMORA_REVIEW is set)")
     return messages
 
 
 def run(args: argparse.Namespace) -> int:
-    root = repo_root(Path.cwd())
+    root = git.repo_root(Path.cwd())
     choice = getattr(args, "hook", "pre-commit")
     names = tuple(HOOKS) if choice == "all" else (choice,)
     for message in install(root, names, force=getattr(args, "force", False)):

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from remora_review import git
 from remora_review.activation import PackTrigger, activations
 from remora_review.changes import ChangedFile, ChangeSet, python_files, unstaged_paths
 from remora_review.checks import registry
-from remora_review.config import Settings
+from remora_review.config_file import PreSettings, validated
 from remora_review.engine import FileJob, Runtime, check_source, fix_source
 from remora_review.errors import UserError
 from remora_review.findings import Finding
@@ -24,6 +25,7 @@ from remora_review.sources import Skipped, SourceFile, read_existing, read_sourc
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
+    from remora_review.config import Settings
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
     from remora_review.project.index import ProjectIndex
@@ -79,7 +81,7 @@ class Review:
         return tuple(f for f in self.checked if f.fixed_source is not None)
 
 
-def _discover(settings: Settings, root: Path, environ: Mapping[str, str],
+def _discover(settings: PreSettings, root: Path, environ: Mapping[str, str],
               note: Note) -> Sequence[PackRef]:
     from remora_review.packs.discovery import discover_packs
 
@@ -106,18 +108,17 @@ def _retrieval(packs: Sequence[LoadedPack], settings: Settings, environ: Mapping
     return PackRetrieval(list(packs), settings, environ, note)
 
 
-def _project(root: Path, at: str | None, note: Note) -> Callable[[], ProjectIndex]:
-    """The project's declarations, read once and only if a check asks (cached under .git)."""
+def _project(root: Path, at: str | None, note: Note,
+             blobs: git.Blobs) -> Callable[[], ProjectIndex]:
+    """The project's declarations, read once and only if a check asks (cached under .git), through
+    the run's blob reader."""
     from functools import cache
+
+    from remora_review.project.scan import load_project_index
 
     @cache
     def load() -> ProjectIndex:
-        from remora_review.changes import run_git
-        from remora_review.project.scan import load_project_index
-
-        _, out, _ = run_git(root, "rev-parse", "--git-path", "remora-review")
-        cache_dir = root / out.decode("utf-8", "surrogateescape").strip()
-        return load_project_index(root, at, cache_dir, note)
+        return load_project_index(root, at, git.git_path(root, "remora-review"), note, blobs)
 
     return load
 
@@ -130,11 +131,12 @@ class Backends:
     where no pack is active."""
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    discover: Callable[[Settings, Path, Mapping[str, str], Note], Sequence[PackRef]] = _discover
+    discover: Callable[[PreSettings, Path, Mapping[str, str], Note], Sequence[PackRef]] = _discover
     load: Callable[[Sequence[PackRef]], Mapping[str, LoadedPack]] = _load
     retrieval: Callable[[Sequence[LoadedPack], Settings, Mapping[str, str], Note],
                         Retrieval | None] = _retrieval
-    project: Callable[[Path, str | None, Note], Callable[[], ProjectIndex]] = _project
+    project: Callable[[Path, str | None, Note, git.Blobs],
+                      Callable[[], ProjectIndex]] = _project
     checks: tuple[registry.Registered, ...] = registry.CHECKS  # checks/registry.py
     strict: bool = False  # a check that raises fails the review instead of becoming a note
 
@@ -153,14 +155,18 @@ def fingerprint(finding: Finding, text: str) -> str:
     return finding.fingerprint(line)
 
 
-def _read(root: Path, changes: ChangeSet, settings: Settings, fix: bool,
-          note: Note) -> list[tuple[ChangedFile, SourceFile | Skipped, bool]]:
+def _read(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool, note: Note,
+          blobs: git.Blobs) -> list[tuple[ChangedFile, SourceFile | Skipped, bool]]:
     """Each Python file of the change: its text (or why not), and whether fixes may be written."""
     # A fix must never overwrite work the user has not staged.
     unstaged = unstaged_paths(root) if fix and changes.source_rev == ":" else frozenset()
     out: list[tuple[ChangedFile, SourceFile | Skipped, bool]] = []
     for changed in python_files(changes):
-        source = read_source(root, changed.path, settings.max_file_size, at=changes.source_rev)
+        # The diff reported the new side's blob: it is read by id, without another lookup.
+        entry = (git.TreeEntry(changed.path, changed.mode, changed.object_id, "0")
+                 if changed.object_id and changed.mode else None)
+        source = read_source(root, changed.path, settings.max_file_size, at=changes.source_rev,
+                             blobs=blobs, entry=entry)
         if not isinstance(source, SourceFile):
             note(f"{source.path}: skipped, {source.reason}")
         elif changed.path in unstaged:
@@ -169,7 +175,7 @@ def _read(root: Path, changes: ChangeSet, settings: Settings, fix: bool,
     return out
 
 
-def _triggers(settings: Settings, root: Path, backends: Backends,
+def _triggers(settings: PreSettings, root: Path, backends: Backends,
               note: Note) -> list[tuple[PackTrigger, PackRef]]:
     refs = backends.discover(settings, root, backends.environ, note)
     known = {r.name for r in refs}
@@ -181,41 +187,49 @@ def _triggers(settings: Settings, root: Path, backends: Backends,
 
 
 def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
-                 triggers: Sequence[PackTrigger], settings: Settings) -> list[tuple[str, ...]]:
+                 triggers: Sequence[PackTrigger], settings: PreSettings,
+                 blobs: git.Blobs) -> list[tuple[str, ...]]:
     """The packs each file activates; with `follow-imports`, the project modules it imports are
     read as of `at`, like the files, in one git query for all."""
     def read(paths: set[str]) -> Mapping[str, str]:
-        return read_existing(root, paths, settings.max_file_size, at=at)
+        return read_existing(root, paths, settings.max_file_size, at=at, blobs=blobs)
 
     return activations([(s.path, s.text) for s in sources], triggers, settings.packs,
                        read if settings.follow_imports else None)
 
 
-def _runtime(root: Path, changes: ChangeSet, settings: Settings, backends: Backends,
-             packs: Mapping[str, LoadedPack], note: Note) -> Runtime:
-    wanted = registry.wanted(backends.checks, settings, packs)
-    if not wanted:  # the fast path: no pack, so no libcst, numpy or torch
-        return Runtime(settings, packs, (), None, backends.strict)
+def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backends,
+             packs: Mapping[str, LoadedPack], note: Note, blobs: git.Blobs) -> Runtime:
+    wanted = registry.wanted(backends.checks, pre, packs)
+    if not wanted:  # the fast path: no pack, so no pydantic, libcst, numpy or torch
+        return Runtime(pre, packs, (), None, backends.strict)
+    settings = validated(pre)  # a check will run: the whole table is validated now
     retrieval = (backends.retrieval(list(packs.values()), settings, backends.environ, note)
                  if packs else None)
     env = registry.CheckEnv(root, settings, packs, retrieval,
-                            backends.project(root, changes.source_rev, note))
+                            backends.project(root, changes.source_rev, note, blobs))
     return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict)
 
 
-def review(root: Path, changes: ChangeSet, settings: Settings, backends: Backends = Backends(),
+def review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends = Backends(),
            *, fix: bool = False) -> Review:
     """Review the Python files of `changes`; with `fix`, apply fixes in memory (the caller writes
     them, or not). Raises UserError for what the user must correct (a listed pack missing)."""
+    with git.Blobs(root) as blobs:  # one `git cat-file --batch` for every blob this run reads
+        return _review(root, changes, settings, backends, fix, blobs)
+
+
+def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends, fix: bool,
+            blobs: git.Blobs) -> Review:
     notes: list[str] = []
-    read = _read(root, changes, settings, fix, notes.append)
+    read = _read(root, changes, settings, fix, notes.append, blobs)
     sources = [s for _, s, _ in read if isinstance(s, SourceFile)]
     found = _triggers(settings, root, backends, notes.append) if sources else []
     packs_per_file = _activations(root, changes.source_rev, sources,
-                                  [t for t, _ in found], settings)
+                                  [t for t, _ in found], settings, blobs)
     wanted = {name for packs in packs_per_file for name in packs}
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
-    runtime = _runtime(root, changes, settings, backends, loaded, notes.append)
+    runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs)
 
     per_file = iter(packs_per_file)
     files: list[FileReview] = []

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from remora_review import __version__
+from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
 
 if TYPE_CHECKING:
@@ -220,9 +221,7 @@ def _remove_if_ours(path: Path, inode: int | None = None, content: str | None = 
 
 
 def _write_pid(path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{os.getpid()}\n", "utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, f"{os.getpid()}\n".encode(), follow_symlinks=False)
 
 
 def serve(sock_path: Path, idle_timeout: float) -> None:

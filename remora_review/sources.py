@@ -5,11 +5,11 @@ from __future__ import annotations
 import codecs
 import re
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from remora_review.changes import run_git
+from remora_review import git
 
 _BINARY_PROBE = 8192
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -49,15 +49,22 @@ def decode_source(path: str, data: bytes) -> SourceFile | Skipped:
     return SourceFile(path, text, newline, bom)
 
 
-def read_source(root: Path, path: str, max_size: int, *, at: str | None = None) -> SourceFile | Skipped:
+def read_source(root: Path, path: str, max_size: int, *, at: str | None = None,
+                blobs: git.Blobs | None = None, entry: git.TreeEntry | None = None,
+                ) -> SourceFile | Skipped:
     """Read `path` (repository-relative) from the working tree, or from git when `at` is given.
 
     `at` is ChangeSet.source_rev: ":" reads the staged text, a commit id reads that commit's.
+    `blobs` is the run's blob reader (one is opened for this call when it is None); `entry`, when
+    the caller already knows the path's mode and blob id (a diff reports them), spares the lookup.
     Skip reasons: "missing", "a symlink", "not a regular file", "over N bytes", "binary file",
     "not UTF-8".
     """
     if at is not None:
-        return _read_blob(root, path, max_size, at)
+        if blobs is None:
+            with git.Blobs(root) as own:
+                return _read_blob(root, path, max_size, at, own, entry)
+        return _read_blob(root, path, max_size, at, blobs, entry)
     full = root / path
     try:
         info = full.lstat()
@@ -81,83 +88,45 @@ def read_source(root: Path, path: str, max_size: int, *, at: str | None = None) 
     return decode_source(path, data)
 
 
-def _read_blob(root: Path, path: str, max_size: int, at: str) -> SourceFile | Skipped:
-    if at == ":":
-        _, out, _ = run_git(root, "--literal-pathspecs", "ls-files", "-s", "-z", "--", path)
-    else:
-        _, out, _ = run_git(root, "--literal-pathspecs", "ls-tree", "-z", at, "--", path)
-    entry = _exact_entry(out, path)
+def _read_blob(root: Path, path: str, max_size: int, at: str, blobs: git.Blobs,
+               entry: git.TreeEntry | None) -> SourceFile | Skipped:
     if entry is None:
-        return Skipped(path, "missing")
-    mode, sha = entry
-    if mode == "120000":
+        found = [e for e in git.tree_entries(root, at, [path]) if e.path == path]
+        if not found:
+            return Skipped(path, "missing")
+        entry = min(found, key=lambda e: e.stage)  # stage 0 first
+    if entry.mode == "120000":
         return Skipped(path, "a symlink")
-    if not mode.startswith("100"):
+    if not entry.is_file:
         return Skipped(path, "not a regular file")
-    _, size, _ = run_git(root, "cat-file", "-s", sha)
-    if int(size.strip() or 0) > max_size:
+    try:
+        data = blobs.read(entry.object_id, max_size)
+    except git.BlobTooBig:
         return Skipped(path, f"over {max_size} bytes")
-    _, data, _ = run_git(root, "cat-file", "blob", sha)
+    if data is None:
+        return Skipped(path, "missing")
     return decode_source(path, data)
 
 
 def read_existing(root: Path, paths: Collection[str], max_size: int, *,
-                  at: str | None = None) -> dict[str, str]:
+                  at: str | None = None, blobs: git.Blobs | None = None) -> dict[str, str]:
     """The texts of those `paths` that exist as readable files (as `read_source` reads them, `at`
     alike); the rest, usually most of them, are left out. Git is asked once for which exist and
-    through one `cat-file` process for their contents, so probing many candidates stays cheap."""
+    through the run's one `cat-file` process for their contents, so probing many candidates stays
+    cheap."""
     if not paths:
         return {}
     if at is None:
         read = (read_source(root, p, max_size) for p in paths if (root / p).is_file())
         return {f.path: f.text for f in read if isinstance(f, SourceFile)}
-    import git  # gitpython keeps one `cat-file --batch` process for all the blobs
-
-    if at == ":":
-        _, out, _ = run_git(root, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *paths)
-    else:
-        _, out, _ = run_git(root, "--literal-pathspecs", "ls-tree", "-z", at, "--", *paths)
-    repo_git = git.Git(str(root))
+    if blobs is None:
+        with git.Blobs(root) as own:
+            return read_existing(root, paths, max_size, at=at, blobs=own)
     texts = {}
-    for entry in tree_entries(out):
-        if not entry.mode.startswith("100") or entry.stage != "0" or entry.path not in paths:
+    for entry in git.tree_entries(root, at, sorted(paths)):
+        if not entry.is_file or entry.stage != "0" or entry.path not in paths:
             continue
-        _, _, size, data = repo_git.get_object_data(entry.object_id)
-        if size <= max_size:
-            found = decode_source(entry.path, bytes(data))
-            if isinstance(found, SourceFile):
-                texts[entry.path] = found.text
+        found = _read_blob(root, entry.path, max_size, at, blobs, entry)
+        if isinstance(found, SourceFile):
+            texts[entry.path] = found.text
     return texts
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    path: str
-    mode: str  # e.g. 100644; 120000 for a symlink
-    object_id: str
-    stage: str  # "0" unless the index holds a merge conflict
-
-
-def tree_entries(listing: bytes) -> Iterator[TreeEntry]:
-    """The entries of `git ls-files -s -z` or `git ls-tree -z` output."""
-    for entry in listing.split(b"\0"):
-        meta, sep, name = entry.partition(b"\t")
-        parts = meta.decode().split()
-        if not sep or len(parts) != 3:
-            continue
-        path = name.decode("utf-8", "surrogateescape")
-        # ls-files -s: mode sha stage; ls-tree: mode type sha
-        if parts[1] in ("blob", "tree", "commit"):
-            yield TreeEntry(path, parts[0], parts[2], "0")
-        else:
-            yield TreeEntry(path, parts[0], parts[1], parts[2])
-
-
-def _exact_entry(listing: bytes, path: str) -> tuple[str, str] | None:
-    """(mode, object id) for `path` in `ls-files -s -z` or `ls-tree -z` output (stage 0 first)."""
-    found = [e for e in tree_entries(listing) if e.path == path]
-    if not found:
-        return None
-    entry = min(found, key=lambda e: e.stage)
-    return entry.mode, entry.object_id
-

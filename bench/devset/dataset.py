@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +16,7 @@ import libcst as cst
 from bench.devset.extract import GoldParam, StrippedFile, extract
 from bench.devset.fetch import Project, SourceFile
 from bench.devset.resolve import LIBRARIES, Resolver
+from remora_review import atomic
 
 _HERE = Path(__file__).parent
 _FORMAT = 2
@@ -129,15 +128,7 @@ def from_json(project: Project, raw: Mapping[str, Any]) -> ProjectSet:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_atomic(path, text.encode("utf-8"), make_parents=True)
 
 
 def load_or_build(

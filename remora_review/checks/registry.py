@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remora_review.config import Settings
-
 if TYPE_CHECKING:
     from remora_review.checks.base import Check, Retrieval
+    from remora_review.config import Settings
+    from remora_review.config_file import PreSettings
     from remora_review.packs.loader import LoadedPack
     from remora_review.project.index import ProjectIndex
 
@@ -61,7 +61,7 @@ CHECKS: tuple[Registered, ...] = (
 )
 
 
-def wanted(registered: Iterable[Registered], settings: Settings,
+def wanted(registered: Iterable[Registered], settings: PreSettings,
            packs: Mapping[str, LoadedPack]) -> tuple[Registered, ...]:
     """The checks a run needs: a pack check only when some file activates a pack, and only
     checks that may report a code --select / --ignore leave on."""

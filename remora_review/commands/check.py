@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from remora_review.config import Settings, load_settings
+from remora_review.config_file import PreSettings, read_config, settings_for
 from remora_review.errors import UserError
 
 if TYPE_CHECKING:
@@ -43,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _settings(args: argparse.Namespace, root: Path) -> Settings:
-    settings = load_settings(args.config, root)
+def _settings(args: argparse.Namespace, root: Path) -> PreSettings:
+    """Validated Settings when the repository configures anything; else the defaults without
+    importing pydantic (a commit that activates no pack never needs it)."""
     overrides: dict[str, object] = {}
     if args.select is not None:
         overrides["select"] = args.select
@@ -52,7 +53,7 @@ def _settings(args: argparse.Namespace, root: Path) -> Settings:
         overrides["ignore"] = args.ignore
     if args.filter_mode is not None:
         overrides["filter_mode"] = args.filter_mode
-    return settings.model_copy(update=overrides) if overrides else settings
+    return settings_for(read_config(args.config, root), overrides)
 
 
 def _changeset(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) -> ChangeSet:
@@ -81,12 +82,12 @@ def _relative(root: Path, name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from remora_review import changes
+    from remora_review.git import repo_root
     from remora_review.output import FORMATTERS, Report
     from remora_review.review import Backends, review
 
     args.config = getattr(args, "config", None)
-    root = changes.repo_root(Path.cwd())
+    root = repo_root(Path.cwd())
     settings = _settings(args, root)
     # REMORA_REVIEW_STRICT=1 (the tests set it): a check that raises is an internal error.
     strict = os.environ.get("REMORA_REVIEW_STRICT") == "1"
@@ -113,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_fixes(root: Path, fixed: Sequence[Checked], diff_only: bool) -> int:
+    if not fixed:  # the usual hook run: no need to import the writer (tempfile, difflib)
+        return 0
     from remora_review.fixes import unified_diff, write_atomic
 
     for checked in fixed:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.packs.loader import (
     MANIFEST,
     PackError,
@@ -34,7 +33,7 @@ def manifest_to_toml(manifest: Manifest) -> str:
 
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
-    _write_atomic(path, manifest_to_toml(manifest).encode("utf-8"))
+    write_atomic(path, manifest_to_toml(manifest).encode("utf-8"), 0o644)
 
 
 def finalize_pack(directory: Path) -> Manifest:
@@ -63,17 +62,9 @@ def write_pack(directory: Path, out: Path) -> Path:
     _, empty_dirs = walk_files(directory, label)
     entries = sorted([*manifest.files, MANIFEST, *(d + "/" for d in empty_dirs)])
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:
-            for name in entries:
-                _add_entry(zf, directory, name)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_writer(out, 0o644) as raw, zipfile.ZipFile(raw, "w") as zf:
+        for name in entries:
+            _add_entry(zf, directory, name)
     return out
 
 
@@ -92,16 +83,6 @@ def _add_entry(zf: zipfile.ZipFile, directory: Path, name: str) -> None:
         shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 # A TOML writer for the shapes a manifest has: scalars, arrays of scalars, tables, arrays of tables.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -43,13 +42,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> in
 
 
 def _repo_root(cwd: Path) -> Path:
+    from remora_review import git
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True
-        )
-    except OSError:  # no git on PATH: not a repository as far as we can tell
+        return git.repo_root(cwd)
+    except UserError:  # no git, or not a repository: the packs of the current directory
         return cwd
-    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else cwd
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings, Path]:

@@ -1,18 +1,47 @@
-"""Find packs (config paths, the install dir, entry points) by reading only their manifests."""
+"""Find packs (config paths, the install dir, entry points) by reading only their manifests.
+
+Discovery runs on every commit, pack or not, so it reads the few fields activation needs with the
+standard library; a manifest is validated in full (pydantic) when its pack loads, or here when
+those fields are not what a valid manifest holds (for the precise error).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib
+import json
 import os
+import re
+import sys
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from remora_review.config import Settings
-from remora_review.packs.loader import MANIFEST, PackError, default_install_dir, parse_manifest
-from remora_review.packs.manifest import Manifest
+from remora_review.packs.loader import (
+    MANIFEST,
+    PackError,
+    default_cache_root,
+    default_install_dir,
+    parse_manifest,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from remora_review.config_file import PreSettings
+    from remora_review.packs.manifest import Manifest
+
+# manifest.FORMAT_VERSION, without importing pydantic (a test holds them equal).
+FORMAT_VERSION = 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 ENTRY_POINT_GROUP = "remora_review.packs"
 # Where a name is found decides which copy is used: the repository's own config first, then what
@@ -65,7 +94,7 @@ class Discovery:
 
 
 def discover_packs(
-    settings: Settings,
+    settings: PreSettings,
     root: Path,
     environ: Mapping[str, str] = os.environ,
     on_problem: Callable[[str], None] | None = None,
@@ -87,7 +116,7 @@ def discover_packs(
 
 
 def scan_packs(
-    settings: Settings,
+    settings: PreSettings,
     root: Path,
     environ: Mapping[str, str] = os.environ,
 ) -> Discovery:
@@ -107,8 +136,8 @@ def scan_packs(
     if install_dir.is_dir():
         candidates.extend(_scan_children(install_dir, INSTALL_DIR, problems))
     searched.append(f"entry points {ENTRY_POINT_GROUP!r}")
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        candidates.extend(_scan_entry_point(ep, problems))
+    for name, value in entry_points(environ):
+        candidates.extend(_scan_entry_point(name, value, problems))
 
     winners: dict[str, PackRef] = {}
     shadowed: list[Shadowed] = []
@@ -128,19 +157,47 @@ def scan_packs(
 
 def read_pack_manifest(path: Path) -> Manifest:
     """The manifest of a pack directory or `.pack` zip, without extracting or verifying files."""
+    return parse_manifest(_manifest_bytes(path), str(path))
+
+
+def _manifest_bytes(path: Path) -> bytes:
     if path.is_dir():
         manifest_path = path / MANIFEST
         if manifest_path.is_symlink() or not manifest_path.is_file():
             raise PackError(f"pack {path}: has no manifest.toml")
-        return parse_manifest(manifest_path.read_bytes(), str(path))
+        return manifest_path.read_bytes()
     try:
         with zipfile.ZipFile(path) as zf:
-            data = zf.read(MANIFEST)
+            return zf.read(MANIFEST)
     except KeyError:
         raise PackError(f"pack {path}: has no manifest.toml at its root") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
         raise PackError(f"pack {path}: not a readable .pack (zip) file: {e}") from None
-    return parse_manifest(data, str(path))
+
+
+def _activation_fields(data: bytes) -> dict[str, Any] | None:
+    """name, version, kind and the library's fields, read with tomllib; None unless each is what a
+    valid manifest holds."""
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    library = raw.get("library")
+    if (raw.get("format") != FORMAT_VERSION or isinstance(raw.get("format"), bool)
+            or not isinstance(library, dict)):
+        return None
+    fields = {"name": raw.get("name"), "version": raw.get("version"),
+              "kind": raw.get("kind", "library"), "library": library.get("name"),
+              "library_version": library.get("version", ""),
+              "activate_on": library.get("activate_on", [])}
+    strings = ("name", "version", "library", "library_version")
+    if (not all(isinstance(fields[k], str) for k in strings)
+            or not _NAME.match(fields["name"]) or fields["kind"] not in ("library", "company")
+            or not isinstance(fields["activate_on"], list)
+            or not all(isinstance(m, str) for m in fields["activate_on"])):
+        return None
+    fields["activate_on"] = tuple(fields["activate_on"])
+    return fields
 
 
 def is_pack(path: Path) -> bool:
@@ -168,17 +225,70 @@ def _scan_children(directory: Path, origin: str, problems: list[PackProblem]) ->
             yield ref
 
 
-def _scan_entry_point(ep: EntryPoint, problems: list[PackProblem]) -> Iterator[PackRef]:
-    origin = f"{ENTRY_POINT} {ep.name}"
+def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str]]:
+    """(name, value) of every `remora_review.packs` entry point, as importlib.metadata lists them.
+
+    importlib.metadata costs more to import than the whole no-pack hook may take, so its answer is
+    kept in the user's cache under a key made of the directories on sys.path and their modification
+    times. pip installs, upgrades (a new version's dist-info) and removes a distribution by adding,
+    renaming or deleting its dist-info directory in one of them, which changes that directory's
+    mtime: the cache is never read after any of those. As git does for its index, nothing is cached
+    while a directory's mtime is under two seconds old, so a change within the same timestamp tick
+    cannot hide behind an equal mtime. (An entry_points.txt edited by hand inside an existing
+    dist-info is not noticed.)
+    """
+    stamps = []
+    for entry in sys.path:
+        directory = entry or os.getcwd()  # "" is the current directory
+        with contextlib.suppress(OSError):
+            stamps.append((directory, os.stat(directory).st_mtime_ns))
+    key = hashlib.sha256(json.dumps([sys.version, stamps]).encode()).hexdigest()[:32]
+    cache = default_cache_root(environ).parent / f"entry-points-{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        cached = json.loads(cache.read_text("utf-8"))
+        if isinstance(cached, list) and all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p)
+                for p in cached):
+            return [(name, value) for name, value in cached]
+    from importlib import metadata
+
+    found = [(ep.name, ep.value) for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    from remora_review.atomic import write_atomic
+
+    racy = any(time.time_ns() - mtime < 2_000_000_000 for _, mtime in stamps)
+    with contextlib.suppress(OSError):  # no cache: the next run asks importlib.metadata again
+        if not racy:
+            write_atomic(cache, json.dumps(found).encode("utf-8"), make_parents=True)
+    return found
+
+
+# An entry point's value, "module.sub:attr.attr [extras]" (the packaging spec's object reference).
+_REFERENCE = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?\Z")
+
+
+def _load_reference(value: str) -> object:
+    """What importlib.metadata's EntryPoint.load() gives for `value`."""
+    match = _REFERENCE.match(value)
+    if match is None:
+        raise ValueError(f"not an object reference: {value!r}")
+    obj: object = importlib.import_module(match["module"])
+    for part in match["attr"].split(".") if match["attr"] else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def _scan_entry_point(name: str, reference: str,
+                      problems: list[PackProblem]) -> Iterator[PackRef]:
+    origin = f"{ENTRY_POINT} {name}"
     try:
-        obj = ep.load()
+        obj = _load_reference(reference)
         value = obj() if callable(obj) else obj
     except Exception as e:  # third-party code: any failure is that package's problem, reported
-        problems.append(PackProblem(origin, None, f"{origin} ({ep.value}) failed: {e!r}"))
+        problems.append(PackProblem(origin, None, f"{origin} ({reference}) failed: {e!r}"))
         return
     if not isinstance(value, (str, os.PathLike)):
         problems.append(
-            PackProblem(origin, None, f"{origin} ({ep.value}) returned {type(value).__name__}, not a path")
+            PackProblem(origin, None, f"{origin} ({reference}) returned {type(value).__name__}, not a path")
         )
         return
     path = Path(value)
@@ -191,17 +301,15 @@ def _scan_entry_point(ep: EntryPoint, problems: list[PackProblem]) -> Iterator[P
 
 def _ref(path: Path, origin: str, problems: list[PackProblem]) -> PackRef | None:
     try:
-        manifest = read_pack_manifest(path)
+        data = _manifest_bytes(path)
+        fields = _activation_fields(data)
+        if fields is None:  # not a valid manifest: the full parse says precisely why
+            manifest = parse_manifest(data, str(path))
+            fields = {"name": manifest.name, "version": manifest.version, "kind": manifest.kind,
+                      "library": manifest.library.name,
+                      "library_version": manifest.library.version,
+                      "activate_on": manifest.library.activate_on}
     except PackError as e:
         problems.append(PackProblem(origin, path, f"{origin}: {e}"))
         return None
-    return PackRef(
-        name=manifest.name,
-        origin=origin,
-        path=path,
-        version=manifest.version,
-        kind=manifest.kind,
-        library=manifest.library.name,
-        library_version=manifest.library.version,
-        activate_on=manifest.library.activate_on,
-    )
+    return PackRef(origin=origin, path=path, **fields)

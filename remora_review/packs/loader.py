@@ -19,22 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from remora_review.errors import UserError
-from remora_review.packs.manifest import FORMAT_VERSION, Manifest
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# numpy and the retrieval types are imported where used: discovery imports this module on the
-# hook's fast path, which must not pay for numpy.
+# numpy, pydantic (the manifest's model) and the retrieval types are imported where used:
+# discovery imports this module on the hook's fast path, which must not pay for them.
 if TYPE_CHECKING:
     import numpy as np
 
     from remora_review.api_table import ApiTable
+    from remora_review.packs.manifest import Manifest
     from remora_review.retrieval.base import Document
 
 MANIFEST = "manifest.toml"
@@ -181,6 +179,10 @@ def unsafe_reason(rel: str) -> str | None:
 
 def parse_manifest(data: bytes, where: str) -> Manifest:
     """Parse and validate manifest.toml; `where` names the pack (its path) in errors."""
+    from pydantic import ValidationError
+
+    from remora_review.packs.manifest import FORMAT_VERSION, Manifest
+
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

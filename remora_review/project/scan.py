@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project.index import ProjectIndex
+
+if TYPE_CHECKING:
+    from remora_review.git import Blobs
 
 _CACHE_FORMAT = 5
 _MAX_FILE = 1_000_000  # bytes; generated modules beyond this say little about signatures
@@ -43,15 +44,13 @@ def blob_id(data: bytes) -> str:
 
 def _listing(root: Path, at: str | None) -> list[tuple[str, str | None]]:
     """(path, blob id, or None for the working tree) of the regular Python files git tracks."""
-    from remora_review.changes import run_git
-    from remora_review.sources import tree_entries
+    from remora_review import git
 
-    if at is None or at == ":":
-        _, out, _ = run_git(root, "ls-files", "-s", "-z", "--", "*.py")
-    else:
-        _, out, _ = run_git(root, "ls-tree", "-r", "-z", at, "--", "*.py")
-    return sorted((e.path, None if at is None else e.object_id) for e in tree_entries(out)
-                  if e.mode.startswith("100") and e.stage == "0")
+    # The whole listing, filtered here: `ls-tree` matches no "*.py" glob (a commit's project
+    # came out empty when it was asked for one).
+    return sorted((e.path, None if at is None else e.object_id)
+                  for e in git.tree_entries(root, at)
+                  if e.path.endswith(".py") and e.is_file and e.stage == "0")
 
 
 def _working_tree_file(root: Path, path: str) -> bytes | None:
@@ -75,13 +74,17 @@ def _facts_json(path: str, data: bytes) -> dict[str, Any]:
 
 
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
-                       note: Callable[[str], None] = lambda _: None) -> ProjectIndex:
+                       note: Callable[[str], None] = lambda _: None,
+                       blobs: Blobs | None = None) -> ProjectIndex:
     """The index of every tracked Python file as of `at` (":" the index, a commit, or None for the
-    working tree). Facts are cached by blob id in `cache_dir`, so a run re-reads changed files only."""
-    import git  # gitpython: one `cat-file --batch` process for all the blobs a run must read
+    working tree). Facts are cached by blob id in `cache_dir`, so a run re-reads changed files only.
+    `blobs` is the run's blob reader; one is opened for this call when it is None."""
+    from remora_review import git
 
+    if blobs is None:
+        with git.Blobs(root) as own:
+            return load_project_index(root, at, cache_dir, note, own)
     cache = _load_cache(cache_dir)
-    repo_git = git.Git(str(root))
     fresh: dict[str, dict[str, Any]] = {}
     modules: dict[str, ModuleFacts] = {}
     for path, blob in _listing(root, at):
@@ -94,8 +97,7 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
         key = f"{path}\0{blob}"
         raw = cache.get(key)
         if raw is None:
-            raw = _facts_json(path, data if data is not None
-                              else bytes(repo_git.get_object_data(blob)[3]))
+            raw = _facts_json(path, data if data is not None else (blobs.read(blob) or b""))
         fresh[key] = raw
         if raw and raw["module"] not in modules:
             modules[raw["module"]] = ModuleFacts.from_json(raw)
@@ -121,18 +123,12 @@ def _load_cache(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
 def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
                 note: Callable[[str], None]) -> None:
     """Atomic: a concurrent run reads the old cache or the new one, never half of one."""
+    from remora_review.atomic import write_atomic
+
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".project-facts-")
+        write_atomic(_cache_file(cache_dir),
+                     json.dumps(entries, separators=(",", ":")).encode("utf-8"), make_parents=True)
     except OSError as e:
-        note(f"project cache not written: {e.strerror}")
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entries, fh, separators=(",", ":"))
-        os.replace(tmp, _cache_file(cache_dir))
-    except OSError as e:
-        os.unlink(tmp)
         note(f"project cache not written: {e.strerror}")
         return
     for stale in cache_dir.glob("project-facts-v*.json"):  # an older format's cache

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.errors import UserError
 from remora_review.retrieval.base import Document, Hit
 
@@ -20,19 +18,6 @@ VECTORS_FILE = "vectors.npy"
 _MAX_SLICED_RUNS = (
     8  # past this many row runs, one matmul over the whole pack and a gather is faster
 )
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def check_vectors(vectors: np.ndarray, count: int, where: str) -> None:
@@ -55,7 +40,7 @@ def write_documents(path: Path, documents: Sequence[Document]) -> None:
         for d in documents
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write("".join(lines).encode()))
+    write_atomic(path, "".join(lines).encode())
 
 
 def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndarray) -> None:
@@ -65,7 +50,8 @@ def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndar
     ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
     directory.mkdir(parents=True, exist_ok=True)
     # Vectors first: a reader racing a rewrite sees a count mismatch (an error), not a half file.
-    _atomic_write(directory / VECTORS_FILE, lambda f: np.save(f, ordered, allow_pickle=False))
+    with atomic_writer(directory / VECTORS_FILE) as f:
+        np.save(f, ordered, allow_pickle=False)
     write_documents(directory / DOCUMENTS_FILE, [documents[i] for i in order])
 
 

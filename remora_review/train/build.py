@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from remora_review.api_table import ApiTable
+from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.errors import UserError
 from remora_review.infer.profile import UsageProfile
 from remora_review.packs.manifest import (
@@ -105,18 +104,6 @@ def _mined_digest(root: Path) -> str:
     return _digest([_file_digest(root / "usages.jsonl"), _file_digest(root / "names.json")])
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @dataclass(frozen=True)
 class _StageDir:
     """A stage's outputs in the work dir; `key` is written last, so it proves they are complete."""
@@ -136,7 +123,7 @@ class _StageDir:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def finish(self, key: str) -> None:
-        _atomic_write(self.root / "key", (key + "\n").encode())
+        write_atomic(self.root / "key", (key + "\n").encode(), make_parents=True)
 
 
 # --- stages ------------------------------------------------------------------------------------
@@ -162,7 +149,7 @@ def _stage_api(spec: TrainSpec, work: Path, progress: Progress) -> tuple[ApiTabl
         table = api_extract.extract_api_table(spec.library, spec.modules, note=notes.append)
         bar.advance(len(table.classes))
     _report_notes(progress, notes, work / "api" / "notes.txt", "modules skipped")
-    _atomic_write(stage.root / "api.json", _api_json(table))
+    write_atomic(stage.root / "api.json", _api_json(table), make_parents=True)
     stage.finish(key)
     # What a resumed run reads back, so that both give the same bytes.
     return ApiTable.load(stage.root / "api.json"), _file_digest(stage.root / "api.json")
@@ -223,8 +210,8 @@ def _stage_mine(
         result = mining.mine(table, units, on_unit=bar.advance)
     _report_notes(progress, result.notes, stage.root / "notes.txt", "files skipped")
     lines = [json.dumps(_usage_json(u), sort_keys=True) for u in result.usages]
-    _atomic_write(stage.root / "usages.jsonl", "".join(line + "\n" for line in lines).encode())
-    _atomic_write(stage.root / "names.json", _names_json(result.names))
+    write_atomic(stage.root / "usages.jsonl", "".join(line + "\n" for line in lines).encode(), make_parents=True)
+    write_atomic(stage.root / "names.json", _names_json(result.names), make_parents=True)
     stage.finish(key)
     return _read_mined(stage.root, len(units)), _mined_digest(stage.root)
 
@@ -274,7 +261,7 @@ def _stage_documents(
         docs = documents.pack_documents(table, mined.usages, spec.policies, spec.glossary)
         bar.advance(len(docs))
     lines = [json.dumps(_document_json(d), sort_keys=True, ensure_ascii=False) for d in docs]
-    _atomic_write(stage.root / "documents.jsonl", "".join(s + "\n" for s in lines).encode())
+    write_atomic(stage.root / "documents.jsonl", "".join(s + "\n" for s in lines).encode(), make_parents=True)
     stage.finish(key)
     path = stage.root / "documents.jsonl"
     return _read_documents(path), _file_digest(path)
@@ -372,9 +359,8 @@ def _stage_embed(
         vectors = np.stack([rows[d.text] for d in docs]).astype(np.float32)
     else:
         vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
-    with tempfile.NamedTemporaryFile(dir=stage.root, suffix=".npy", delete=False) as f:
+    with atomic_writer(stage.root / "vectors.npy") as f:
         np.save(f, np.ascontiguousarray(vectors), allow_pickle=False)
-    os.replace(f.name, stage.root / "vectors.npy")
     stage.finish(key)
     return vectors
 
@@ -458,8 +444,8 @@ def _assemble(
     if pack.exists():
         shutil.rmtree(pack)
     pack.mkdir(parents=True)
-    _atomic_write(pack / "api.json", _api_json(table))
-    _atomic_write(pack / "names.json", _names_json(mined.names))
+    write_atomic(pack / "api.json", _api_json(table), make_parents=True)
+    write_atomic(pack / "names.json", _names_json(mined.names), make_parents=True)
     write_index(pack / "index", docs, vectors)
     templates = _copy_templates(spec, pack)
     if checkpoint is not None:
@@ -475,7 +461,7 @@ def _report_notes(progress: Progress, notes: Sequence[str], path: Path, what: st
     if not notes:
         path.unlink(missing_ok=True)
         return
-    _atomic_write(path, "".join(n + "\n" for n in notes).encode())
+    write_atomic(path, "".join(n + "\n" for n in notes).encode(), make_parents=True)
     progress.note(f"{len(notes)} {what}; see {path}")
 
 

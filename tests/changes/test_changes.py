@@ -13,12 +13,12 @@ from remora_review.changes import (
     all_files,
     python_files,
     range_changes,
-    repo_root,
     restrict,
     staged_changes,
     unstaged_paths,
 )
 from remora_review.errors import UserError
+from remora_review.git import repo_root
 
 from .gitrepo import GitRepo, numbered
 

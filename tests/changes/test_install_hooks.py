@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from remora_review.errors import UserError
-from remora_review.hook_scripts import HOOKS, MARKER
-from remora_review.install_hooks import register
+from remora_review.hook_scripts import HOOKS, MARKER, render
+from remora_review.install_hooks import installed_by, register
 
 from .gitrepo import GitRepo
 
 REPO_HOOKS = Path(__file__).resolve().parents[2] / "hooks"
 FOREIGN = "#!/bin/sh\necho 'my own hook'\n"
+VENV_BIN = Path(sys.executable).parent
+BARE_PATH = "/usr/bin:/bin"  # a shell where the environment with remora-review is not active
+
+
+def installed(name: str) -> str:
+    """The hook text install-hooks writes from this test's environment."""
+    return render(name, *installed_by(sys.executable))
 
 
 def install(*argv: str) -> int:
@@ -40,7 +49,8 @@ def test_installs_and_is_idempotent(repo: GitRepo, monkeypatch: pytest.MonkeyPat
     assert install("--hook", "all") == 0
     for name in ("pre-commit", "pre-push"):
         hook = repo.root / ".git" / "hooks" / name
-        assert hook.read_text() == HOOKS[name] and os.access(hook, os.X_OK)
+        assert hook.read_text() == installed(name) and os.access(hook, os.X_OK)
+        assert f"INSTALLED_SCRIPT={VENV_BIN / 'remora-review'}\n" in hook.read_text()
     assert "installed the pre-push hook" in capsys.readouterr().out
     assert install("--hook", "all") == 0
     assert "pre-commit hook already installed" in capsys.readouterr().out
@@ -58,7 +68,7 @@ def test_refuses_a_foreign_hook_and_force_backs_it_up(repo: GitRepo,
     assert not (hooks / "pre-push").exists()  # nothing written when any target is refused
     assert install("--hook", "pre-commit", "--force") == 0
     assert (hooks / "pre-commit.remora-backup").read_text() == FOREIGN
-    assert (hooks / "pre-commit").read_text() == HOOKS["pre-commit"]
+    assert (hooks / "pre-commit").read_text() == installed("pre-commit")
     assert install("--force") == 0  # ours now: replaced in place, no second backup
     assert sorted(p.name for p in hooks.glob("pre-commit*") if p.suffix != ".sample") == [
         "pre-commit", "pre-commit.remora-backup"]
@@ -71,11 +81,11 @@ def test_honours_core_hooks_path_and_worktrees(repo: GitRepo, tmp_path: Path,
     repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
     monkeypatch.chdir(tmp_path / "wt")
     install()
-    assert (repo.root / ".git" / "hooks" / "pre-commit").read_text() == HOOKS["pre-commit"]
+    assert (repo.root / ".git" / "hooks" / "pre-commit").read_text() == installed("pre-commit")
     repo.git("config", "core.hooksPath", ".githooks")
     monkeypatch.chdir(repo.root)
     install("--hook", "pre-push")
-    assert (repo.root / ".githooks" / "pre-push").read_text() == HOOKS["pre-push"]
+    assert (repo.root / ".githooks" / "pre-push").read_text() == installed("pre-push")
 
 
 def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -83,14 +93,60 @@ def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
                           env={**os.environ, **(env or {})})
 
 
-def test_pre_commit_hook_without_remora_review_on_path_blocks(repo: GitRepo,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_installed_hook_runs_without_the_environment_on_path(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed from a venv, then `git commit` from a shell that lacks it: the hook finds the
+    executable that installed it and really reviews (a syntax error stops the commit)."""
     monkeypatch.chdir(repo.root)
+    monkeypatch.delenv("REMORA_REVIEW", raising=False)
     install()
+    repo.write("a.py", "def f(:\n")
+    repo.git("add", "a.py")
+    blocked = run_git(repo.root, "commit", "-m", "c", env={"PATH": BARE_PATH})
+    assert blocked.returncode != 0, blocked.stderr
+    assert "a.py:1:" in blocked.stderr and "RR001" in blocked.stderr  # git sends hook output there
+    repo.write("a.py", "x = 1\n")
+    repo.git("add", "a.py")
+    done = run_git(repo.root, "commit", "-m", "c", env={"PATH": BARE_PATH})
+    assert done.returncode == 0, done.stderr
+    assert repo.git("log", "--format=%s") == "c"
+
+
+def test_hook_falls_back_to_python_m_and_env_wins(repo: GitRepo, stub: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the script (`python -m remora_review install-hooks` from an environment without
+    one) the hook runs `PYTHON -m remora_review`; REMORA_REVIEW still wins over both."""
+    hook = repo.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text(render("pre-commit", python=sys.executable))
+    hook.chmod(0o755)
+    repo.write("a.py", "def f(:\n")
+    repo.git("add", "a.py")
+    monkeypatch.delenv("REMORA_REVIEW")
+    blocked = run_git(repo.root, "commit", "-m", "c", env={"PATH": BARE_PATH})
+    assert blocked.returncode != 0 and "RR001" in blocked.stderr
+    assert stub.read_text() == ""
+    done = run_git(repo.root, "commit", "-qm", "c",
+                   env={"PATH": BARE_PATH, "REMORA_REVIEW": str(stub.parent / "bin" / "remora-review")})
+    assert done.returncode == 0 and stub.read_text() == "check\n"
+
+
+def test_installed_by_records_absolute_paths(tmp_path: Path) -> None:
+    assert installed_by(sys.executable) == (str(VENV_BIN / "remora-review"), sys.executable)
+    bare = tmp_path / "bin" / "python3"
+    bare.parent.mkdir()
+    bare.write_text("")  # a Python whose directory holds no remora-review script
+    assert installed_by(str(bare)) == ("", str(bare))  # no script there: python -m
+
+
+def test_hand_copied_hook_without_remora_review_on_path_blocks(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of hooks/pre-commit records nothing: with nothing on PATH it stops the commit."""
+    hook = repo.root / ".git" / "hooks" / "pre-commit"
+    shutil.copy(REPO_HOOKS / "pre-commit", hook)
     monkeypatch.delenv("REMORA_REVIEW", raising=False)
     repo.write("a.py", "x = 1\n")
     repo.git("add", "a.py")
-    done = run_git(repo.root, "commit", "-m", "c", env={"PATH": "/usr/bin:/bin"})
+    done = run_git(repo.root, "commit", "-m", "c", env={"PATH": BARE_PATH})
     assert done.returncode != 0
     assert "'remora-review' is not on PATH" in done.stderr
     assert "git commit --no-verify" in done.stderr

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,7 +89,10 @@ def test_reading_an_archive_manifest_extracts_nothing(
     environ = {"XDG_CACHE_HOME": str(user_dirs["cache"]), "HOME": str(user_dirs["home"])}
     refs = _discover(_settings("beta.pack"), tmp_path / "repo", environ)
     assert "beta" in {r.name for r in refs}
-    assert not user_dirs["cache"].exists()
+    # Nothing extracted (the cache holds only the entry-point list, see entry_points()).
+    assert not (user_dirs["cache"] / "remora-review" / "packs").exists()
+    assert [p.name[:13] for p in (user_dirs["cache"] / "remora-review").iterdir()] == [
+        "entry-points-"]
 
 
 def test_config_beats_install_dir_beats_entry_points(
@@ -170,3 +176,45 @@ def test_discovery_stays_clear_of_numpy_libcst_and_torch(
     result = json.loads(out.stdout)
     assert {"alpha", "beta"} <= set(result["names"])
     assert result["heavy"] == []
+
+
+def _dist(site: Path, module: str, version: str, ep_name: str, pack: Path) -> None:
+    """A distribution laid out as pip lays it out: its package and its versioned dist-info."""
+    (site / module).mkdir(parents=True, exist_ok=True)
+    (site / module / "__init__.py").write_text(f"def pack_path():\n    return {str(pack)!r}\n")
+    info = site / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[remora_review.packs]\n{ep_name} = {module}:pack_path\n")
+
+
+def test_the_entry_point_cache_follows_installs_upgrades_and_removals(
+    make_pack: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entry points are cached (importlib.metadata is too slow to import on every commit); an
+    install, an upgrade or a removal in a sys.path directory must show in the next run."""
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    alpha, beta = make_pack("alpha", name="alpha"), make_pack("beta", name="beta")
+
+    def names() -> set[str]:
+        refs = discover_packs(Settings(), tmp_path, environ, on_problem=lambda m: None)
+        return {r.name for r in refs if str(tmp_path) in str(r.path)}
+
+    old = time.time() - 10  # older than the two seconds within which nothing is cached
+    os.utime(site, (old, old))
+    assert names() == set()
+    assert list((tmp_path / "cache" / "remora-review").glob("entry-points-*.json"))
+    _dist(site, "remora_pack_cached_a", "0.1", "alpha", alpha)  # pip install
+    assert names() == {"alpha"}
+    os.utime(site, (old + 1, old + 1))
+    assert names() == {"alpha"}
+    assert names() == {"alpha"}  # served from the cache
+    shutil.rmtree(site / "remora_pack_cached_a-0.1.dist-info")  # pip install -U: 0.1 goes...
+    _dist(site, "remora_pack_cached_a", "0.2", "beta", beta)  # ...0.2 comes, naming another pack
+    monkeypatch.delitem(sys.modules, "remora_pack_cached_a")  # a new run imports the new code
+    assert names() == {"beta"}
+    shutil.rmtree(site / "remora_pack_cached_a-0.2.dist-info")  # pip uninstall
+    assert names() == set()

@@ -1,0 +1,108 @@
+"""Reading `[tool.remora-review]` with the standard library, and the settings a run needs before it
+knows whether any pack is active.
+
+pydantic costs more to import than the whole no-pack hook may take, so the table is validated
+(config.Settings) only when it has keys to validate or a pack is active; a repository without the
+table runs on CoreSettings' defaults, which a test holds equal to Settings' own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from remora_review.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from remora_review.config import Settings
+
+
+class PreSettings(Protocol):
+    """What a run reads before packs are loaded: Settings and CoreSettings both have it."""
+
+    @property
+    def packs(self) -> tuple[str, ...]: ...
+    @property
+    def pack_paths(self) -> tuple[str, ...]: ...
+    @property
+    def filter_mode(self) -> str: ...
+    @property
+    def max_file_size(self) -> int: ...
+    @property
+    def follow_imports(self) -> bool: ...
+
+    def code_enabled(self, code: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The raw `[tool.remora-review]` table and where it came from ({} when there is none)."""
+
+    source: str
+    table: Mapping[str, Any]
+
+
+def read_config(path: Path | None, root: Path) -> ConfigFile:
+    """Read an explicit config file, else `root/pyproject.toml`; no file means an empty table."""
+    candidate = path if path is not None else root / "pyproject.toml"
+    if not candidate.is_file():
+        if path is not None:
+            raise UserError(f"config file not found: {path}")
+        return ConfigFile(str(candidate), {})
+    try:
+        raw = tomllib.loads(candidate.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{candidate}: not valid TOML: {e}") from None
+    table = raw.get("tool", {}).get("remora-review", {})
+    if candidate.name != "pyproject.toml" and not table:
+        table = raw  # a dedicated remora-review.toml holds the table at its top level
+    return ConfigFile(str(candidate), table)
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """Settings' defaults, with the command line's overrides, for a repository that configures
+    nothing; `validated()` gives the full Settings when a pack turns out to be active."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    filter_mode: str = "added"
+    packs: tuple[str, ...] = ()
+    pack_paths: tuple[str, ...] = ()
+    max_file_size: int = 1_000_000
+    follow_imports: bool = True
+
+    def code_enabled(self, code: str) -> bool:
+        selected = not self.select or any(code.startswith(s) for s in self.select)
+        return selected and not any(code.startswith(i) for i in self.ignore)
+
+    def validated(self) -> Settings:
+        from remora_review.config import Settings
+
+        return Settings().model_copy(update={f.name: getattr(self, f.name) for f in fields(self)})
+
+
+def settings_for(config: ConfigFile, overrides: Mapping[str, Any]) -> PreSettings:
+    """CoreSettings when the table is empty (nothing to validate), else the validated Settings;
+    `overrides` (select, ignore, filter_mode from the command line) apply to either."""
+    if not config.table:
+        return CoreSettings(**overrides)
+    from remora_review.config import parse_settings
+
+    settings = parse_settings(dict(config.table), config.source)
+    return settings.model_copy(update=dict(overrides)) if overrides else settings
+
+
+def validated(settings: PreSettings) -> Settings:
+    """The full Settings (pydantic), for the part of a run that loads packs."""
+    if isinstance(settings, CoreSettings):
+        return settings.validated()
+    return cast("Settings", settings)  # the only other kind is Settings itself
