@@ -38,6 +38,8 @@ class PreSettings(Protocol):
     def max_file_size(self) -> int: ...
     @property
     def follow_imports(self) -> bool: ...
+    @property
+    def exclude(self) -> tuple[str, ...]: ...
 
     def code_enabled(self, code: str) -> bool: ...
 
@@ -79,6 +81,7 @@ class CoreSettings:
     pack_paths: tuple[str, ...] = ()
     max_file_size: int = 1_000_000
     follow_imports: bool = True
+    exclude: tuple[str, ...] = ()
 
     def code_enabled(self, code: str) -> bool:
         selected = not self.select or any(code.startswith(s) for s in self.select)

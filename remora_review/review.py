@@ -162,6 +162,8 @@ def _read(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool, note
     unstaged = unstaged_paths(root) if fix and changes.source_rev == ":" else frozenset()
     out: list[tuple[ChangedFile, SourceFile | Skipped, bool]] = []
     for changed in python_files(changes):
+        if excluded(changed.path, settings.exclude):
+            continue
         # The diff reported the new side's blob: it is read by id, without another lookup.
         entry = (git.TreeEntry(changed.path, changed.mode, changed.object_id, "0")
                  if changed.object_id and changed.mode else None)
@@ -173,6 +175,17 @@ def _read(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool, note
             note(f"{changed.path}: not fixed, it has unstaged changes (stage or stash them)")
         out.append((changed, source, changed.path not in unstaged))
     return out
+
+
+def excluded(path: str, patterns: Sequence[str]) -> bool:
+    """Whether `exclude` leaves a file out: a pattern matches the whole relative path
+    (`migrations/*.py`, `**/generated/*`) or one of its leading directories (`migrations`)."""
+    from fnmatch import fnmatchcase
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return any(fnmatchcase(prefix, pattern.rstrip("/")) or fnmatchcase(path, pattern)
+               for pattern in patterns for prefix in prefixes)
 
 
 def _triggers(settings: PreSettings, root: Path, backends: Backends,

@@ -114,3 +114,15 @@ def test_ignoring_every_code_of_the_active_packs_builds_no_check(root):
     backends = replace(_backends(SQLALCHEMY), retrieval=_fail, project=_fail)
     result = review(root, staged_changes(root), Settings(ignore=("RR101",)), backends)
     assert result.packs == ("sqlalchemy",) and result.findings == ()
+
+
+def test_exclude_leaves_matching_files_and_directories_out(root):
+    broken = "def f(:\n"
+    _stage(root, {"app/a.py": broken, "migrations/versions/b.py": broken,
+                  "app/c_pb2.py": broken})
+    settings = Settings(exclude=("migrations", "*_pb2.py"))
+    result = review(root, staged_changes(root), settings, _backends())
+    assert [f.finding.path for c in result.checked for f in c.findings] == ["app/a.py"]
+    # The same change without the setting reports all three.
+    everything = review(root, staged_changes(root), Settings(), _backends())
+    assert len([f for c in everything.checked for f in c.findings]) == 3
