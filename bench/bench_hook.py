@@ -58,6 +58,14 @@ def pick_files(candidates: list[Path], want_pack: bool, target_lines: int = 4000
     return chosen
 
 
+def alembic_source() -> Path:
+    """alembic 1.20.1 as the dev set fetched it: real sqlalchemy code the packs activate on."""
+    src = ROOT / ".bench-cache" / "devset" / "src" / "alembic-1.20.1" / "alembic"
+    if not src.is_dir():
+        raise SystemExit(f"{src} is missing: run bench/devset/run.py once (it fetches the dev set)")
+    return src
+
+
 def make_repo(files: list[Path], with_import: bool) -> Path:
     repo = Path(tempfile.mkdtemp(prefix="remora-bench-"))
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
@@ -128,8 +136,7 @@ def main() -> int:
 
     plain = pick_files(list((SITE / "rich").glob("*.py")) + list((SITE / "pygments").glob("*.py")),
                        want_pack=False)
-    packed = pick_files([p for lib in ("sqlalchemy", "fastapi", "httpx", "starlette")
-                         for p in (SITE / lib).rglob("*.py")], want_pack=True)
+    packed = pick_files(list(alembic_source().rglob("*.py")), want_pack=True)
     for label, files in (("(a) no pack activated", plain), ("(b/c) packs activated", packed)):
         lines = sum(p.read_text("utf-8").count("\n") for p in files)
         print(f"{label}: 10 files, {lines} lines, 10 functions added")

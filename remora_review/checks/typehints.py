@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +14,7 @@ import libcst.metadata as meta
 from remora_review.activation import imported_modules
 from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import FileContext
+from remora_review.checks.folded import fold_blank_runs
 from remora_review.checks.import_style import ImportStyle, Section, read_import_style
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.declared import Declarations, Hint, Link, hints, links
@@ -197,6 +199,19 @@ def _has_unannotated(source: str) -> bool:
     return False
 
 
+def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
+    """The module the profiles are read from, its blank runs folded (checks/folded.py), with every
+    provider the check reads resolved in one batched pass."""
+    folded = fold_blank_runs(ctx.source)
+    wrapper = ctx.wrapper
+    if folded != ctx.source:
+        # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
+        with contextlib.suppress(cst.ParserSyntaxError):
+            wrapper = meta.MetadataWrapper(cst.parse_module(folded), unsafe_skip_copy=True)
+    wrapper.resolve_many((*ProfileBuilder.METADATA, meta.PositionProvider))
+    return wrapper
+
+
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
     """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
     scope = builder.scopes.get(builder.wrapper.module)
@@ -227,8 +242,9 @@ class TypeHintCheck:
     def run(self, ctx: FileContext) -> Iterable[Finding]:
         if not _has_unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
-        builder = ProfileBuilder(ctx.wrapper)
-        positions = ctx.wrapper.resolve(meta.PositionProvider)
+        wrapper = _profiled(ctx)
+        builder = ProfileBuilder(wrapper)
+        positions = wrapper.resolve(meta.PositionProvider)
         changed = []
         for function in builder.functions():
             span = positions[function]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -13,7 +12,11 @@ from typing import Any
 import numpy as np
 
 from remora_review.errors import UserError
+from remora_review.packs.data import documents_bytes, read_documents
 from remora_review.retrieval.base import Document, Hit
+
+__all__ = ["DOCUMENTS_FILE", "VECTORS_FILE", "read_documents", "read_index", "write_documents",
+           "write_index"]
 
 DOCUMENTS_FILE = "documents.jsonl"
 VECTORS_FILE = "vectors.npy"
@@ -45,17 +48,10 @@ def check_vectors(vectors: np.ndarray, count: int, where: str) -> None:
 
 
 def write_documents(path: Path, documents: Sequence[Document]) -> None:
-    """documents.jsonl: one JSON object per line (id, kind, text, label, meta), written atomically."""
-    lines = [
-        json.dumps(
-            {"id": d.id, "kind": d.kind, "text": d.text, "label": d.label, "meta": dict(d.meta)},
-            ensure_ascii=False,
-        )
-        + "\n"
-        for d in documents
-    ]
+    """documents.jsonl (packs/data.py), written atomically."""
+    data = documents_bytes(documents)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write("".join(lines).encode()))
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndarray) -> None:
@@ -67,31 +63,6 @@ def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndar
     # Vectors first: a reader racing a rewrite sees a count mismatch (an error), not a half file.
     _atomic_write(directory / VECTORS_FILE, lambda f: np.save(f, ordered, allow_pickle=False))
     write_documents(directory / DOCUMENTS_FILE, [documents[i] for i in order])
-
-
-def read_documents(path: Path) -> list[Document]:
-    documents = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    raw = json.loads(line)
-                    documents.append(
-                        Document(
-                            raw["id"],
-                            raw["kind"],
-                            raw["text"],
-                            raw.get("label"),
-                            raw.get("meta") or {},
-                        )
-                    )
-                except (ValueError, KeyError, TypeError) as e:
-                    raise UserError(f"{path}:{number}: not a document record ({e})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read index documents ({e})") from None
-    return documents
 
 
 def read_index(directory: Path) -> tuple[list[Document], np.ndarray]:

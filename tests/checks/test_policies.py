@@ -421,9 +421,9 @@ class PackRetrieval:
 
 @pytest.fixture(scope="session")
 def minilm() -> Embedder:
-    from remora_review.retrieval.embedder import make_embedder
+    from remora_review.retrieval.embedder import local_embedder
 
-    return make_embedder(MINILM)
+    return local_embedder(MINILM)
 
 
 @pytest.fixture(scope="session")
