@@ -86,8 +86,7 @@ def _status(state: ServerState, sock: str) -> dict[str, Any]:
 def _embedder_for(state: ServerState, request: dict[str, Any]) -> Embedder:
     """The embedder for this request's spec; specs that differ only in prompts share one model."""
     from remora_review.packs.manifest import EmbeddingModel
-    from remora_review.retrieval.embedder import LoadedModel
-    from remora_review.server_client import local_embedder
+    from remora_review.retrieval.embedder import LoadedModel, local_embedder
 
     spec = EmbeddingModel.model_validate(request.get("spec"))
     model_path, device = request.get("model_path"), request.get("device") or "cpu"

@@ -26,7 +26,7 @@ from remora_review.packs.manifest import EmbeddingModel
 from remora_review.retrieval.base import Embedder, TextKind
 
 if TYPE_CHECKING:
-    from remora_review.retrieval.embedder import LoadedModel
+    pass
 
 SOCKET_NAME = "embed.sock"
 PID_NAME = "server.pid"
@@ -286,31 +286,6 @@ def ensure_server(
 # --- embedders ----------------------------------------------------------------------------------
 
 
-def local_embedder(
-    spec: EmbeddingModel,
-    device: str = "cpu",
-    model_path: str | None = None,
-    *,
-    shared: LoadedModel | None = None,
-) -> Embedder:
-    """The in-process embedder for `spec`; `model_path` (a fine-tuned checkpoint) overrides its model.
-
-    sentence-transformers is imported on the first embed; `shared` reuses an already loaded model.
-    """
-    from remora_review.retrieval.embedder import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(
-        model_path or spec.model,
-        query_prompt=spec.query_prompt,
-        document_prompt=spec.document_prompt,
-        normalize=spec.normalize,
-        truncate_dim=spec.truncate_dim,
-        device=device,
-        dimension=spec.dimension,
-        shared=shared,
-    )
-
-
 class RemoteEmbedder:
     """An Embedder whose model lives in the warm server; switches to `fallback()` once if it dies."""
 
@@ -421,6 +396,8 @@ def make_embedder(
     """The warm server's embedder when enabled and reachable, else one in this process."""
 
     def in_process() -> Embedder:
+        from remora_review.retrieval.embedder import local_embedder
+
         return local_embedder(spec, settings.device, model_path)
 
     if settings.server:

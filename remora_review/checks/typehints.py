@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +13,10 @@ import libcst as cst
 import libcst.metadata as meta
 
 from remora_review.activation import imported_modules
-from remora_review.checks.annotate import add_import
+from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import CheckResult, FileContext
+from remora_review.checks.folded import fold_blank_runs
+from remora_review.checks.import_style import ImportStyle, Section, read_import_style
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.declared import Declarations, Hint, Link, hints, links
 from remora_review.infer.inference import (
@@ -200,18 +203,23 @@ def _has_unannotated(source: str) -> bool:
     return False
 
 
+def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
+    """The module the profiles are read from, its blank runs folded (checks/folded.py), with every
+    provider the check reads resolved in one batched pass."""
+    folded = fold_blank_runs(ctx.source)
+    wrapper = ctx.wrapper
+    if folded != ctx.source:
+        # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
+        with contextlib.suppress(cst.ParserSyntaxError):
+            wrapper = meta.MetadataWrapper(cst.parse_module(folded), unsafe_skip_copy=True)
+    wrapper.resolve_many((*ProfileBuilder.METADATA, meta.PositionProvider))
+    return wrapper
+
+
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
     """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
     scope = builder.scopes.get(builder.wrapper.module)
     return scope is not None and name in scope
-
-
-def _first_party(qualified: str, root: Path | None) -> bool:
-    if root is None:
-        return False
-    top = qualified.split(".")[0]
-    return any((base / top).is_dir() or (base / f"{top}.py").is_file()
-               for base in (root, root / "src"))
 
 
 @dataclass
@@ -226,6 +234,14 @@ class TypeHintCheck:
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
+    _style: ImportStyle | None = field(default=None, init=False, repr=False)
+
+    @property
+    def import_style(self) -> ImportStyle:
+        """The project's isort settings, read once per run (a check lives for one run)."""
+        if self._style is None:
+            self._style = read_import_style(self.repo_root)
+        return self._style
 
     def run(self, ctx: FileContext) -> CheckResult:
         return CheckResult(tuple(self._findings(ctx)))
@@ -233,8 +249,9 @@ class TypeHintCheck:
     def _findings(self, ctx: FileContext) -> Iterator[Finding]:
         if not _has_unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
-        builder = ProfileBuilder(ctx.wrapper)
-        positions = ctx.wrapper.resolve(meta.PositionProvider)
+        wrapper = _profiled(ctx)
+        builder = ProfileBuilder(wrapper)
+        positions = wrapper.resolve(meta.PositionProvider)
         changed = []
         for function in builder.functions():
             span = positions[function]
@@ -248,7 +265,7 @@ class TypeHintCheck:
         # The index holds this file as committed or staged: whole, where ctx.source is a slice.
         project, facts, is_package = _module_context(self.project(), ctx.path, ctx.source,
                                                      fresh=False)
-        imports: dict[tuple[str, str | None], tuple[Edit, ...] | None] = {}
+        imports = _FileImports(ctx.source, self.import_style)
         for site, prediction in _predict(builder, changed, inferer, project, facts, is_package,
                                          imported_modules(ctx.source)):
             high = prediction.confidence >= settings.threshold
@@ -259,7 +276,7 @@ class TypeHintCheck:
     def _finding(
         self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
         prediction: Prediction, positions: Mapping[cst.CSTNode, meta.CodeRange], high: bool,
-        inferer: TypeInferer, imports: dict[tuple[str, str | None], tuple[Edit, ...] | None],
+        inferer: TypeInferer, imports: _FileImports,
     ) -> Finding:
         best = prediction.candidates[0].annotation
         span = positions[site.param.name]
@@ -291,9 +308,9 @@ class TypeHintCheck:
 
     def _fix(self, ctx: FileContext, builder: ProfileBuilder, site: ParameterSite,
              qualified: str, inferer: TypeInferer, span: meta.CodeRange,
-             imports: dict[tuple[str, str | None], tuple[Edit, ...] | None]) -> Fix | None:
-        """`: Name` after the parameter's name, plus the import the module needs for it. The import
-        is worked out once per class and file: a whole-module libcst transform is the costly part."""
+             imports: _FileImports) -> Fix | None:
+        """`: Name` after the parameter's name, plus the import the module needs for it (worked out
+        once per class and file)."""
         local = None
         aliases = {qualified}
         for model in inferer.models:
@@ -305,10 +322,7 @@ class TypeHintCheck:
                 break
         if local is None and _module_binds(builder, short):
             return None  # the short name means something else here; leave it to the user
-        key = (qualified, local)
-        if key not in imports:
-            imports[key] = () if local is not None else self._import_edits(ctx, qualified)
-        import_edits = imports[key]
+        import_edits = () if local is not None else imports.edits(qualified)
         if import_edits is None:
             return None
         name = local or short
@@ -316,15 +330,25 @@ class TypeHintCheck:
         return Fix(f"annotate `{site.param.name.value}: {name}`",
                    (*import_edits, Edit(at.line, at.column, at.line, at.column, f": {name}")))
 
-    def _import_edits(self, ctx: FileContext, qualified: str) -> tuple[Edit, ...] | None:
-        from remora_review.fixes import edits_between
 
-        try:
-            new = add_import(ctx.module, qualified, _first_party(qualified, self.repo_root)).code
-            cst.parse_module(new)
-        except (cst.ParserSyntaxError, ValueError):
-            return None
-        return edits_between(ctx.source, new)
+class _FileImports:
+    """The import edits of one file's fixes: the module's imports read once, each class's edits
+    worked out once."""
+
+    def __init__(self, source: str, style: ImportStyle) -> None:
+        self._source = source
+        self._style = style
+        self._module: ModuleImports | None = None
+        self._edits: dict[str, tuple[Edit, ...] | None] = {}
+
+    def edits(self, qualified: str) -> tuple[Edit, ...] | None:
+        if qualified not in self._edits:
+            if self._module is None:
+                self._module = ModuleImports(self._source, self._style)
+            # A class of the project's own (a library's repository) could make an import cycle.
+            first_party = self._style.section(qualified) == Section.FIRST_PARTY
+            self._edits[qualified] = self._module.edits(qualified, first_party)
+        return self._edits[qualified]
 
 
 def build(env: CheckEnv) -> TypeHintCheck:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import inspect
-import json
 import math
 import re
 from collections import defaultdict
@@ -122,10 +121,9 @@ class PackModel:
             for member in profile.members:
                 member_counts[label][member] += weight
             names[profile.name][label] += weight
-        names_file = pack.root / "names.json"
-        if names_file.is_file():
+        if pack.names:
             names = defaultdict(lambda: defaultdict(float))
-            for name, labels in json.loads(names_file.read_text("utf-8")).items():
+            for name, labels in pack.names.items():
                 for label, count in labels.items():
                     names[name][api.canonical(label) or label] += count
         model = cls(pack=pack.name, api=api, names=dict(names))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -89,32 +88,29 @@ class LoadedPack:
             raise PackError(f"pack {self.name}: {rel} is not a valid API table ({e!r})") from None
 
     @functools.cached_property
+    def names(self) -> dict[str, dict[str, float]]:
+        """How often each parameter name was annotated with each class (empty without the file)."""
+        from remora_review.packs.data import DataError, read_names
+
+        rel = self.manifest.names
+        if rel is None:
+            return {}
+        try:
+            return read_names(self.file(rel))
+        except DataError as e:
+            raise PackError(f"pack {self.name}: {rel} is not a table of name counts "
+                            f"({e.reason})") from None
+
+    @functools.cached_property
     def documents(self) -> list[Document]:
-        from remora_review.retrieval.base import Document
+        from remora_review.packs.data import DataError, read_documents
 
         rel = self.manifest.index.documents
-        docs: list[Document] = []
-        with self.file(rel).open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    raw = json.loads(line)
-                    label = raw.get("label")
-                    docs.append(
-                        Document(
-                            id=str(raw["id"]),
-                            kind=str(raw["kind"]),
-                            text=str(raw["text"]),
-                            label=None if label is None else str(label),
-                            meta=dict(raw.get("meta") or {}),
-                        )
-                    )
-                except (ValueError, KeyError, TypeError, AttributeError) as e:
-                    raise PackError(
-                        f"pack {self.name}: {rel} line {n} is not a document record ({e!r})"
-                    ) from None
-        return docs
+        try:
+            return read_documents(self.file(rel))
+        except DataError as e:
+            where = f"line {e.line} is not a document record" if e.line else "cannot be read"
+            raise PackError(f"pack {self.name}: {rel} {where} ({e.reason})") from None
 
     @functools.cached_property
     def vectors(self) -> np.ndarray:
@@ -244,6 +240,8 @@ def _check_named_files(manifest: Manifest, label: str) -> None:
 
 def _named_files(manifest: Manifest) -> Iterator[tuple[str, str]]:
     yield "API table", manifest.api_table
+    if manifest.names is not None:
+        yield "name statistics", manifest.names
     yield "documents file", manifest.index.documents
     yield "vectors file", manifest.index.vectors
     for template in manifest.templates:

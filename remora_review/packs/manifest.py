@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+# 2: api.json lists each class's own members (flattened over the MRO on load), and the name
+# statistics file is named in the manifest (`names`).
+FORMAT_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -69,6 +71,7 @@ class Manifest(_Strict):
     embedding: EmbeddingModel
     index: IndexFiles = IndexFiles()
     api_table: str = "api.json"
+    names: str | None = None  # parameter name -> annotation -> count, mined with the usages
     policies: tuple[Policy, ...] = ()
     glossary: dict[str, str] = Field(default_factory=dict)  # term -> what it means here
     templates: tuple[str, ...] = ()  # paths of .pym templates inside the pack

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,11 @@ import numpy as np
 
 from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.errors import UserError
+from remora_review.packs.data import documents_bytes, read_documents
 from remora_review.retrieval.base import Document, Hit
+
+__all__ = ["DOCUMENTS_FILE", "VECTORS_FILE", "read_documents", "read_index", "write_documents",
+           "write_index"]
 
 DOCUMENTS_FILE = "documents.jsonl"
 VECTORS_FILE = "vectors.npy"
@@ -30,17 +33,10 @@ def check_vectors(vectors: np.ndarray, count: int, where: str) -> None:
 
 
 def write_documents(path: Path, documents: Sequence[Document]) -> None:
-    """documents.jsonl: one JSON object per line (id, kind, text, label, meta), written atomically."""
-    lines = [
-        json.dumps(
-            {"id": d.id, "kind": d.kind, "text": d.text, "label": d.label, "meta": dict(d.meta)},
-            ensure_ascii=False,
-        )
-        + "\n"
-        for d in documents
-    ]
+    """documents.jsonl (packs/data.py), written atomically."""
+    data = documents_bytes(documents)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, "".join(lines).encode())
+    write_atomic(path, data)
 
 
 def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndarray) -> None:
@@ -53,31 +49,6 @@ def write_index(directory: Path, documents: Sequence[Document], vectors: np.ndar
     with atomic_writer(directory / VECTORS_FILE) as f:
         np.save(f, ordered, allow_pickle=False)
     write_documents(directory / DOCUMENTS_FILE, [documents[i] for i in order])
-
-
-def read_documents(path: Path) -> list[Document]:
-    documents = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    raw = json.loads(line)
-                    documents.append(
-                        Document(
-                            raw["id"],
-                            raw["kind"],
-                            raw["text"],
-                            raw.get("label"),
-                            raw.get("meta") or {},
-                        )
-                    )
-                except (ValueError, KeyError, TypeError) as e:
-                    raise UserError(f"{path}:{number}: not a document record ({e})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read index documents ({e})") from None
-    return documents
 
 
 def read_index(directory: Path) -> tuple[list[Document], np.ndarray]:

@@ -346,16 +346,20 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def make_embedder(
+def local_embedder(
     spec: EmbeddingModel,
-    cache_dir: Path | None = None,
-    *,
-    checkpoint: Path | None = None,
     device: str = "cpu",
+    model_path: str | None = None,
+    *,
+    shared: LoadedModel | None = None,
+    cache_dir: Path | None = None,
 ) -> SentenceTransformerEmbedder:
-    """The embedder a pack's manifest asks for; a fine-tuned checkpoint dir overrides its model."""
+    """The in-process embedder a pack's manifest asks for; `model_path` (a fine-tuned checkpoint)
+    overrides its model. sentence-transformers is imported on the first embed; `shared` reuses an
+    already loaded model. (`server_client.make_embedder` is the one the review uses: the warm
+    server's when it runs, else this one.)"""
     return SentenceTransformerEmbedder(
-        str(checkpoint) if checkpoint is not None else spec.model,
+        model_path or spec.model,
         query_prompt=spec.query_prompt,
         document_prompt=spec.document_prompt,
         normalize=spec.normalize,
@@ -363,4 +367,5 @@ def make_embedder(
         cache_dir=cache_dir,
         device=device,
         dimension=spec.dimension,
+        shared=shared,
     )

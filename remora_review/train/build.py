@@ -15,6 +15,7 @@ from remora_review.api_table import ApiTable
 from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.errors import UserError
 from remora_review.infer.profile import UsageProfile
+from remora_review.packs.data import documents_bytes, names_bytes, read_documents
 from remora_review.packs.manifest import (
     FORMAT_VERSION,
     EmbeddingModel,
@@ -211,7 +212,7 @@ def _stage_mine(
     _report_notes(progress, result.notes, stage.root / "notes.txt", "files skipped")
     lines = [json.dumps(_usage_json(u), sort_keys=True) for u in result.usages]
     write_atomic(stage.root / "usages.jsonl", "".join(line + "\n" for line in lines).encode(), make_parents=True)
-    write_atomic(stage.root / "names.json", _names_json(result.names), make_parents=True)
+    write_atomic(stage.root / "names.json", names_bytes(result.names), make_parents=True)
     stage.finish(key)
     return _read_mined(stage.root, len(units)), _mined_digest(stage.root)
 
@@ -224,10 +225,6 @@ def _usage_json(usage: MinedUsage) -> dict[str, Any]:
         "line": usage.line,
         "source": usage.source,
     }
-
-
-def _names_json(names: Mapping[str, Mapping[str, int]]) -> bytes:
-    return (json.dumps(names, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def _read_mined(root: Path, units: int) -> MiningResult:
@@ -255,28 +252,15 @@ def _stage_documents(
     if stage.done(key, "documents.jsonl"):
         progress.skipped("documents", "unchanged")
         path = stage.root / "documents.jsonl"
-        return _read_documents(path), _file_digest(path)
+        return read_documents(path), _file_digest(path)
     stage.start()
     with progress.stage("documents", total=None) as bar:
         docs = documents.pack_documents(table, mined.usages, spec.policies, spec.glossary)
         bar.advance(len(docs))
-    lines = [json.dumps(_document_json(d), sort_keys=True, ensure_ascii=False) for d in docs]
-    write_atomic(stage.root / "documents.jsonl", "".join(s + "\n" for s in lines).encode(), make_parents=True)
+    write_atomic(stage.root / "documents.jsonl", documents_bytes(docs, sort_keys=True), make_parents=True)
     stage.finish(key)
     path = stage.root / "documents.jsonl"
-    return _read_documents(path), _file_digest(path)
-
-
-def _document_json(d: Document) -> dict[str, Any]:
-    return {"id": d.id, "kind": d.kind, "text": d.text, "label": d.label, "meta": dict(d.meta)}
-
-
-def _read_documents(path: Path) -> list[Document]:
-    out = []
-    for line in path.read_text("utf-8").splitlines():
-        raw = json.loads(line)
-        out.append(Document(raw["id"], raw["kind"], raw["text"], raw["label"], raw["meta"]))
-    return out
+    return read_documents(path), _file_digest(path)
 
 
 def _stage_fine_tune(
@@ -408,6 +392,7 @@ def _manifest(
         ),
         index=IndexFiles(),
         api_table="api.json",
+        names="names.json",
         policies=spec.policies,
         glossary=dict(spec.glossary),
         templates=tuple(templates),
@@ -445,7 +430,7 @@ def _assemble(
         shutil.rmtree(pack)
     pack.mkdir(parents=True)
     write_atomic(pack / "api.json", _api_json(table), make_parents=True)
-    write_atomic(pack / "names.json", _names_json(mined.names), make_parents=True)
+    write_atomic(pack / "names.json", names_bytes(mined.names), make_parents=True)
     write_index(pack / "index", docs, vectors)
     templates = _copy_templates(spec, pack)
     if checkpoint is not None:

