@@ -96,7 +96,7 @@ def _peer(server: FakeGitHub, pr: PullRequest, rounds: list[str]) -> list[dict[s
     for label in rounds:
         if label == "push":
             _push(pr)
-        env = pr.checkout()
+        env = pr.checkout(shallow=False)  # the peer does not deepen a shallow clone itself
         before_log, before_comments = len(server.log), len(server.comments)
         before_refused = len(server.refused)
         started = time.perf_counter()
@@ -104,7 +104,9 @@ def _peer(server: FakeGitHub, pr: PullRequest, rounds: list[str]) -> list[dict[s
         check = subprocess.run(
             [sys.executable, "-m", "remora_review.cli", "check", "--diff", f"{base}...{head}",
              "--output-format", "json"], cwd=env["GITHUB_WORKSPACE"], capture_output=True,
-            text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(pr.runtime)})
+            text=True, env={**os.environ, **_caches(pr)})
+        if check.returncode not in (0, 1):
+            raise SystemExit(f"peer's check failed: {check.stderr}")
         session = GitHubSession()
         session.base_url = server.url
         gh = github3.GitHub(token=WRITE_TOKEN, session=session)
@@ -120,6 +122,12 @@ def _peer(server: FakeGitHub, pr: PullRequest, rounds: list[str]) -> list[dict[s
                      "duplicates": sum(n - 1 for n in keys.values()),
                      "invalid": len(server.refused) - before_refused, "resolved": 0})
     return rows
+
+
+def _caches(pr: PullRequest) -> dict[str, str]:
+    """The same model server and caches as PullRequest.run gives the review."""
+    return {"XDG_RUNTIME_DIR": str(pr.runtime), "XDG_CACHE_HOME": str(pr.runtime / "cache"),
+            "XDG_DATA_HOME": str(pr.runtime / "data")}
 
 
 def env_base_head(env: dict[str, str]) -> tuple[str, str]:
@@ -144,9 +152,6 @@ def main() -> int:
     results = {}
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
     try:
-        # Both sides find with the same warm model server, so the first run is not a cold start.
-        subprocess.run([sys.executable, "-m", "remora_review.cli", "server", "start"], env=env,
-                       capture_output=True, check=True)
         for name, fn in (("remora-review review", _ours), ("peer: a comment per finding", _peer)):
             with tempfile.TemporaryDirectory() as tmp:
                 origin = Path(tmp) / "origin.git"
@@ -155,11 +160,16 @@ def main() -> int:
                     pr = PullRequest(Path(tmp), runtime, server)
                     _build(pr, args.files)
                     pr.open()
+                    # Warm the model server and the pack caches: no side pays a cold start.
+                    pr.run({k: v for k, v in pr.checkout().items() if k != "GITHUB_TOKEN"},
+                           "--dry-run")
+                    server.log.clear()
                     results[name] = fn(server, pr, rounds)
     finally:
         subprocess.run([sys.executable, "-m", "remora_review.cli", "server", "stop"], env=env,
                        capture_output=True)
-    print(f"A pull request of {args.files} changed files, one RR101 finding each; warm model server.")
+    print(f"A pull request of {args.files} changed files, one RR101 finding each; warm model "
+          "server and caches (one unmeasured dry run first); each run a fresh job workspace.")
     for name, rows in results.items():
         _table(name, rows)
     return 0

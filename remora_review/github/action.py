@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from remora_review.output import Report
 
 FAIL_ON = ("error", "warning", "never")
-MODES = ("review", "sarif")
+MODES = ("review", "commit", "sarif")
 _FAILS = {"error": {Severity.ERROR}, "warning": {Severity.ERROR, Severity.WARNING},
           "never": set()}
 
@@ -34,7 +34,8 @@ _FAILS = {"error": {Severity.ERROR}, "warning": {Severity.ERROR, Severity.WARNIN
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("review", help="review a pull request and post it (GitHub Actions)")
     p.add_argument("--mode", choices=MODES, default="review",
-                   help="review: post a review (default); sarif: SARIF, annotations and summary only")
+                   help="review: post a review (default); commit: push the fixes as one commit to "
+                   "the PR branch; sarif: SARIF, annotations and summary only")
     p.add_argument("--repository", help="owner/name (default: GITHUB_REPOSITORY)")
     p.add_argument("--pr", type=int, help="pull request number (default: from GITHUB_EVENT_PATH)")
     p.add_argument("--base", help="base commit (default: the event's base sha)")
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
     ensure_history(root, base, head)
     job = _with_commits(job, base, head)
     settings = _settings(args, root, base)
+    if args.mode == "commit" and not args.dry_run:
+        assert token is not None
+        return _commit(args, job, token, root, settings, out)
     items, texts, hunks, notes = _review(root, base, head, settings)
     from remora_review.github.suggestions import plan_review
 
@@ -178,6 +182,58 @@ def _review(root: Path, base: str, head: str, settings: Settings) -> tuple[
     texts = {c.path: c.source.text for c in result.files if isinstance(c, Checked)}
     hunks = {f.path: hunks_from_lines(f.hunk_lines) for f in changeset.files}
     return items, texts, hunks, list(result.notes)
+
+
+def _commit(args: argparse.Namespace, job: PullRequestJob, token: str, root: Path,
+            settings: Settings, out: TextIO) -> int:
+    """Apply the fixes and push them as one commit on the PR branch (a fast-forward, never
+    forced); the findings left (those without a fix) decide the exit code."""
+    from remora_review.changes import range_changes, run_git
+    from remora_review.github.host import GitHubHost, HostError
+    from remora_review.review import Reviewed, review
+
+    changes = range_changes(root, f"{job.base_sha}...{job.head_sha}")
+    sarif_path = args.sarif or job.workspace / "remora-review.sarif"
+
+    def finish(reviewed: Sequence[Reviewed], notes: Sequence[str], line: str) -> int:
+        items = [(r.finding, r.fingerprint) for r in reviewed]
+        report = _report(items, notes)
+        _write_sarif(report, sarif_path)
+        _fallback(job, report, out, line)
+        return 1 if any(f.severity in _FAILS[args.fail_on] for f, _ in items) else 0
+
+    # Findings as the branch has them: what stands when nothing gets pushed.
+    before = review(root, changes, settings)
+    if not any(r.finding.fix for r in before.findings):
+        return finish(before.findings, before.notes, "Nothing to fix.")
+    if job.from_fork:
+        return finish(before.findings, before.notes,
+                      "The fixes were not pushed: the branch is in a fork.")
+    result = review(root, changes, settings, fix=True)
+    fixed = result.fixed
+    if not fixed:  # every fix was dropped (it would not parse, or clashed)
+        return finish(before.findings, before.notes, "No fix could be applied.")
+    files = {}
+    for checked in fixed:
+        assert checked.fixed_source is not None
+        text = checked.fixed_source.replace("\n", checked.source.newline)
+        _, entry, _ = run_git(root, "ls-tree", job.head_sha, "--", checked.path)
+        mode = "100755" if entry.startswith(b"100755") else "100644"
+        files[checked.path] = (("\ufeff" if checked.source.bom else "") + text, mode)
+    _, tree, _ = run_git(root, "rev-parse", f"{job.head_sha}^{{tree}}")
+    total = sum(c.fixes_applied for c in fixed)
+    message = "\n".join([f"remora-review: apply {total} fixes in {len(fixed)} files", "",
+                         *(f"- {c.path}: {c.fixes_applied} fixes" for c in fixed), "",
+                         f"Reviewed {job.base_sha[:12]}...{job.head_sha[:12]}."])
+    try:
+        sha = GitHubHost(job, token).push_commit(files, tree.decode().strip(), message)
+    except HostError as e:
+        if not e.read_only and e.status not in (409, 422):
+            raise UserError(f"pushing the fixes failed: {e}") from None
+        return finish(before.findings, before.notes, f"The fixes were not pushed: {e}")
+    # What is left after the fixes, at the lines of the pushed commit.
+    return finish(result.findings, result.notes,
+                  f"Pushed {sha[:12]} to {job.head_ref}: {total} fixes in {len(fixed)} files.")
 
 
 def _report(items: Sequence[tuple[Finding, str]], notes: Sequence[str]) -> Report:

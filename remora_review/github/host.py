@@ -9,8 +9,9 @@ lacks (line-based comments, deleting a pending review, GraphQL) go through its o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
@@ -209,6 +210,24 @@ class GitHubHost:
         if response.status_code != 201:
             raise HostError(response.status_code, _message(response))
         return int(response.json()["id"])
+
+    def push_commit(self, files: Mapping[str, tuple[str, str]], base_tree: str, message: str) -> str:
+        """One commit on top of the head with `files` ({path: (text, mode)}), through the Git
+        Data API, and a fast-forward of the head branch to it (never forced); its sha."""
+        repo = self.pull().head.repository
+        entries = []
+        for path, (text, mode) in sorted(files.items()):
+            sha = self._call("uploading a file", partial(repo.create_blob, text, "utf-8"))
+            entries.append({"path": path, "mode": mode, "type": "blob", "sha": sha})
+        tree = self._call("writing the tree", lambda: repo.create_tree(entries, base_tree=base_tree))
+        commit = self._call("writing the commit", lambda: repo.create_commit(
+            message, tree.sha, [self.job.head_sha]))
+        ref = self._call("reading the branch", lambda: repo.ref(f"heads/{self.job.head_ref}"))
+        if ref is None or ref.object.sha != self.job.head_sha:
+            raise HostError(409, f"the branch {self.job.head_ref} moved on since "
+                            f"{self.job.head_sha[:12]}; nothing was pushed")
+        self._call("pushing the commit", lambda: ref.update(commit.sha, force=False))
+        return str(commit.sha)
 
     def threads(self) -> Iterator[Thread]:
         """Review threads with the fingerprints of their first comment, through GraphQL."""

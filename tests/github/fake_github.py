@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import subprocess
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,9 +56,13 @@ class Pull:
     head_repo: str
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
+def _git(repo: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          input=stdin, env={**os.environ, **(env or {})}).stdout
+
+
+_BOT = {"GIT_AUTHOR_NAME": "github-actions[bot]", "GIT_AUTHOR_EMAIL": "bot@example.invalid",
+        "GIT_COMMITTER_NAME": "github-actions[bot]", "GIT_COMMITTER_EMAIL": "bot@example.invalid"}
 
 
 class FakeGitHub:
@@ -71,6 +77,7 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every request
         self.refused: list[str] = []  # why each 422 was answered
+        self.forced = 0  # ref updates with force: true
         self.ids = itertools.count(1000)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -271,8 +278,14 @@ def _handler_methods(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._dispatch("DELETE")
 
+        def do_PATCH(self) -> None:
+            self._dispatch("PATCH")
+
         def _dispatch(self, method: str) -> None:
             body = self._body() if method in ("POST", "PATCH", "PUT") else None
+            if method in ("POST", "PATCH") and not isinstance(body, dict):
+                self._error(400, "Problems parsing JSON")
+                return
             token = self._token()
             if token is None:
                 self._error(401, "Bad credentials")
@@ -307,6 +320,10 @@ def _handler_methods(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return
             if method == "POST" and path == "/graphql":
                 self._graphql(body, token, send)
+                return
+            g = re.fullmatch(rf"/repos/{repo}/git/(.+)", path)
+            if g is not None:
+                self._git_data(method, g.group(1), body, token, send, error)
                 return
             m = re.fullmatch(rf"/repos/{repo}/pulls/(\d+)(/.*)?", path)
             pull = gh.pulls.get(int(m.group(1))) if m else None
@@ -343,6 +360,63 @@ def _handler_methods(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     gh.comments[:] = [c for c in gh.comments
                                       if c["pull_request_review_id"] != review["id"]]
                     send(200, _public(review))
+            else:
+                error(404, "Not Found")
+
+        def _git_data(self, method: str, rest: str, body: Any, token: Token, send: Any,
+                      error: Any) -> None:
+            """The Git Data API on the real repository: blobs, trees, commits, branch refs."""
+            api = f"{gh.url}/repos/{gh.repository}/git"
+            if method != "GET" and not token.write:
+                error(403, "Resource not accessible by integration")
+            elif method == "POST" and rest == "blobs":
+                if body.get("encoding") != "utf-8" or not isinstance(body.get("content"), str):
+                    error(422, "blob needs utf-8 content")
+                    return
+                sha = _git(gh.repo, "hash-object", "-w", "--stdin", stdin=body["content"]).strip()
+                send(201, {"sha": sha, "url": f"{api}/blobs/{sha}"})
+            elif method == "POST" and rest == "trees":
+                with tempfile.TemporaryDirectory() as tmp:
+                    env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+                    if body.get("base_tree"):
+                        _git(gh.repo, "read-tree", body["base_tree"], env=env)
+                    for entry in body["tree"]:
+                        if entry.get("type") != "blob" or entry.get("mode") not in ("100644", "100755"):
+                            error(422, f"bad tree entry {entry}")
+                            return
+                        _git(gh.repo, "update-index", "--add", "--cacheinfo",
+                             f"{entry['mode']},{entry['sha']},{entry['path']}", env=env)
+                    sha = _git(gh.repo, "write-tree", env=env).strip()
+                send(201, {"sha": sha, "url": f"{api}/trees/{sha}", "tree": [
+                    {"path": e["path"], "mode": e["mode"], "type": "blob", "sha": e["sha"],
+                     "url": f"{api}/blobs/{e['sha']}"} for e in body["tree"]]})
+            elif method == "POST" and rest == "commits":
+                parents = [a for p in body.get("parents", []) for a in ("-p", p)]
+                sha = _git(gh.repo, "commit-tree", body["tree"], *parents, "-m", body["message"],
+                           env=_BOT).strip()
+                person = {"name": "github-actions[bot]", "email": "bot@example.invalid", "date": NOW}
+                send(201, {"sha": sha, "url": f"{api}/commits/{sha}", "html_url": "",
+                           "author": person, "committer": person, "message": body["message"],
+                           "tree": {"sha": body["tree"], "url": f"{api}/trees/{body['tree']}"},
+                           "parents": [{"sha": p, "url": f"{api}/commits/{p}"}
+                                       for p in body.get("parents", [])],
+                           "verification": {"verified": False, "reason": "unsigned"}})
+            elif re.fullmatch(r"refs?/heads/[\w./-]+", rest) and method in ("GET", "PATCH"):
+                ref = "refs/" + rest.split("/", 1)[1]
+                old = _git(gh.repo, "rev-parse", ref).strip()
+                if method == "PATCH":
+                    new = body.get("sha", "")
+                    ahead = subprocess.run(["git", "merge-base", "--is-ancestor", old, new],
+                                           cwd=gh.repo).returncode == 0
+                    if not ahead and not body.get("force"):
+                        error(422, "Update is not a fast forward")
+                        return
+                    if body.get("force"):
+                        gh.forced += 1
+                    _git(gh.repo, "update-ref", ref, new, old)
+                    old = new
+                send(200, {"ref": ref, "node_id": f"REF_{ref}", "url": f"{api}/{ref}",
+                           "object": {"type": "commit", "sha": old, "url": f"{api}/commits/{old}"}})
             else:
                 error(404, "Not Found")
 

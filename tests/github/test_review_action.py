@@ -248,3 +248,38 @@ def test_the_composite_actions_review_step_runs_as_written(github):
     assert len(server.reviews) == 1 and len(server.comments) == 2
     assert output.read_text("utf-8") == "sarif=remora-review.sarif\n"
     assert (Path(job["GITHUB_WORKSPACE"]) / "remora-review.sarif").is_file()
+
+
+def test_commit_mode_pushes_one_fast_forward_commit_with_the_fixes(github):
+    server, _ = github
+    pr = _open(github)
+    head = pr.sha("refs/heads/feature")
+    result = pr.run(pr.checkout(), "--mode", "commit", "--fail-on", "never")
+    assert result.returncode == 0, result.stderr
+    assert "Pushed" in result.stdout
+    new = pr.sha("refs/heads/feature")
+    assert git(pr.origin, "rev-parse", f"{new}^").strip() == head and server.forced == 0
+    message = git(pr.origin, "log", "-1", "--format=%B", new)
+    assert "- shop/audit.py: 1 fixes" in message and "- shop/service.py: 1 fixes" in message
+    for path, signature in (("shop/audit.py", "def record(db: Session, row):"),
+                            ("shop/service.py", "def save(s: Session, row):")):
+        text = _head_text(pr, path)
+        compile(text, path, "exec")
+        assert signature in text
+    assert server.reviews == []
+    # Run again on the new head: nothing is left to fix, nothing is pushed.
+    again = pr.run(pr.checkout(), "--mode", "commit")
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to fix." in again.stdout and pr.sha("refs/heads/feature") == new
+
+
+def test_commit_mode_never_overwrites_a_branch_that_moved_on(github):
+    server, _ = github
+    pr = _open(github)
+    env = pr.checkout()
+    pr.write("shop/other.py", "x = 1\n")
+    moved = pr.commit("the author pushed meanwhile")
+    result = pr.run(env, "--mode", "commit")
+    assert result.returncode == 1, result.stderr
+    assert "not pushed" in result.stdout and "moved on" in result.stdout
+    assert pr.sha("refs/heads/feature") == moved and server.forced == 0
