@@ -147,7 +147,7 @@ class GitHubHost:
         try:
             return fn()
         except gex.ResponseError as e:
-            raise HostError(e.code, f"{what}: GitHub answered {e.code}: {e.msg}") from None
+            raise HostError(e.code, f"{what}: {_message(e.response)}") from None
         except gex.ConnectionError as e:
             raise HostError(0, f"{what}: cannot reach {self.job.api_url}: {type(e).__name__}") from None
 

@@ -283,3 +283,19 @@ def test_commit_mode_never_overwrites_a_branch_that_moved_on(github):
     assert result.returncode == 1, result.stderr
     assert "not pushed" in result.stdout and "moved on" in result.stdout
     assert pr.sha("refs/heads/feature") == moved and server.forced == 0
+
+
+def test_a_rebase_and_force_push_posts_nothing_twice(github):
+    server, _ = github
+    pr = _open(github)
+    assert pr.run(pr.checkout()).returncode == 1
+    pr.switch("main")
+    pr.write("shop/models.py", "# models\n" + MODELS)
+    pr.commit("main moves on")
+    pr.switch("feature")
+    git(pr.dev, "rebase", "-q", "main")
+    git(pr.dev, "push", "-q", "--force", "origin", "feature")
+    result = pr.run(pr.checkout())
+    assert result.returncode == 1, result.stderr
+    assert "Nothing new to post" in result.stdout
+    assert len(server.reviews) == 1 and server.refused == []
