@@ -339,8 +339,13 @@ def plan_review(items: Sequence[tuple[Finding, str]], texts: Mapping[str, str],
         else:
             comments.append(InlineComment(finding.path, anchor, None,
                                           _comment_body(finding, fp, None), fp, finding.severity))
-    kept, clashing = _compatible(comments, texts)
     findings = {fp: f for f, fp in items}
+    for comment in list(comments):  # the last gate: what GitHub would refuse is never posted
+        problem = comment_problem(comment, hunks.get(comment.path, ()))
+        if problem is not None:
+            comments.remove(comment)
+            leftovers.append(Leftover(findings[comment.fingerprint], comment.fingerprint, problem))
+    kept, clashing = _compatible(comments, texts)
     leftovers.extend(Leftover(findings[c.fingerprint], c.fingerprint, why) for c, why in clashing)
     inline, over = kept[:max(max_comments, 0)], kept[max(max_comments, 0):]
     leftovers.extend(Leftover(findings[c.fingerprint], c.fingerprint,
