@@ -56,7 +56,8 @@ class Registered:
 
 CHECKS: tuple[Registered, ...] = (
     Registered("typehints", "remora_review.checks.typehints", ("RR101",), needs_packs=True),
-    Registered("policies", "remora_review.checks.policies", (), needs_packs=True, pack_codes=True),
+    Registered("policies", "remora_review.checks.policies.check", (), needs_packs=True,
+               pack_codes=True),
 )
 
 

@@ -88,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
     args.config = getattr(args, "config", None)
     root = changes.repo_root(Path.cwd())
     settings = _settings(args, root)
-    result = review(root, _changeset(args, root, os.environ), settings, Backends(os.environ),
-                    fix=args.fix or args.diff_output)
+    # REMORA_REVIEW_STRICT=1 (the tests set it): a check that raises is an internal error.
+    strict = os.environ.get("REMORA_REVIEW_STRICT") == "1"
+    result = review(root, _changeset(args, root, os.environ), settings,
+                    Backends(os.environ, strict=strict), fix=args.fix or args.diff_output)
     for line in result.notes:  # on stderr, so stdout stays parseable
         print(f"remora-review: {line}", file=sys.stderr)
     rewritten = _write_fixes(root, result.fixed, args.diff_output)

@@ -54,6 +54,14 @@ def test_golden_fix(case, packs):
     assert (outcome.fixed_source or source) == expected
 
 
+def test_no_fix_where_the_short_name_means_something_else(packs):
+    """The golden case name_taken leaves the file as it is: the finding stands, without a fix."""
+    source = (GOLDEN / "name_taken" / "input.py").read_text()
+    (finding,) = check_source(_job(source, packs), _runtime(packs)).findings
+    assert (finding.data["parameter"], finding.data["annotation"], finding.fix) == (
+        "session", "sqlalchemy.orm.Session", None)
+
+
 def test_finding_carries_parameter_annotation_and_ranked_candidates(packs):
     source = (GOLDEN / "new_import" / "input.py").read_text()
     (finding,) = [f for f in check_source(_job(source, packs), _runtime(packs)).findings
@@ -221,7 +229,7 @@ def test_a_library_subclass_of_a_builtin_gives_way_to_the_builtin(packs):
               "    return execution_options.union({'x': 1})\n")
     found = {p.function: p for p in predict_source(source, inferer)
              if p.parameter == "execution_options"}
-    assert "options" not in found or all(
-        c.annotation != "sqlalchemy.util.immutabledict" for c in found["options"].candidates)
+    assert all(c.annotation != "sqlalchemy.util.immutabledict"
+               for c in found["options"].candidates)
     # a member only the library's class has still names it
     assert found["merged"].candidates[0].annotation == "sqlalchemy.util.immutabledict"

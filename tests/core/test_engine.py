@@ -8,7 +8,6 @@ from remora_review.checks.base import CheckResult
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source, fix_source, remap_lines
 from remora_review.findings import Edit, Finding, Fix
-from remora_review.tools import ALLOWED_TOOLS, require_tool
 
 
 def test_remap_lines_follows_insertions_and_marks_written_lines():
@@ -123,14 +122,3 @@ print([f.code for f in outcome.findings], "libcst" in sys.modules)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.split() == ["['T201']", "False"]
-
-
-def test_tool_allow_list():
-    assert require_tool("retrieve") == "retrieve"
-    import pytest
-
-    from remora_review.errors import UserError
-
-    with pytest.raises(UserError):
-        require_tool("shell")
-    assert "infer_type" in ALLOWED_TOOLS
