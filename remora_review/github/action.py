@@ -94,11 +94,11 @@ def _settings(args: argparse.Namespace, root: Path, base: str) -> Settings:
 
 
 def _base_file(root: Path, base: str, name: str) -> str | None:
-    from remora_review.changes import run_git
+    from remora_review.github.history import run_git
 
     if name.startswith(("-", "/")) or ".." in Path(name).parts:
         raise UserError(f"--config {name}: give a path inside the repository, or an absolute one")
-    status, out, _ = run_git(root, "show", f"{base}:{name}", ok=(0, 128))
+    status, out = run_git(root, "show", f"{base}:{name}", ok=(0, 128))
     if status != 0:
         return None
     try:
@@ -109,14 +109,13 @@ def _base_file(root: Path, base: str, name: str) -> str | None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
         out: TextIO = sys.stdout) -> int:
-    from remora_review import changes
-    from remora_review.github.history import ensure_history
+    from remora_review.github.history import ensure_history, repo_root
     from remora_review.github.host import require_token
 
     job = _job(args, environ)
     # No token is a usage error before anything is read or written; --dry-run reads nothing.
     token = None if args.dry_run else require_token(args.github_token or environ.get("GITHUB_TOKEN"))
-    root = changes.repo_root(job.workspace.resolve())
+    root = repo_root(job.workspace.resolve())
     base, head = _resolve(root, job.base_sha), _resolve(root, job.head_sha)
     ensure_history(root, base, head)
     job = _with_commits(job, base, head)
@@ -153,11 +152,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
 
 
 def _resolve(root: Path, rev: str) -> str:
-    from remora_review.changes import run_git
+    from remora_review.github.history import run_git
 
     if rev.startswith("-"):
         raise UserError(f"not a revision: {rev}")
-    status, stdout, _ = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",
+    status, stdout = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",
                                 ok=(0, 1, 128))
     # A sha from the event may be missing from a shallow clone: history.py fetches it.
     return stdout.decode().strip() if status == 0 else rev
@@ -188,7 +187,8 @@ def _commit(args: argparse.Namespace, job: PullRequestJob, token: str, root: Pat
             settings: Settings, out: TextIO) -> int:
     """Apply the fixes and push them as one commit on the PR branch (a fast-forward, never
     forced); the findings left (those without a fix) decide the exit code."""
-    from remora_review.changes import range_changes, run_git
+    from remora_review.changes import range_changes
+    from remora_review.github.history import run_git
     from remora_review.github.host import GitHubHost, HostError
     from remora_review.review import Reviewed, review
 
@@ -217,10 +217,10 @@ def _commit(args: argparse.Namespace, job: PullRequestJob, token: str, root: Pat
     for checked in fixed:
         assert checked.fixed_source is not None
         text = checked.fixed_source.replace("\n", checked.source.newline)
-        _, entry, _ = run_git(root, "ls-tree", job.head_sha, "--", checked.path)
+        _, entry = run_git(root, "ls-tree", job.head_sha, "--", checked.path)
         mode = "100755" if entry.startswith(b"100755") else "100644"
         files[checked.path] = (("\ufeff" if checked.source.bom else "") + text, mode)
-    _, tree, _ = run_git(root, "rev-parse", f"{job.head_sha}^{{tree}}")
+    _, tree = run_git(root, "rev-parse", f"{job.head_sha}^{{tree}}")
     total = sum(c.fixes_applied for c in fixed)
     message = "\n".join([f"remora-review: apply {total} fixes in {len(fixed)} files", "",
                          *(f"- {c.path}: {c.fixes_applied} fixes" for c in fixed), "",

@@ -7,31 +7,44 @@ left, the token never passing through here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
-from remora_review.changes import run_git
+from remora_review import changes
 from remora_review.errors import UserError
 
 DEEPEN_STEPS = (50, 200, 1000)
 
 
+# The only two places github/ reaches git: with remora_review/git.py (branch gitfast) merged,
+# they become `git.run(...)` (its Completed's status and out) and `git.repo_root(...)`.
+def run_git(root: Path, *args: str, ok: Collection[int] = (0,)) -> tuple[int, bytes]:
+    """git in `root`: (status, stdout); a status outside `ok` is a UserError."""
+    status, out, _ = changes.run_git(root, *args, ok=ok)
+    return status, out
+
+
+def repo_root(cwd: Path) -> Path:
+    return changes.repo_root(cwd)
+
+
 def _has(root: Path, sha: str) -> bool:
-    status, _, _ = run_git(root, "cat-file", "-e", f"{sha}^{{commit}}", ok=(0, 1, 128))
+    status, _ = run_git(root, "cat-file", "-e", f"{sha}^{{commit}}", ok=(0, 1, 128))
     return status == 0
 
 
 def _merge_base(root: Path, base: str, head: str) -> bool:
-    status, _, _ = run_git(root, "merge-base", base, head, ok=(0, 1, 128))
+    status, _ = run_git(root, "merge-base", base, head, ok=(0, 1, 128))
     return status == 0
 
 
 def _shallow(root: Path) -> bool:
-    _, out, _ = run_git(root, "rev-parse", "--is-shallow-repository")
+    _, out = run_git(root, "rev-parse", "--is-shallow-repository")
     return out.strip() == b"true"
 
 
 def _fetch(root: Path, *args: str) -> bool:
-    status, _, _ = run_git(root, "fetch", "--no-tags", "--quiet", "origin", *args, ok=(0, 1, 128))
+    status, _ = run_git(root, "fetch", "--no-tags", "--quiet", "origin", *args, ok=(0, 1, 128))
     return status == 0
 
 
