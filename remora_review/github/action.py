@@ -9,6 +9,7 @@ annotations and the job summary instead. The exit code follows --fail-on.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -109,12 +110,16 @@ def _base_file(root: Path, base: str, name: str) -> str | None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
         out: TextIO = sys.stdout) -> int:
+    from remora_review.github.event import require_token
     from remora_review.github.history import ensure_history, repo_root
-    from remora_review.github.host import require_token
 
     job = _job(args, environ)
-    # No token is a usage error before anything is read or written; --dry-run reads nothing.
-    token = None if args.dry_run else require_token(args.github_token or environ.get("GITHUB_TOKEN"))
+    # No token is a usage error before anything is read or written; --dry-run and the sarif mode
+    # talk to no server.
+    posts = not args.dry_run and args.mode != "sarif"
+    token = require_token(args.github_token or environ.get("GITHUB_TOKEN")) if posts else None
+    if posts and importlib.util.find_spec("github3") is None:
+        raise UserError("posting to GitHub needs github3.py: pip install 'remora-review[github]'")
     root = repo_root(job.workspace.resolve())
     base, head = _resolve(root, job.base_sha), _resolve(root, job.head_sha)
     ensure_history(root, base, head)

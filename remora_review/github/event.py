@@ -121,3 +121,10 @@ def pull_request_job(environ: Mapping[str, str], overrides: Overrides = Override
         step_summary=Path(summary) if summary else None,
         merge_sha=merge if merge and _SHA.match(merge) else None,
     )
+
+
+def require_token(token: str | None) -> str:
+    if not token or not token.strip():
+        raise UserError("no GitHub token: set GITHUB_TOKEN (in a workflow: "
+                        "`env: GITHUB_TOKEN: ${{ github.token }}`) or pass --github-token")
+    return token.strip()

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 
-from remora_review.errors import UserError
 from remora_review.github.event import PullRequestJob
 from remora_review.github.suggestions import InlineComment, markers_in
 
@@ -272,10 +271,3 @@ def _message(response: requests.Response) -> str:
         first = errors[0]
         detail += f" ({first.get('message', first) if isinstance(first, dict) else first})"
     return f"GitHub answered {response.status_code}: {detail}".rstrip(": ")
-
-
-def require_token(token: str | None) -> str:
-    if not token or not token.strip():
-        raise UserError("no GitHub token: set GITHUB_TOKEN (in a workflow: "
-                        "`env: GITHUB_TOKEN: ${{ github.token }}`) or pass --github-token")
-    return token.strip()

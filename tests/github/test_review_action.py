@@ -299,3 +299,17 @@ def test_a_rebase_and_force_push_posts_nothing_twice(github):
     assert result.returncode == 1, result.stderr
     assert "Nothing new to post" in result.stdout
     assert len(server.reviews) == 1 and server.refused == []
+
+
+def test_sarif_mode_needs_no_token_and_sends_no_request(github):
+    server, _ = github
+    pr = _open(github)
+    env = pr.checkout()
+    del env["GITHUB_TOKEN"]
+    result = pr.run(env, "--mode", "sarif")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.count("::warning file=") == 2
+    assert server.log == []
+    sarif = json.loads((Path(env["GITHUB_WORKSPACE"]) / "remora-review.sarif").read_text("utf-8"))
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]} == {"shop/audit.py", "shop/service.py"}
