@@ -1,4 +1,4 @@
-"""Command line: `remora-review check | pack | server | install-hooks`; UserError becomes exit 2 here."""
+"""Command line: `remora-review check | review | pack | server | install-hooks`; UserError becomes exit 2 here."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "pack": "remora_review.packs.commands",
     "server": "remora_review.server_commands",
     "install-hooks": "remora_review.install_hooks",
+    "review": "remora_review.github.action",
 }
 
 

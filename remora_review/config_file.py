@@ -60,13 +60,23 @@ def read_config(path: Path | None, root: Path) -> ConfigFile:
             raise UserError(f"config file not found: {path}")
         return ConfigFile(str(candidate), {})
     try:
-        raw = tomllib.loads(candidate.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        text = candidate.read_text("utf-8")
+    except UnicodeDecodeError as e:
         raise UserError(f"{candidate}: not valid TOML: {e}") from None
+    return config_from_text(text, candidate.name, str(candidate))
+
+
+def config_from_text(text: str, name: str, source: str) -> ConfigFile:
+    """The table of a config file's text: `[tool.remora-review]` of a pyproject.toml, the top
+    level of a dedicated file (remora-review.toml) that has no such table."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{source}: not valid TOML: {e}") from None
     table = raw.get("tool", {}).get("remora-review", {})
-    if candidate.name != "pyproject.toml" and not table:
+    if Path(name).name != "pyproject.toml" and not table:
         table = raw  # a dedicated remora-review.toml holds the table at its top level
-    return ConfigFile(str(candidate), table)
+    return ConfigFile(source, table)
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,23 @@ class Finding:
     def related_lines(self) -> tuple[int, int]:
         return self.related if self.related is not None else (self.line, self.end_line)
 
-    def fingerprint(self, line_text: str) -> str:
-        """Stable across unrelated edits: path, code, the line's own text and the subject."""
+    def fingerprint(self, text: str) -> str:
+        """Who reported what on which code: pack, code, path, the subject (parameter, callee), the
+        flagged lines with whitespace normalised and the nearest non-blank line on either side.
+
+        `text` is the file the finding's lines refer to. No line number and no commit id goes in,
+        so the fingerprint survives code moving, a rebase and a force push; editing the flagged
+        code or its neighbours makes it a new finding.
+        """
+        lines = text.splitlines()
+        flagged = [_normal(t) for t in lines[max(self.line - 1, 0):max(self.end_line, self.line)]]
+        before = next((_normal(t) for t in reversed(lines[:max(self.line - 1, 0)]) if t.strip()), "")
+        after = next((_normal(t) for t in lines[max(self.end_line, self.line):] if t.strip()), "")
         subject = json.dumps(
             {k: self.data[k] for k in ("parameter", "callee") if k in self.data}, sort_keys=True
         )
-        raw = "\x1f".join((self.path, self.code, line_text.strip(), subject))
+        raw = "\x1f".join((self.pack or "", self.code, self.path, subject, before,
+                           "\n".join(flagged), after))
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     def to_json(self, fingerprint: str | None = None) -> dict[str, Any]:
@@ -104,6 +115,10 @@ class Finding:
         if fingerprint is not None:
             out["fingerprint"] = fingerprint
         return out
+
+
+def _normal(line: str) -> str:
+    return " ".join(line.split())  # re-indenting or re-spacing code keeps its fingerprint
 
 
 def _jsonable(value: Any) -> Any:

@@ -149,10 +149,8 @@ def changed_lines(changed: ChangedFile, mode: str) -> frozenset[int] | None:
 
 
 def fingerprint(finding: Finding, text: str) -> str:
-    """The finding's fingerprint against the text it was reported on."""
-    lines = text.splitlines()
-    line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-    return finding.fingerprint(line)
+    """The finding's fingerprint against the text it was reported on (see Finding.fingerprint)."""
+    return finding.fingerprint(text)
 
 
 def _read(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool, note: Note,

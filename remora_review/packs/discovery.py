@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.loader import (
     MANIFEST,
     PackError,
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from remora_review.config_file import PreSettings
     from remora_review.packs.manifest import Manifest
 
-# manifest.FORMAT_VERSION, without importing pydantic (a test holds them equal).
-FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 ENTRY_POINT_GROUP = "remora_review.packs"

@@ -6,10 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# 2: api.json lists each class's own members (flattened over the MRO on load), and the name
-# statistics file is named in the manifest (`names`).
-FORMAT_VERSION = 2
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -62,14 +62,14 @@ def test_files_are_checked_or_skipped_with_the_reason_in_the_change_order(root):
     assert result.packs == ()
 
 
-def test_findings_carry_the_fingerprint_of_their_line(root):
+def test_findings_carry_the_fingerprint_of_their_code(root):
     _stage(root, {"shop/store.py": SAVE})
     result = review(root, staged_changes(root), Settings(), _backends(SQLALCHEMY))
     (checked,) = result.checked
     assert checked.packs == ("sqlalchemy",) and result.packs == ("sqlalchemy",)
     (reviewed,) = checked.findings
     assert reviewed.finding.data["parameter"] == "s"
-    assert reviewed.fingerprint == reviewed.finding.fingerprint("def save(s, user):")
+    assert reviewed.fingerprint == reviewed.finding.fingerprint(SAVE)
     # An unrelated edit above moves the line; the fingerprint stays.
     _stage(root, {"shop/store.py": "# billing\n" + SAVE})
     (moved,) = review(root, staged_changes(root), Settings(), _backends(SQLALCHEMY)).findings

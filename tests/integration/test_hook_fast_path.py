@@ -9,7 +9,6 @@ from pathlib import Path
 
 from remora_review.config import Settings
 from remora_review.config_file import CoreSettings
-from remora_review.packs import discovery, manifest
 
 HEAVY = ("pydantic", "pydantic_core", "git", "libcst", "numpy", "rich", "torch")
 
@@ -87,7 +86,6 @@ def test_git_is_asked_a_few_times_whatever_the_number_of_files(repo, tmp_path: P
 def test_defaults_without_pydantic_match_settings() -> None:
     core, full = CoreSettings(), Settings()
     for name in ("select", "ignore", "filter_mode", "packs", "pack_paths", "max_file_size",
-                 "follow_imports"):
+                 "follow_imports", "exclude"):
         assert getattr(core, name) == getattr(full, name), name
-    assert discovery.FORMAT_VERSION == manifest.FORMAT_VERSION
     assert CoreSettings(select=("RR1",)).validated().select == ("RR1",)
