@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.profile import UsageProfile
-from remora_review.project.facts import Function, ModuleFacts, Parameter, absolute
+from remora_review.project.facts import Function, ModuleFacts, Parameter
 from remora_review.project.index import ProjectIndex, on_value
+from remora_review.pysource.imports import absolute
 
 
 @dataclass(frozen=True)
