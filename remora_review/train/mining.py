@@ -18,6 +18,7 @@ import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
 from remora_review.errors import UserError
+from remora_review.infer.classes import OTHER_LABEL
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile, parse_profiles
 from remora_review.pysource.annotations import Named, from_cst, named_class
 from remora_review.pysource.imports import absolute
@@ -370,8 +371,6 @@ def _read(path: str | None) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
 
-
-OTHER_LABEL = "<other>"  # in names.json: an annotation that is neither a library class nor a builtin
 
 # --- annotations -------------------------------------------------------------------------------
 

@@ -14,14 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remora_review.activation import PackTrigger, active_packs
-from remora_review.checks.typehints import (
-    InfererCache,
-    TypeHintCheck,
-    build_inferer,
-    predict_source,
-)
+from remora_review.checks.typehints import TypeHintCheck
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source, fix_source
+from remora_review.infer.inferer import InfererCache, build_inferer
+from remora_review.infer.rounds import predict_source
 from remora_review.packs.loader import load_pack
 
 ROOT = Path(__file__).resolve().parents[2]

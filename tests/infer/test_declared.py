@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from remora_review.checks.typehints import build_inferer, predict_source
+from remora_review.infer.inferer import build_inferer
+from remora_review.infer.rounds import predict_source
 from remora_review.packs.loader import load_pack
 from remora_review.project.scan import index_from_sources
 
