@@ -49,6 +49,20 @@ def test_golden_fix(case, packs):
     assert (outcome.fixed_source or source) == expected
 
 
+def test_no_fix_where_the_short_name_means_something_else_in_the_module(packs):
+    # `Session = sessionmaker()`: `session: Session` would name the factory, so the finding stands
+    # and the fix is left to the user
+    source = ("from sqlalchemy.orm import sessionmaker\n\nSession = sessionmaker()\n\n\n"
+              "def save_all(session, items):\n"
+              "    session.add_all(items)\n    session.flush()\n    session.commit()\n")
+    outcome = check_source(_job(source, packs), _runtime(packs))
+    assert outcome.notes == ()
+    (finding,) = outcome.findings
+    assert finding.data["annotation"] == "sqlalchemy.orm.Session" and finding.confidence >= 0.9
+    assert finding.fix is None
+    assert fix_source(_job(source, packs), _runtime(packs)).fixed_source is None
+
+
 def test_finding_carries_parameter_annotation_and_ranked_candidates(packs):
     source = (GOLDEN / "new_import" / "input.py").read_text()
     (finding,) = [f for f in check_source(_job(source, packs), _runtime(packs)).findings
