@@ -3,8 +3,8 @@ profiles, remora-train) trees, each caller saying what a name means in its modul
 
 `Optional[Session]`, `Session | None`, `Annotated[Session, ...]` and `"Session"` name Session; a
 generic class names itself (`Select[tuple[int]]` is a Select); a container names nothing
-(`list[Session]` is no Session), nor does a union of several classes. Standard library only: a
-libcst tree is read with libcst imported where it is, by the caller that has one.
+(`list[Session]` is no Session), nor does a union of several classes. libcst is imported only
+inside `from_cst`, whose callers have loaded it already: project facts read with `ast` alone.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pytest
 
 from remora_review.infer.inferer import build_inferer
 from remora_review.infer.rounds import predict_source
+from remora_review.infer.signals import Signals
 from remora_review.packs.loader import load_pack
 from remora_review.project.scan import index_from_sources
 
@@ -261,3 +262,14 @@ def test_sibling_methods_that_declare_a_project_class_speak_against_the_library(
     project = index_from_sources([("app/views.py", views)])
     _, found = _best(predict_source(source, inferer, "app/items.py", project), "session")
     assert found < 0.5 < alone[1]
+
+
+def test_without_the_name_signal_the_projects_naming_habit_does_not_count():
+    # the dev set's ablations switch signals off with a typed value
+    habit = ("from sqlalchemy.orm import Session\n"
+             + "".join(f"def f{i}(dbs: Session) -> None: ...\n" for i in range(3)))
+    source = "import sqlalchemy\ndef g(dbs):\n    print(dbs)\n"
+    project = index_from_sources([("app/a.py", habit)])
+    blind = build_inferer([load_pack(PACKS / "sqlalchemy.pack")], None, Signals(name=False))
+    _, confidence = _best(predict_source(source, blind, "app/g.py", project), "dbs")
+    assert confidence < 0.5
