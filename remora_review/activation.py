@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-# `import a.b as c, d` and `from a.b import (...)` at any indentation; relative imports name no library.
-_IMPORT = re.compile(
-    r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([^#\n;]+))", re.MULTILINE
-)
-
-
-def imported_modules(source: str) -> frozenset[str]:
-    """Dotted names of the modules a file imports (a docstring that looks like an import counts too;
-    that only costs a needless activation, never a wrong finding)."""
-    found: set[str] = set()
-    for match in _IMPORT.finditer(source):
-        if match.group(1):
-            found.add(match.group(1))
-            continue
-        for part in match.group(2).replace("\\", " ").split(","):
-            name = part.strip().split()[0] if part.strip() else ""
-            if re.fullmatch(r"[A-Za-z_][\w.]*", name):
-                found.add(name)
-    return frozenset(found)
-
-
-# `from .db import (a, b)` and `from pkg import mod`: what may name a module of the project.
-_FROM = re.compile(
-    r"^[ \t]*from[ \t]+(\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^#\n;]*)",
-    re.MULTILINE,
-)
+from remora_review.pysource.imports import absolute, from_imports, imported_modules
 
 
 def project_imports(source: str, module: str, is_package: bool) -> frozenset[str]:
     """Absolute dotted names of the modules this file may import from its own project: relative
     imports resolved against `module`, and `from m import x` also as `m.x` (x may be a module)."""
-    from remora_review.project.facts import absolute  # ast-free helper; the module imports only ast
-
     found = set(imported_modules(source))
-    for match in _FROM.finditer(source):
-        base = absolute(match.group(1), module, is_package)
+    for written, names in from_imports(source):
+        base = absolute(written, module, is_package)
         if base:
             found.add(base)
-        for part in match.group(2).strip("()").replace("\\", " ").split(","):
-            name = part.strip().split()[0] if part.strip() else ""
-            if name.isidentifier():
-                found.add(f"{base}.{name}" if base else name)
+        found.update(f"{base}.{name}" if base else name for name in names)
     return frozenset(found)
 
 

@@ -23,8 +23,9 @@ if str(ROOT) not in sys.path:
 
 from remora_review.api_table import ApiTable  # noqa: E402
 from remora_review.packs.archive import finalize_pack, write_manifest, write_pack  # noqa: E402
+from remora_review.packs.format import FORMAT_VERSION  # noqa: E402
 from remora_review.packs.loader import MANIFEST, load_pack, parse_manifest  # noqa: E402
-from remora_review.packs.manifest import FORMAT_VERSION, Manifest  # noqa: E402
+from remora_review.packs.manifest import Manifest  # noqa: E402
 
 
 def upgrade(pack: Path) -> str:

@@ -9,19 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.devset.predictor import Prediction, Predictor
+from remora_review.infer.signals import Signals
 
 PACKS: tuple[str, ...] = ("sqlalchemy", "httpx", "fastapi")
-SIGNAL_SETS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("structure", frozenset({"structure"})),
-    ("embedding", frozenset({"embedding"})),
-    ("combined", frozenset({"structure", "embedding", "name", "flow"})),
+# The ablations, named by what they keep.
+SIGNAL_SETS: tuple[tuple[str, Signals], ...] = (
+    ("structure", Signals(structure=True, embedding=False, name=False, flow=False)),
+    ("embedding", Signals(structure=False, embedding=True, name=False, flow=False)),
+    ("combined", Signals()),
 )
 
 
 @dataclass(frozen=True)
 class ProductConfig:
     label: str  # e.g. "product structure", "product combined ft"
-    signals: frozenset[str]
+    signals: Signals
     fine_tuned: bool
 
 
@@ -84,10 +86,10 @@ def _adapt(predict_source: Callable[..., Sequence[Any]],
 def availability(packs_dir: Path, names: Sequence[str] = PACKS) -> str | None:
     """Why the product cannot be measured yet, or None when it can."""
     try:
-        from remora_review.checks import typehints
+        from remora_review.infer import inferer, rounds
     except ImportError:
-        return "product: not available yet (remora_review.checks.typehints does not import)"
-    if not all(hasattr(typehints, n) for n in ("predict_source", "build_inferer")):
+        return "product: not available yet (remora_review.infer does not import)"
+    if not (hasattr(rounds, "predict_source") and hasattr(inferer, "build_inferer")):
         return "product: not available yet (no predict_source / build_inferer)"
     missing = [p for p in pack_files(packs_dir, False, names) if not p.is_file()]
     if missing:
@@ -105,8 +107,9 @@ def predictors(
 ) -> list[tuple[str, Predictor]]:
     """Predictors for the selected configurations; packs and retrieval are loaded once per flavour."""
     from remora_review.activation import PackTrigger
-    from remora_review.checks.typehints import build_inferer, predict_source
     from remora_review.config import Settings
+    from remora_review.infer.inferer import build_inferer
+    from remora_review.infer.rounds import predict_source
     from remora_review.packs.loader import load_pack
     from remora_review.retrieval.runtime import PackRetrieval
 
@@ -128,7 +131,7 @@ def predictors(
     return out
 
 
-def _inferers(packs: Sequence[Any], retrieval: Any, signals: frozenset[str],
+def _inferers(packs: Sequence[Any], retrieval: Any, signals: Signals,
               build: Callable[..., Any]) -> Callable[[tuple[str, ...]], Any]:
     cache: dict[tuple[str, ...], Any] = {}
 

@@ -11,16 +11,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
+from remora_review.infer.evidence import EvidenceKind, Hint
+from remora_review.infer.links import call_targets, callee_path
 from remora_review.infer.profile import UsageProfile
-from remora_review.project.facts import Function, ModuleFacts, Parameter, absolute
+from remora_review.infer.weights import NAME_AGREE, NAME_SEEN
+from remora_review.project.facts import Function, ModuleFacts, Parameter
 from remora_review.project.index import ProjectIndex, on_value
-
-
-@dataclass(frozen=True)
-class Hint:
-    kind: str  # flow | library_flow | override | overridden | sibling | caller | return | name
-    annotation: str  # dotted class path as written where it was declared
-
 
 _KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": "k"}
 
@@ -113,16 +109,6 @@ class Declarations:
         return None
 
 
-def _callee(name: str, facts: ModuleFacts, is_package: bool) -> str:
-    """A callee as a profile names it (`f`, `C.m`, `..util.f`, `pkg.mod.f`) made absolute."""
-    if name.startswith("."):
-        return absolute(name, facts.module, is_package)
-    head = name.split(".")[0]
-    if head in facts.functions or head in facts.classes:
-        return f"{facts.module}.{name}"
-    return name
-
-
 def hints(
     declarations: Declarations,
     facts: ModuleFacts,
@@ -133,28 +119,24 @@ def hints(
 ) -> list[Hint]:
     """Every declared type that bears on `parameter` of `function` (its qualified name in the module)."""
     out = list(_flows(declarations, facts, profile, is_package))
-    out += [Hint("name", a) for a in _project_name(declarations.project, parameter)]
+    out += [Hint(EvidenceKind.NAME, a) for a in _project_name(declarations.project, parameter)]
     signature = facts.functions.get(function)
     if signature is None:
         return out
     slots = signature.slot_of(parameter)
     owner, _, method = function.rpartition(".")
     if owner in facts.classes and "<locals>" not in function:
-        out += [Hint("override", a) for a in _overridden(declarations, facts, owner, method, slots)]
-        out += [Hint("overridden", a) for f in declarations.project.overriding(
+        out += [Hint(EvidenceKind.OVERRIDE, a) for a in _overridden(declarations, facts, owner, method, slots)]
+        out += [Hint(EvidenceKind.OVERRIDDEN, a) for f in declarations.project.overriding(
                     f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
-        out += [Hint("sibling", a) for a in _siblings(declarations.project, facts, owner, method,
+        out += [Hint(EvidenceKind.SIBLING, a) for a in _siblings(declarations.project, facts, owner, method,
                                                       slots)]
-    for target in _call_targets(facts, function):
+    for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
-        out += [Hint("caller", a) for slot in slots for a in passed.get(slot, ())]
+        out += [Hint(EvidenceKind.CALLER, a) for slot in slots for a in passed.get(slot, ())]
     if profile.returned and signature.returns:
-        out.append(Hint("return", signature.returns))
+        out.append(Hint(EvidenceKind.RETURN, signature.returns))
     return out
-
-
-_NAME_SEEN = 3  # annotated parameters of one name before the project's habit counts
-_NAME_AGREE = 0.8  # the share of them that must name one class
 
 
 def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
@@ -162,9 +144,9 @@ def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
     (`request: Request` throughout a web app)."""
     counts = project.annotations_of(parameter)
     seen = sum(counts.values())
-    if seen >= _NAME_SEEN:
+    if seen >= NAME_SEEN:
         top, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        if n >= _NAME_AGREE * seen:
+        if n >= NAME_AGREE * seen:
             yield top
 
 
@@ -189,94 +171,14 @@ def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str
         yield found.pop()
 
 
-def _call_targets(facts: ModuleFacts, function: str) -> list[str]:
-    """The dotted names a call to `function` goes by: its own, and its class's for `__init__`."""
-    owner, _, method = function.rpartition(".")
-    targets = [f"{facts.module}.{function}"]
-    if method == "__init__" and owner in facts.classes:
-        targets.append(f"{facts.module}.{owner}")
-    return targets
-
-
-@dataclass(frozen=True)
-class Link:
-    """Two unannotated parameters of one module that hold the same value: site `source` is passed
-    on to site `target`, or its method overrides the target's (same position). A sure prediction
-    for one is a declaration for the other, of the kind named for that direction."""
-
-    source: int
-    target: int
-    to_target: str  # the hint kind `target` takes from a sure `source`
-    to_source: str  # the hint kind `source` takes from a sure `target`
-    shared: bool  # both take each other's uses (overrides), else only source takes target's
-
-
-def links(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
-          is_package: bool = False) -> list[Link]:
-    """Every link between the sites (function qualified name, parameter, profile) of a module."""
-    out = [Link(i, j, "caller", "flow", False) for i, j in _passes(facts, sites, is_package)]
-    out += [Link(i, j, "overridden", "override", True) for i, j in _overrides(facts, sites)]
-    return out
-
-
-def _overrides(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]]
-               ) -> Iterator[tuple[int, int]]:
-    """(i, j) where site i's method overrides site j's method of a base class in this module,
-    at the same position: by substitution both parameters take the same values."""
-    at: dict[tuple[str, str], int] = {}
-    for j, (function, parameter, _) in enumerate(sites):
-        signature = facts.functions.get(function)
-        position = next((s for s in signature.slot_of(parameter) if s.isdigit()), None) \
-            if signature is not None else None
-        if position is not None:
-            at[(function, position)] = j
-    prefix = f"{facts.module}."
-    for (function, position), i in at.items():
-        owner, _, method = function.rpartition(".")
-        seen: set[str] = set()
-        stack = list(facts.classes.get(owner, ())) if "<locals>" not in function else []
-        while stack:
-            base = stack.pop()
-            local = base[len(prefix):] if base.startswith(prefix) else None
-            if local is None or local in seen or local not in facts.classes:
-                continue
-            seen.add(local)
-            base_site = at.get((f"{local}.{method}", position))
-            if base_site is not None:
-                yield i, base_site
-            else:
-                stack.extend(facts.classes[local])
-
-
-def _passes(facts: ModuleFacts, sites: Sequence[tuple[str, str, UsageProfile]],
-           is_package: bool = False) -> list[tuple[int, int]]:
-    """(i, j) where the parameter of site i is passed on to the parameter of site j, both in this
-    module. Sites are (function qualified name, parameter, profile)."""
-    by_slot: dict[tuple[str, str], int] = {}
-    for j, (function, parameter, _) in enumerate(sites):
-        signature = facts.functions.get(function)
-        if signature is None:
-            continue
-        for target in _call_targets(facts, function):
-            for slot in signature.slot_of(parameter):
-                by_slot[(target, slot)] = j
-    out = []
-    for i, (_, _, profile) in enumerate(sites):
-        for callee, slot in profile.passed_to:
-            to = by_slot.get((_callee(callee, facts, is_package), slot))
-            if to is not None and to != i:
-                out.append((i, to))
-    return out
-
-
 def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile,
            is_package: bool) -> Iterator[Hint]:
     """Flows into annotated parameters: the project's own ("flow") or a library's
     ("library_flow", often a base class: `execute(statement: Executable)`)."""
     for callee, slot in profile.passed_to:
-        found = declarations.callee_slots(_callee(callee, facts, is_package))
+        found = declarations.callee_slots(callee_path(callee, facts, is_package))
         if found is not None and slot in found[0]:
-            yield Hint("flow" if found[1] else "library_flow", found[0][slot])
+            yield Hint(EvidenceKind.FLOW if found[1] else EvidenceKind.LIBRARY_FLOW, found[0][slot])
 
 
 def _overridden(declarations: Declarations, facts: ModuleFacts, owner: str, method: str,

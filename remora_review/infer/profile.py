@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
 import libcst.metadata as meta
+
+from remora_review.pysource.annotations import Named, from_cst, named_class
+from remora_review.pysource.imports import bindings
 
 _OPERATORS: Mapping[type[cst.CSTNode], str] = {
     cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
@@ -196,27 +200,18 @@ class ProfileBuilder:
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
 
     def imports(self) -> Mapping[str, str]:
-        """Module-level import bindings: local name -> dotted path."""
+        """Module-level import bindings: local name -> dotted path (relative imports left out:
+        the module's name is not known here)."""
         if self._imports is None:
             self._imports = {}
             for stmt in self.wrapper.module.body:
                 if not isinstance(stmt, cst.SimpleStatementLine):
                     continue
                 for small in stmt.body:
-                    if isinstance(small, cst.ImportFrom) and small.module is not None:
-                        if small.relative or isinstance(small.names, cst.ImportStar):
-                            continue
-                        base = _dotted(small.module) or ""
-                        for alias in small.names:
-                            local = alias.evaluated_alias or alias.evaluated_name
-                            self._imports[local] = f"{base}.{alias.evaluated_name}"
-                    elif isinstance(small, cst.Import):
-                        for alias in small.names:
-                            if alias.asname is not None:
-                                self._imports[alias.evaluated_alias or ""] = alias.evaluated_name
-                            else:
-                                head = alias.evaluated_name.split(".")[0]
-                                self._imports[head] = head
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        parsed = ast.parse(self.wrapper.module.code_for_node(small)).body[0]
+                        assert isinstance(parsed, (ast.Import, ast.ImportFrom))
+                        self._imports.update(bindings(parsed, None))
         return self._imports
 
     def functions(self) -> Iterator[cst.FunctionDef]:
@@ -480,49 +475,16 @@ def parse_profiles(source: str) -> tuple[ProfileBuilder, Sequence[ParameterSite]
     return builder, sites
 
 
-def _unwrap_annotation(node: cst.BaseExpression) -> list[cst.BaseExpression]:
-    """The class expressions an annotation names: Optional[X], X | None, Annotated[X, ...], "X"."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        return _unwrap_annotation(node.left) + _unwrap_annotation(node.right)
-    if isinstance(node, cst.Subscript):
-        head = _dotted(node.value) or ""
-        last = head.rsplit(".", 1)[-1]
-        elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
-        if last in ("Optional", "Union"):
-            return [n for el in elements for n in _unwrap_annotation(el)]
-        if last == "Annotated" and elements:
-            return _unwrap_annotation(elements[0])
-        return []  # a generic container: list[Session] is not a Session
-    if isinstance(node, cst.SimpleString):
-        try:
-            inner = cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
-        except (cst.ParserSyntaxError, TypeError):
-            return []
-        return _unwrap_annotation(inner)
-    if isinstance(node, cst.Name) and node.value == "None":
-        return []
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return [node]
-    return []
-
-
 def annotation_class(builder: ProfileBuilder, annotation: cst.Annotation) -> str | None:
-    """The one class an annotation names, as a dotted path through the module's imports.
+    """The one class an annotation names (pysource.annotations), as a dotted path through the
+    module's names; string annotations are resolved through the module's imports."""
+    def qualify(name: Named) -> str | None:
+        if not name.quoted and name.node in builder.qnames:
+            return builder.qualified(name.node)
+        head, _, rest = name.written.partition(".")
+        imported = builder.imports().get(head)
+        if imported is None:
+            return None
+        return f"{imported}.{rest}" if rest else imported
 
-    `Optional[Session]` and `"Session"` give the Session path; unions of several classes and
-    generic containers give None. String annotations are resolved by their text.
-    """
-    nodes = _unwrap_annotation(annotation.annotation)
-    if len(nodes) != 1:
-        return None
-    node = nodes[0]
-    if node in builder.qnames:
-        return builder.qualified(node)
-    text = _dotted(node)  # parsed out of a string: resolve its head through the module's imports
-    if text is None:
-        return None
-    head, _, rest = text.partition(".")
-    imported = builder.imports().get(head)
-    if imported is None:
-        return None
-    return f"{imported}.{rest}" if rest else imported
+    return named_class(from_cst(annotation.annotation), qualify)

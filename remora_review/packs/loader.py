@@ -177,7 +177,8 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
     """Parse and validate manifest.toml; `where` names the pack (its path) in errors."""
     from pydantic import ValidationError
 
-    from remora_review.packs.manifest import FORMAT_VERSION, Manifest
+    from remora_review.packs.format import FORMAT_VERSION
+    from remora_review.packs.manifest import Manifest
 
     try:
         raw = tomllib.loads(data.decode("utf-8"))

@@ -8,20 +8,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from remora_review.pysource.annotations import Named, from_ast, named_class
+from remora_review.pysource.imports import bindings
+
 # Builtin annotations kept as evidence: a value passed on as `str` is not a library class.
 _BUILTIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "dict", "list", "set", "tuple"})
-_UNION_HEADS = frozenset({"Optional", "Union"})
-# Subscripted names whose value is not an instance of the name itself (`list[Session]`,
-# `Callable[..., Session]`); any other subscripted class is that class (`Select[tuple[int]]`).
-_CONTAINERS = frozenset({
-    "list", "dict", "set", "frozenset", "tuple", "type", "List", "Dict", "Set", "FrozenSet",
-    "Tuple", "Type", "Sequence", "MutableSequence", "Mapping", "MutableMapping", "Iterable",
-    "Iterator", "AsyncIterable", "AsyncIterator", "Collection", "Callable", "Awaitable",
-    "Coroutine", "Generator", "AsyncGenerator", "Literal", "ClassVar", "Final", "Deque",
-    "DefaultDict", "OrderedDict", "Counter", "ChainMap", "AbstractSet", "MutableSet",
-    "ContextManager", "AsyncContextManager", "Required", "NotRequired", "TypeGuard", "Unpack",
-})
-
 
 @dataclass(frozen=True)
 class Parameter:
@@ -132,18 +123,6 @@ def is_package_file(path: str) -> bool:
     return path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
 
 
-def absolute(name: str, module: str, is_package: bool) -> str:
-    """A relative dotted name (`..util.f`, as libcst and `from . import` give them) made absolute."""
-    level = len(name) - len(name.lstrip("."))
-    if not level:
-        return name
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    if level > 1:
-        base = base[: len(base) - (level - 1)]
-    rest = name[level:]
-    return ".".join([*base, rest]) if rest else ".".join(base)
-
-
 class _Names:
     """Resolves names in one module to absolute dotted paths, through its imports and definitions."""
 
@@ -152,18 +131,8 @@ class _Names:
         self.bound: dict[str, str] = {}
         self.imported: dict[str, str] = {}
         for stmt in _top_level(tree.body):
-            if isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    if alias.asname:
-                        self.imported[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        self.imported[head] = head
-            elif isinstance(stmt, ast.ImportFrom):
-                base = absolute("." * stmt.level + (stmt.module or ""), module, is_package)
-                for alias in stmt.names:
-                    if alias.name != "*":
-                        self.imported[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self.imported.update(bindings(stmt, module, is_package))
             elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.bound[stmt.name] = f"{module}.{stmt.name}"
         self.bound = {**self.imported, **self.bound}
@@ -181,40 +150,11 @@ class _Names:
         return None
 
     def annotation(self, node: ast.expr | None) -> str | None:
-        """The one class an annotation names: Optional[X], X | None, Annotated[X, ...], "X"."""
-        classes = list(self._classes(node)) if node is not None else []
-        return classes[0] if len(classes) == 1 else None
+        """The one class an annotation names (pysource.annotations)."""
+        return named_class(from_ast(node), self._qualify) if node is not None else None
 
-    def _classes(self, node: ast.expr) -> Iterator[str | None]:
-        if isinstance(node, ast.Constant):
-            if node.value is None:
-                return
-            if isinstance(node.value, str):
-                try:
-                    inner = ast.parse(node.value, mode="eval").body
-                except SyntaxError:
-                    yield None
-                    return
-                yield from self._classes(inner)
-                return
-            yield None
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-            yield from self._classes(node.left)
-            yield from self._classes(node.right)
-        elif isinstance(node, ast.Subscript):
-            head = (self.dotted(node.value) or "").rsplit(".", 1)[-1]
-            elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            if head in _UNION_HEADS:
-                for element in elements:
-                    yield from self._classes(element)
-            elif head == "Annotated" and elements:
-                yield from self._classes(elements[0])
-            elif head in _CONTAINERS or not head:
-                yield None  # a container: list[Session] is not a Session
-            else:
-                yield self.dotted(node.value)  # a generic class: Select[tuple[int]] is a Select
-        else:
-            yield self.dotted(node)
+    def _qualify(self, name: Named) -> str | None:
+        return self.dotted(name.node)
 
 
 def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:

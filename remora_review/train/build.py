@@ -16,8 +16,8 @@ from remora_review.atomic import atomic_writer, write_atomic
 from remora_review.errors import UserError
 from remora_review.infer.profile import UsageProfile
 from remora_review.packs.data import documents_bytes, names_bytes, read_documents
+from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.manifest import (
-    FORMAT_VERSION,
     EmbeddingModel,
     IndexFiles,
     Library,

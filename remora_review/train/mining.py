@@ -18,15 +18,16 @@ import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
 from remora_review.errors import UserError
+from remora_review.infer.classes import OTHER_LABEL
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile, parse_profiles
+from remora_review.pysource.annotations import Named, from_cst, named_class
+from remora_review.pysource.imports import absolute
 
 SourceKind = Literal["lib", "docs", "repo"]
 
 # Directories that hold no code of the project itself.
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv",
                           "env"})
-_TYPING_FORMS = frozenset({"Optional", "Union", "Annotated", "Final", "ClassVar", "Required",
-                           "NotRequired", "ReadOnly"})
 _MAX_FILE_BYTES = 2_000_000
 # Past this much source, two worker processes pay for their start-up.
 _PARALLEL_BYTES = 1_500_000
@@ -371,120 +372,39 @@ def _read(path: str | None) -> str:
         return f.read()
 
 
-OTHER_LABEL = "<other>"  # in names.json: an annotation that is neither a library class nor a builtin
-
 # --- annotations -------------------------------------------------------------------------------
 
 
 def annotation_class(
     builder: ProfileBuilder, site: ParameterSite, unit: SourceUnit, resolver: _Resolver
 ) -> str | None:
-    """The public class a parameter's annotation names (through Optional, `X | None`, Annotated
-    and string annotations), or None."""
+    """The public class a parameter's annotation names (pysource.annotations), or None."""
     assert site.annotation is not None
     scope = builder.scopes.get(site.function)
 
-    def qualify(node: cst.BaseExpression, original: bool) -> str | None:
-        name = builder.qualified(node) if original else None
-        if name is None and scope is not None:
-            name = _qualify_text(scope, _dotted(node))
-        return name
+    def qualify(name: Named) -> str | None:
+        found = None if name.quoted else builder.qualified(name.node)
+        if found is None and scope is not None:
+            found = _qualify_text(scope, name.written)
+        return found
 
-    names = _class_expression(site.annotation.annotation, qualify, original=True, depth=0)
-    if names is None:
-        return None
-    return _canonical(names, unit, resolver)
-
-
-def _class_expression(
-    node: cst.BaseExpression,
-    qualify: Callable[[cst.BaseExpression, bool], str | None],
-    original: bool,
-    depth: int,
-) -> str | None:
-    """The qualified name of the one class an annotation expression stands for."""
-    if depth > 5:
-        return None
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        if not isinstance(value, str):
-            return None
-        try:
-            inner = cst.parse_expression(value.strip())
-        except (cst.ParserSyntaxError, ValueError, TypeError):
-            return None
-        return _class_expression(inner, qualify, original=False, depth=depth + 1)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        operands = [o for o in _union_operands(node) if not _is_none(o)]
-        if len(operands) != 1:
-            return None
-        return _class_expression(operands[0], qualify, original, depth + 1)
-    if isinstance(node, cst.Subscript):
-        form = qualify(node.value, original) or _dotted(node.value) or ""
-        if form.split(".")[-1] not in _TYPING_FORMS:
-            # A generic library class (CursorResult[Any]) is that class; list[Session] is a list,
-            # and `list` is in no API table.
-            return _class_expression(node.value, qualify, original, depth + 1)
-        items = [
-            e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)
-        ]
-        if form.endswith("Union"):
-            items = [i for i in items if not _is_none(i)]
-            if len(items) != 1:
-                return None
-        return _class_expression(items[0], qualify, original, depth + 1) if items else None
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return qualify(node, original)
-    return None
+    found = named_class(from_cst(site.annotation.annotation), qualify)
+    return _canonical(found, unit, resolver) if found is not None else None
 
 
 def _canonical(name: str, unit: SourceUnit, resolver: _Resolver) -> str | None:
     module = unit.module
     if name.startswith("."):
-        name = _absolute(name, module, unit.is_package)
+        name = absolute(name, module, unit.is_package)
     found = resolver.canonical(name)
     if found is None and module and "." not in name:
         found = resolver.canonical(f"{module}.{name}")  # a class defined in the same module
     return found
 
 
-def _absolute(relative: str, module: str, is_package: bool) -> str:
-    """`._models.Response` seen from httpx._client is httpx._models.Response."""
-    dots = len(relative) - len(relative.lstrip("."))
-    parts = module.split(".") if module else []
-    # One dot is the module's own package: its parent, or the module itself for an __init__.
-    up = dots - 1 if is_package else dots
-    base = parts[: max(len(parts) - up, 0)]
-    rest = relative[dots:]
-    return ".".join([*base, rest]) if rest else ".".join(base)
-
-
-def _qualify_text(scope: meta.Scope, dotted: str | None) -> str | None:
-    if not dotted:
-        return None
+def _qualify_text(scope: meta.Scope, dotted: str) -> str | None:
     head, _, rest = dotted.partition(".")
     names = sorted(q.name for q in scope.get_qualified_names_for(head) if "<locals>" not in q.name)
     if not names:
         return None
     return f"{names[0]}.{rest}" if rest else names[0]
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
-def _union_operands(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        yield from _union_operands(node.left)
-        yield from _union_operands(node.right)
-    else:
-        yield node
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"

@@ -2,7 +2,6 @@ from remora_review.activation import (
     PackTrigger,
     activations,
     active_packs,
-    imported_modules,
     neighbour_paths,
     project_imports,
 )
@@ -12,17 +11,6 @@ TRIGGERS = [
     PackTrigger("fastapi", "library", ("fastapi", "starlette")),
     PackTrigger("acme", "company", ()),
 ]
-
-
-def test_import_forms():
-    source = (
-        "import os, sqlalchemy.orm as orm\n"
-        "from httpx import (Client,\n    AsyncClient)\n"
-        "    import fastapi  # nested\n"
-        "from . import sibling\n"
-        "from .pkg import thing\n"
-    )
-    assert imported_modules(source) == {"os", "sqlalchemy.orm", "httpx", "fastapi"}
 
 
 def test_library_pack_activates_by_import_only():

@@ -13,7 +13,8 @@ import pytest
 
 from remora_review.api_table import ApiTable, ClassInfo, Member, Param
 from remora_review.packs.archive import finalize_pack, write_manifest
-from remora_review.packs.manifest import FORMAT_VERSION, EmbeddingModel, Library, Manifest
+from remora_review.packs.format import FORMAT_VERSION
+from remora_review.packs.manifest import EmbeddingModel, Library, Manifest
 
 MakePack = Callable[..., Path]
 

@@ -10,8 +10,9 @@ from remora_review.checks.base import FileContext
 from remora_review.checks.policies.check import PolicyCheck
 from remora_review.config import Settings
 from remora_review.fixes import merge_fixes
+from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.loader import LoadedPack
-from remora_review.packs.manifest import FORMAT_VERSION, EmbeddingModel, Library, Manifest, Policy
+from remora_review.packs.manifest import EmbeddingModel, Library, Manifest, Policy
 from remora_review.retrieval.base import Embedder, VectorIndex
 
 GOLDEN = Path(__file__).parents[2] / "fixes" / "policies"

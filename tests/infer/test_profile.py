@@ -114,3 +114,11 @@ def test_calls_on_a_local_bound_once_to_a_call_name_that_call():
     assert by_name["request"].passed_to == (("Admin.find().render", "0"),)
     assert by_name["x"].passed_to == (("httpx.Client().send", "0"),)
     assert by_name["y"].passed_to == ()  # bound twice: its class is not known
+
+
+def test_calls_on_a_receiver_annotated_with_a_generic_class_name_that_class():
+    source = ("from sqlalchemy import Select\n"
+              "def f(stmt: Select[tuple[int]], clause):\n    stmt.where(clause)\n")
+    _, sites = parse_profiles(source)
+    by_name = {s.profile.name: s.profile for s in sites}
+    assert by_name["clause"].passed_to == (("sqlalchemy.Select.where", "0"),)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from remora_review.checks.typehints import build_inferer, predict_source
+from remora_review.infer.inferer import build_inferer
+from remora_review.infer.rounds import predict_source
+from remora_review.infer.signals import Signals
 from remora_review.packs.loader import load_pack
 from remora_review.project.scan import index_from_sources
 
@@ -35,9 +37,8 @@ def test_a_value_passed_to_an_annotated_project_function(inferer):
     annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.8
     # without the rest of the project, `commit` alone says less
-    alone = [p for p in predict_source(source, inferer, "app/views.py") if p.parameter == "x"]
-    (a,) = alone  # a guess from `commit` alone, less sure
-    assert a.confidence < confidence - 0.1
+    _, alone = _best(predict_source(source, inferer, "app/views.py"), "x")
+    assert alone < confidence - 0.1
 
 
 def test_declarations_that_agree_reach_the_default_threshold(inferer):
@@ -76,8 +77,7 @@ def test_a_value_passed_on_as_a_builtin_is_not_a_library_class(inferer):
     project = index_from_sources([("app/text.py", "def shout(s: str) -> str:\n    return s\n")])
     with_str = [p for p in predict_source(source, inferer, "app/f.py", project) if p.parameter == "session"]
     plain = [p for p in predict_source(source, inferer, "app/f.py") if p.parameter == "session"]
-    (typed,), (untyped,) = with_str, plain
-    assert typed.confidence < untyped.confidence
+    assert len(plain) == len(with_str) == 1 and with_str[0].confidence < plain[0].confidence
 
 
 def test_a_stub_method_takes_the_type_its_project_subclasses_declare(inferer):
@@ -90,12 +90,11 @@ def test_a_stub_method_takes_the_type_its_project_subclasses_declare(inferer):
                 "class SqlRepository(Middle):\n"
                 "    def save(self, session: Session, row) -> None:\n"
                 "        session.add(row)\n")
-    alone = [p for p in predict_source(base, inferer, "app/base.py") if p.parameter == "x"]
+    _, alone = _best(predict_source(base, inferer, "app/base.py"), "x")
     project = index_from_sources([("app/sql.py", subclass)])
     annotation, confidence = _best(predict_source(base, inferer, "app/base.py", project), "x")
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.8
-    (a,) = alone
-    assert a.confidence < 0.5
+    assert alone < 0.5
 
 
 def test_a_sure_prediction_is_a_declaration_for_the_parameters_it_is_passed_to_and_from(inferer):
@@ -217,9 +216,8 @@ def test_other_classes_methods_of_the_same_name_agree_on_a_position(inferer):
     # when the other classes disagree, their signatures say nothing
     split = views.replace("conn: Session", "conn: str")
     project = index_from_sources([("app/views.py", split)])
-    found = [p for p in predict_source(source, inferer, "app/items.py", project) if p.parameter == "x"]
-    (guess,) = found
-    assert guess.confidence < 0.5
+    _, found = _best(predict_source(source, inferer, "app/items.py", project), "x")
+    assert found < 0.5
 
 
 def test_the_projects_habit_for_a_parameter_name(inferer):
@@ -229,9 +227,8 @@ def test_the_projects_habit_for_a_parameter_name(inferer):
     project = index_from_sources([("app/a.py", habit)])
     annotation, confidence = _best(predict_source(source, inferer, "app/g.py", project), "dbs")
     assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
-    alone = [p for p in predict_source(source, inferer, "app/g.py") if p.parameter == "dbs"]
-    (a,) = alone
-    assert a.confidence < 0.5
+    _, alone = _best(predict_source(source, inferer, "app/g.py"), "dbs")
+    assert alone < 0.5
 
 
 def test_a_value_passed_to_a_method_of_what_a_call_returns(inferer):
@@ -263,7 +260,16 @@ def test_sibling_methods_that_declare_a_project_class_speak_against_the_library(
     alone = _best(predict_source(source, inferer, "app/items.py"), "session")
     assert alone[0] == "sqlalchemy.orm.Session"
     project = index_from_sources([("app/views.py", views)])
-    found = [p for p in predict_source(source, inferer, "app/items.py", project)
-             if p.parameter == "session"]
-    (guess,) = found
-    assert guess.confidence < 0.5 < alone[1]
+    _, found = _best(predict_source(source, inferer, "app/items.py", project), "session")
+    assert found < 0.5 < alone[1]
+
+
+def test_without_the_name_signal_the_projects_naming_habit_does_not_count():
+    # the dev set's ablations switch signals off with a typed value
+    habit = ("from sqlalchemy.orm import Session\n"
+             + "".join(f"def f{i}(dbs: Session) -> None: ...\n" for i in range(3)))
+    source = "import sqlalchemy\ndef g(dbs):\n    print(dbs)\n"
+    project = index_from_sources([("app/a.py", habit)])
+    blind = build_inferer([load_pack(PACKS / "sqlalchemy.pack")], None, Signals(name=False))
+    _, confidence = _best(predict_source(source, blind, "app/g.py", project), "dbs")
+    assert confidence < 0.5

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from remora_review.project.facts import ModuleFacts, absolute, extract_facts, module_name
+from remora_review.project.facts import ModuleFacts, extract_facts, module_name
+from remora_review.pysource.imports import absolute
 
 SOURCE = '''
 from __future__ import annotations

@@ -1,0 +1,196 @@
+"""The candidate classes: statistics per pack from its API table and mined usages, the builtins that
+compete beside them, and the indexes scoring looks them up by."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from remora_review.api_table import PROTOCOL_DUNDERS, ApiTable, ClassInfo, Member, Param
+from remora_review.infer.profile import UsageProfile
+from remora_review.infer.weights import BUILTIN_MASS, BUILTIN_SHARES, PROMINENCE, SMOOTH
+
+if TYPE_CHECKING:
+    from remora_review.packs.loader import LoadedPack
+
+OTHER_LABEL = "<other>"  # names.json: an annotation that is neither a library class nor a builtin
+
+
+@dataclass(frozen=True)
+class ClassModel:
+    """One candidate type with its members and the statistics mined for it."""
+
+    info: ClassInfo
+    pack: str | None  # None for builtins, which are never proposed
+    usages: float  # mined usages labelled with this class
+    member_counts: Mapping[str, float]
+
+
+@dataclass
+class PackModel:
+    """Statistics derived once per pack from its API table and mined usages."""
+
+    pack: str
+    api: ApiTable
+    classes: dict[str, ClassModel] = field(default_factory=dict)
+    names: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_pack(cls, pack: LoadedPack) -> PackModel:
+        api = pack.api_table
+        usage_counts: defaultdict[str, float] = defaultdict(float)
+        member_counts: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+        names: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for doc in pack.documents:
+            if doc.kind != "usage" or not doc.label or "profile" not in doc.meta:
+                continue
+            label = api.canonical(doc.label) or doc.label
+            weight = float(doc.meta.get("count", 1))
+            profile = UsageProfile.from_json(doc.meta["profile"])
+            usage_counts[label] += weight
+            for member in profile.members:
+                member_counts[label][member] += weight
+            names[profile.name][label] += weight
+        if pack.names:
+            names = defaultdict(lambda: defaultdict(float))
+            for name, labels in pack.names.items():
+                for label, count in labels.items():
+                    names[name][api.canonical(label) or label] += count
+        model = cls(pack=pack.name, api=api, names=dict(names))
+        for name, info in api.classes.items():
+            model.classes[name] = ClassModel(info, pack.name,
+                                             usage_counts[name] + _prominence(name),
+                                             dict(member_counts[name]))
+        return model
+
+
+def _prominence(public_name: str) -> float:
+    """Pseudo-usages for a class by how near the package top it is exported (`httpx.Client`).
+
+    A library's own source rarely annotates parameters with its main classes, so mined counts
+    alone would make them look rare.
+    """
+    depth = public_name.count(".")
+    return 1.0 + PROMINENCE / depth if depth else 1.0
+
+
+_PARAM_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: "positional_only",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
+    inspect.Parameter.VAR_POSITIONAL: "var_positional",
+    inspect.Parameter.KEYWORD_ONLY: "keyword_only",
+    inspect.Parameter.VAR_KEYWORD: "var_keyword",
+}
+_DUNDERS = {d for ds in PROTOCOL_DUNDERS.values() for d in ds}
+
+
+def _builtin_member(typ: type, name: str) -> Member:
+    attr = getattr(typ, name)
+    if not callable(attr):
+        return Member(name, "attribute")
+    try:
+        signature = inspect.signature(attr)
+    except (TypeError, ValueError):  # no text signature: accept any call
+        return Member(name, "method", (Param("args", "var_positional"),
+                                       Param("kwargs", "var_keyword")))
+    params = tuple(Param(p.name, _PARAM_KINDS[p.kind], None, p.default is not p.empty)
+                   for p in list(signature.parameters.values())[1:])
+    return Member(name, "method", params)
+
+
+def _builtin_models(total_usages: float) -> list[ClassModel]:
+    out = []
+    for name, share in BUILTIN_SHARES.items():
+        typ = getattr(builtins, name)
+        members = {m: _builtin_member(typ, m) for m in dir(typ)
+                   if not m.startswith("_") or m in _DUNDERS}
+        info = ClassInfo(name=f"builtins.{name}", defined_in=f"builtins.{name}", bases=(),
+                         members=members)
+        out.append(ClassModel(info, None, max(1.0, total_usages * BUILTIN_MASS * share), {}))
+    return out
+
+
+class Catalogue:
+    """Every candidate class of a set of packs, the builtins beside them, and what scoring looks
+    up about them; built once per set of active packs."""
+
+    def __init__(self, models: Sequence[PackModel]) -> None:
+        self.models = list(models)
+        self.classes: dict[str, ClassModel] = {}
+        for m in self.models:
+            self.classes.update(m.classes)
+        self.total = sum(c.usages for c in self.classes.values()) + 1.0
+        self.builtins = _builtin_models(self.total)
+        self.total_with_builtins = self.total + sum(b.usages for b in self.builtins)
+        # Prior pseudo-counts of every candidate, builtins included, for the name signal.
+        self.prior_counts: dict[str, float] = {
+            n: c.usages + SMOOTH for n, c in [*self.classes.items(),
+                                              *((b.info.name, b) for b in self.builtins)]
+        }
+        # How often a parameter name is annotated with some other class, overall: the prior
+        # that the project-class rivals' name evidence is measured against.
+        labels = [counts for m in self.models for counts in m.names.values()]
+        annotated = sum(sum(counts.values()) for counts in labels)
+        other = sum(counts.get(OTHER_LABEL, 0.0) for counts in labels)
+        self.other_share = other / annotated if annotated else 0.0
+        self.awaitable = frozenset(n for n, c in self.classes.items() if "__await__" in c.info.members)
+        # The top-level packages that export each class, under any of its names.
+        roots: defaultdict[str, set[str]] = defaultdict(set)
+        for m in self.models:
+            for alias, target in m.api.aliases.items():
+                roots[target].add(alias.split(".")[0])
+        self.roots = {n: frozenset({n.split(".")[0], c.info.defined_in.split(".")[0], *roots[n]})
+                      for n, c in self.classes.items()}
+        self.library_roots = frozenset().union(*self.roots.values())
+        # The sub-packages each class is defined in, below its library's top and above its module.
+        self.places = {n: frozenset(c.info.defined_in.split(".")[1:-2])
+                       for n, c in self.classes.items()}
+        self.subclasses: dict[str, set[str]] = defaultdict(set)
+        for name, c in self.classes.items():
+            for base in c.info.bases:
+                self.subclasses[base].add(name)
+        # A library class that subclasses a builtin (`immutabledict(dict)`) gives way to the builtin
+        # where the usage fits the builtin: nothing in it speaks for the library's class.
+        builtin_names = {b.info.name for b in self.builtins}
+        self.builtin_base = {n: base for n, c in self.classes.items()
+                             for base in c.info.bases if base in builtin_names}
+        self.by_member: dict[str, set[str]] = defaultdict(set)
+        for name, c in self.classes.items():
+            for member in c.info.members:
+                self.by_member[member].add(name)
+
+    def canonical(self, dotted: str) -> str | None:
+        for m in self.models:
+            name = m.api.canonical(dotted)
+            if name is not None:
+                return name
+        return None
+
+    def known(self, annotation: str) -> str | None:
+        """A builtin as it is, a library class by its public name; None for anything else."""
+        if annotation.startswith("builtins."):
+            return annotation
+        name = self.canonical(annotation)
+        return name if name in self.classes else None
+
+    def candidates(self, profile: UsageProfile) -> list[str]:
+        """The library classes that have every member the profile uses."""
+        names: set[str] | None = None
+        for member in profile.members:
+            holders = self.by_member.get(member, set())
+            names = set(holders) if names is None else names & holders
+            if not names:
+                return []
+        return sorted(names if names is not None else self.classes)
+
+    def name_counts(self, name: str) -> dict[str, float]:
+        """How often the packs saw a parameter of this name annotated with each label."""
+        counts: defaultdict[str, float] = defaultdict(float)
+        for m in self.models:
+            for label, count in m.names.get(name, {}).items():
+                counts[label] += count
+        return counts

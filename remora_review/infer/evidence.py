@@ -1,0 +1,31 @@
+"""The kinds of declared type that bear on an unannotated parameter, and one such declaration."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class EvidenceKind(enum.Enum):
+    FLOW = "flow"  # passed on to an annotated parameter of the project
+    LIBRARY_FLOW = "library_flow"  # passed on to an annotated parameter of a library
+    OVERRIDE = "override"  # the method overrides one that annotates this position
+    OVERRIDDEN = "overridden"  # the project's subclasses annotate it where they override the method
+    SIBLING = "sibling"  # same-named methods of the project's other classes agree on it
+    CALLER = "caller"  # the project's calls pass an annotated value in
+    RETURN = "return"  # returned as it is under an annotated return type
+    NAME = "name"  # the project's habit for the parameter's name (a name signal)
+
+
+@dataclass(frozen=True)
+class Hint:
+    kind: EvidenceKind
+    annotation: str  # dotted class path as written where it was declared
+
+
+# Several declarations of one of these kinds are joined into their nearest common base.
+JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.OVERRIDDEN)
+# A library's parameter is typed as broadly as the library accepts (`execute(statement:
+# Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
+# the class and its subclasses as the usage and the priors weigh them.
+BOUND_KINDS = frozenset({EvidenceKind.LIBRARY_FLOW})

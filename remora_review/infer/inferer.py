@@ -1,0 +1,180 @@
+"""Type inference for unannotated parameters: usage profiles scored against the packs' API tables,
+mined usages, name statistics and data flow, combined into one calibrated posterior."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from remora_review.infer.classes import Catalogue, ClassModel, PackModel
+from remora_review.infer.evidence import EvidenceKind, Hint
+from remora_review.infer.posterior import placed, softmax, with_hints
+from remora_review.infer.profile import UsageProfile
+from remora_review.infer.scoring import PROJECT, library_scores, rival_scores
+from remora_review.infer.signals import ALL, Signals
+from remora_review.infer.weights import EMB_TEMPERATURE
+
+if TYPE_CHECKING:
+    from remora_review.checks.base import Retrieval
+    from remora_review.packs.loader import LoadedPack
+
+
+@dataclass(frozen=True)
+class Candidate:
+    annotation: str  # public dotted name, e.g. sqlalchemy.orm.Session
+    score: float  # posterior probability
+
+
+@dataclass(frozen=True)
+class Prediction:
+    function: str
+    parameter: str
+    line: int
+    candidates: tuple[Candidate, ...]  # best first
+    confidence: float  # posterior of the best candidate
+    pack: str | None = None
+
+
+class TypeInferer:
+    """Ranks candidate classes for usage profiles; one instance serves a whole run."""
+
+    def __init__(
+        self,
+        models: Sequence[PackModel],
+        retrieval: Retrieval | None,
+        packs: Sequence[LoadedPack] = (),
+        signals: Signals = ALL,
+        top_k: int = 20,
+    ) -> None:
+        self.catalogue = Catalogue(models)
+        self.retrieval = retrieval
+        self.packs = list(packs)
+        self.signals = signals if retrieval is not None else replace(signals, embedding=False)
+        self.top_k = top_k
+
+    @property
+    def models(self) -> list[PackModel]:
+        return self.catalogue.models
+
+    @property
+    def classes(self) -> dict[str, ClassModel]:
+        return self.catalogue.classes
+
+    def canonical(self, dotted: str) -> str | None:
+        return self.catalogue.canonical(dotted)
+
+    def predict(
+        self,
+        profiles: Sequence[UsageProfile],
+        declared: Sequence[Sequence[Hint]] | None = None,
+        project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]] | None = None,
+        imported: frozenset[str] = frozenset(),
+        module: str = "",
+    ) -> list[tuple[Candidate, ...]]:
+        """Ranked candidates (posteriors, best first) for each profile; empty when nothing fits.
+
+        `declared[i]` are the types that declarations around profile i give it (declared.py).
+        `project` holds the project's classes (ProjectIndex.classes): rivals, never proposed.
+        `imported`: the modules the profiles' module imports (pysource.imports.imported_modules);
+        `module`: its dotted name.
+        """
+        signals = self.signals
+        catalogue = self.catalogue
+        neighbours = self._embedding_votes(profiles) if signals.embedding else None
+        own = self._own(project or {})
+        rivals = {n: m for n, m in own.items() if m} if signals.structure else {}
+        context = frozenset(m.split(".")[0] for m in imported) & catalogue.library_roots
+        place = module.rsplit(".", 1)[-1]
+        out = []
+        for i, profile in enumerate(profiles):
+            votes = neighbours[i] if neighbours else None
+            if signals.structure:
+                scores = library_scores(catalogue, profile, votes, context, signals.name)
+            else:  # embedding only: the neighbours' labels, unverified
+                scores = {k: math.log(v) for k, v in (votes or {}).items() if v > 0}
+            scores.update(rival_scores(catalogue, profile, rivals, signals.name))
+            posterior = softmax(scores)
+            if declared is not None and signals.flow and signals.structure:
+                # the project's naming habit is a name signal, not a declaration
+                posterior = with_hints(catalogue, posterior, [
+                    h for h in declared[i] if h.kind is not EvidenceKind.NAME or signals.name], own)
+            if signals.structure:
+                posterior = placed(catalogue, posterior, place)
+            ranked = sorted(
+                (Candidate(k, v) for k, v in posterior.items()
+                 if not k.startswith(("builtins.", PROJECT))),
+                key=lambda c: (-c.score, c.annotation),
+            )
+            out.append(tuple(ranked[:10]))
+        return out
+
+    def _own(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
+             ) -> dict[str, frozenset[str]]:
+        """The project's classes that are neither a library's (where the project is the library,
+        they are candidates already) nor subclass one, with every member they have: rivals for
+        the usages they fit, and a declaration naming one is evidence against every library class.
+        A subclass of a library class is no rival to it (`RoutingSyncSession(Session)`):
+        annotating its instances with the library class is right, and it would take the mass of
+        every usage the base fits."""
+        known = self.catalogue.known
+        return {name: frozenset(members) for name, (members, outside) in project.items()
+                if known(name) is None
+                and not any(known(base) in self.catalogue.classes for base in outside)}
+
+    def _embedding_votes(self, profiles: Sequence[UsageProfile]) -> list[dict[str, float]]:
+        assert self.retrieval is not None
+        votes: list[dict[str, float]] = [defaultdict(float) for _ in profiles]
+        texts = [p.text() for p in profiles]
+        if not texts:
+            return []
+        index = self.retrieval.index()
+        for pack in self.packs:
+            vectors = self.retrieval.embedder_for(pack).embed(texts, "query")
+            hits = index.search(vectors, self.top_k, packs=[pack.name], kinds=["usage"])
+            for i, row in enumerate(hits):
+                for hit in row:
+                    if hit.document.label:
+                        label = self.canonical(hit.document.label) or hit.document.label
+                        votes[i][label] += math.exp((hit.score - 1.0) / EMB_TEMPERATURE)
+        out = []
+        for v in votes:
+            total = sum(v.values())
+            out.append({k: x / total for k, x in v.items()} if total else {})
+        return out
+
+
+def build_inferer(
+    packs: Sequence[LoadedPack],
+    retrieval: Retrieval | None,
+    signals: Signals = ALL,
+    top_k: int = 20,
+    models: dict[str, PackModel] | None = None,
+) -> TypeInferer:
+    """An inferer over these packs; `models` caches the per-pack statistics between inferers."""
+    cache = models if models is not None else {}
+    for p in packs:
+        if p.name not in cache:
+            cache[p.name] = PackModel.from_pack(p)
+    return TypeInferer([cache[p.name] for p in packs], retrieval, packs, signals, top_k)
+
+
+class InfererCache:
+    """One inferer per set of active packs: a file only gets classes of the packs it activates."""
+
+    def __init__(self, retrieval: Retrieval | None, signals: Signals = ALL,
+                 top_k: int = 20) -> None:
+        self.retrieval = retrieval
+        self.signals = signals
+        self.top_k = top_k
+        self._models: dict[str, PackModel] = {}
+        self._inferers: dict[tuple[str, ...], TypeInferer] = {}
+
+    def for_packs(self, packs: Sequence[LoadedPack]) -> TypeInferer:
+        key = tuple(sorted(p.name for p in packs))
+        if key not in self._inferers:
+            self._inferers[key] = build_inferer(packs, self.retrieval, self.signals, self.top_k,
+                                                self._models)
+        return self._inferers[key]

@@ -1,0 +1,101 @@
+"""From log scores to one posterior: softmax, declared types mixed in by their kinds' shares, and
+mass moved to the subclass the module's place names."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+
+from remora_review.infer.classes import Catalogue
+from remora_review.infer.evidence import BOUND_KINDS, JOINED_KINDS, EvidenceKind, Hint
+from remora_review.infer.scoring import PROJECT
+from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE
+
+
+def softmax(scores: Mapping[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    top = max(scores.values())
+    exp = {k: math.exp(v - top) for k, v in scores.items()}
+    total = sum(exp.values())
+    return {k: v / total for k, v in exp.items()}
+
+
+def with_hints(catalogue: Catalogue, posterior: Mapping[str, float], hints: Sequence[Hint],
+               own: Collection[str] = ()) -> dict[str, float]:
+    """Mix declared types into the posterior.
+
+    A hint takes its kind's share of the mass for the class it names, or, when the usage rules
+    that class out, for its subclasses that fit (a declaration is an upper bound). Hints that
+    fit nothing are ignored: the usage outweighs a declaration that contradicts it. A hint
+    naming one of the project's `own` classes takes its share for that class, never proposed
+    (`field: BaseField` on every sibling method is no fastapi `ModelField`).
+    """
+    shares: dict[tuple[str, bool], float] = {}
+    named = [*_joined(catalogue, hints), *((h.kind, PROJECT + h.annotation) for h in hints
+                                           if h.annotation in own)]
+    for kind, name in named:
+        key = (name, kind in BOUND_KINDS)
+        shares[key] = 1.0 - (1.0 - shares.get(key, 0.0)) * (1.0 - HINT_WEIGHTS[kind])
+    spreads = [(share, spread) for (name, bound), share in shares.items()
+               if (spread := _hinted(catalogue, name, posterior, bound))]
+    if not spreads:
+        return dict(posterior)
+    kept = math.prod(1.0 - share for share, _ in spreads)
+    total = sum(share for share, _ in spreads)
+    out = {k: v * kept for k, v in posterior.items()}
+    for share, spread in spreads:
+        for name, p in spread.items():
+            out[name] = out.get(name, 0.0) + (1.0 - kept) * share / total * p
+    return out
+
+
+def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> dict[str, float]:
+    """Mass moved from each class to its one subclass that fits and is defined in the
+    sub-package the module is named for (`PLACE_SHARE`)."""
+    out = dict(posterior)
+    if not place or place in catalogue.library_roots:
+        return out
+    places = catalogue.places
+    for name, p in posterior.items():
+        if p <= 0.0 or name not in catalogue.classes or place in places[name]:
+            continue
+        local = [s for s in catalogue.subclasses.get(name, ())
+                 if place in places[s] and posterior.get(s, 0.0) > 0.0]
+        if len(local) == 1:
+            out[name] -= PLACE_SHARE * p
+            out[local[0]] += PLACE_SHARE * p
+    return out
+
+
+def _joined(catalogue: Catalogue, hints: Sequence[Hint]) -> list[tuple[EvidenceKind, str]]:
+    """(kind, class) of the known hints. Where callers pass several classes, or overriding
+    methods declare several, they are joined into their nearest common base, as a type checker
+    joins them (MSDDLCompiler, PGDDLCompiler: DDLCompiler)."""
+    classes = catalogue.classes
+    known = [(h.kind, name) for h in hints if (name := catalogue.known(h.annotation)) is not None]
+    for kind in JOINED_KINDS:
+        named = {name for k, name in known if k == kind and name in classes}
+        if len(named) < 2:
+            continue
+        common = set.intersection(*({n, *classes[n].info.bases} for n in named))
+        joined = max((c for c in common if c in classes),
+                     key=lambda c: len(classes[c].info.bases), default=None)
+        known = [(k, name) for k, name in known if k != kind]
+        if joined is not None:
+            known.append((kind, joined))
+    return known
+
+
+def _hinted(catalogue: Catalogue, name: str, posterior: Mapping[str, float], bound: bool = False
+            ) -> dict[str, float]:
+    """Where a declaration's share goes: to the class it names, or, when the usage rules that
+    out or the declaration is only an upper `bound`, over it and its subclasses that fit, as
+    the posterior weighs them."""
+    if name.startswith(PROJECT) or (name in posterior and not bound):
+        return {name: 1.0}
+    classes = catalogue.classes
+    cone = {c: p for c, p in posterior.items()
+            if c == name or (c in classes and name in classes[c].info.bases)}
+    total = sum(cone.values())
+    return {c: p / total for c, p in cone.items()} if total > 0 else {}

@@ -1,0 +1,183 @@
+"""Log scores of the candidate classes for one usage profile: whether each fits, how likely its
+members and its name make it, and the project's own classes as rivals."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from remora_review.api_table import PROTOCOL_DUNDERS
+from remora_review.infer.classes import OTHER_LABEL, Catalogue, ClassModel
+from remora_review.infer.profile import UsageProfile
+from remora_review.infer.weights import (
+    NAME_SMOOTH,
+    PROJECT_MASS,
+    PROJECT_MEMBER,
+    PROJECT_NAME,
+    SMOOTH,
+    UNAWAITED_ASYNC,
+    UNIMPORTED,
+    UNKNOWN_ASSIGNED,
+    VOTE_FLOOR,
+)
+
+PROJECT = "project:"  # key prefix of the project's classes in a posterior
+
+
+def compatible(model: ClassModel, profile: UsageProfile,
+               awaitable: frozenset[str] = frozenset()) -> float:
+    """0 when the class cannot be the parameter's type, else a factor for soft mismatches.
+
+    `awaitable`: classes with `__await__`; a method returning one (starlette's `request.form()`)
+    may be awaited like an `async def`.
+    """
+    members = model.info.members
+    factor = 1.0
+    for call in profile.calls:
+        member = members.get(call.name)
+        if member is None:
+            return 0.0
+        if not member.accepts(call.n_args, call.keywords):
+            return 0.0
+        if member.kind == "method":
+            if call.awaited and not member.is_async and member.returns not in awaitable:
+                return 0.0
+            if not call.awaited and member.is_async:
+                factor *= UNAWAITED_ASYNC
+    for attr in profile.attributes:
+        if attr not in members:
+            return 0.0
+    for attr in profile.assigned:
+        if attr not in members:
+            factor *= UNKNOWN_ASSIGNED
+    for protocol in profile.protocols:
+        if protocol == "await" and model.pack is not None:
+            if not model.info.has_protocol("await"):
+                return 0.0
+        elif not model.info.has_protocol(protocol):
+            return 0.0
+    return factor
+
+
+# Dunders every instance of a Python class has, which API tables do not list.
+_INSTANCE_DUNDERS = frozenset({"__class__", "__dict__", "__module__", "__doc__"})
+
+
+def recorded(profile: UsageProfile) -> UsageProfile:
+    """The profile without the members an API table does not record, so they neither rule a class
+    out nor count for it: private names read or called (`table._prefixes`, common in code built on
+    a library's internals) and the dunders every instance has. A profile left with no member keeps
+    them all: nothing the table lists would then speak for any class. Private attributes written
+    stay: a value that takes them is likelier the project's own. Builtins are checked against the
+    whole profile: their members are known completely."""
+    def kept(name: str) -> bool:
+        return not (name.startswith("_") and not name.startswith("__")) and name not in _INSTANCE_DUNDERS
+
+    read = frozenset(filter(kept, profile.attributes))
+    calls = tuple(c for c in profile.calls if kept(c.name))
+    if not (read or calls or profile.assigned):
+        return profile
+    return replace(profile, attributes=read, calls=calls)
+
+
+def structure_loglik(model: ClassModel, profile: UsageProfile, total: float) -> float:
+    """log P(C) + sum over used members of log P(member | C), naive Bayes with smoothing."""
+    n_members = max(1, len(model.info.members))
+    score = math.log((model.usages + SMOOTH) / (total + SMOOTH))
+    for member in profile.members:
+        count = model.member_counts.get(member, 0.0)
+        score += math.log((count + SMOOTH) / (model.usages + SMOOTH * n_members))
+    return score
+
+
+_GENERIC_WORDS = frozenset({"base", "abstract", "abc", "mixin", "impl", "protocol", "generic"})
+
+
+def class_words(dotted: str) -> frozenset[str]:
+    """`pkg.ops.ModifyTableOps` -> {"modify", "table", "ops"}; `BaseField` -> {"field"}."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", dotted.rsplit(".", 1)[-1])
+    return frozenset(w.lower() for w in words) - _GENERIC_WORDS
+
+
+def name_logodds(catalogue: Catalogue, name: str, candidates: Sequence[str]) -> dict[str, float]:
+    """How much more (or less) likely the parameter's name makes each candidate and builtin."""
+    counts = catalogue.name_counts(name)
+    seen = sum(counts.values())
+    if not seen:
+        return {}
+    # Annotations outside the candidates (str, Path, Any...) stay in `seen`: a name that is
+    # usually something else lowers every library class's odds.
+    total = catalogue.total_with_builtins
+    out = {}
+    for c in [*candidates, *(b.info.name for b in catalogue.builtins)]:
+        prior = catalogue.prior_counts[c] / total
+        posterior = (counts.get(c, 0.0) + NAME_SMOOTH * prior) / (seen + NAME_SMOOTH)
+        out[c] = math.log(posterior / prior)
+    return out
+
+
+def other_logodds(catalogue: Catalogue, name: str) -> float:
+    """How much more (or less) often than usual this name is annotated with some other class."""
+    counts = catalogue.name_counts(name)
+    seen = sum(counts.values())
+    share = catalogue.other_share
+    if not seen or not 0.0 < share < 1.0:
+        return 0.0
+    posterior = (counts.get(OTHER_LABEL, 0.0) + NAME_SMOOTH * share) / (seen + NAME_SMOOTH)
+    return math.log(posterior / share)
+
+
+def rival_scores(catalogue: Catalogue, profile: UsageProfile,
+                 rivals: Mapping[str, frozenset[str]], use_name: bool) -> dict[str, float]:
+    """Log scores of the project's classes (keys prefixed `PROJECT`) that have every member used."""
+    used = profile.members
+    if not rivals or not used:
+        # Without members to compare there is no evidence for or against a project class;
+        # the name statistics already weigh how often a name is something else.
+        return {}
+    prior = math.log(catalogue.total * PROJECT_MASS / len(rivals) / catalogue.total_with_builtins)
+    if use_name:
+        prior += other_logodds(catalogue, profile.name)
+    dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
+    words = frozenset(w for w in profile.name.lower().split("_") if w)
+    out = {}
+    for name, members in rivals.items():
+        if not used <= members or not all(any(d in members for d in ds) for ds in dunders):
+            continue
+        score = prior + len(used) * math.log(PROJECT_MEMBER)
+        if use_name and words == class_words(name):
+            score += PROJECT_NAME
+        out[PROJECT + name] = score
+    return out
+
+
+def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[str, float] | None,
+                   context: frozenset[str], use_name: bool) -> dict[str, float]:
+    """Log scores of the library classes and builtins that fit; `votes`: the embedding's, if
+    any; `context`: the packs' libraries the module imports (a class of another one is less
+    likely)."""
+    seen_by_tables = recorded(profile)
+    candidates = catalogue.candidates(seen_by_tables)
+    names = name_logodds(catalogue, profile.name, candidates) if use_name else {}
+    scores: dict[str, float] = {}
+    # Builtins are checked against the whole profile: their members are known completely.
+    fits = {b.info.name: compatible(b, profile, catalogue.awaitable) for b in catalogue.builtins}
+    models = [(c, catalogue.classes[c]) for c in candidates
+              if fits.get(catalogue.builtin_base.get(c, ""), 0.0) <= 0.0]
+    models += [(b.info.name, b) for b in catalogue.builtins]
+    total = catalogue.total_with_builtins
+    for name, model in models:
+        seen = seen_by_tables if model.pack is not None else profile
+        factor = fits[name] if model.pack is None else compatible(model, seen, catalogue.awaitable)
+        if factor <= 0.0:
+            continue
+        score = structure_loglik(model, seen, total) + math.log(factor)
+        score += names.get(name, 0.0)
+        if votes is not None and model.pack is not None:
+            score += math.log(votes.get(name, 0.0) + VOTE_FLOOR)
+        if context and model.pack is not None and not catalogue.roots[name] & context:
+            score += math.log(UNIMPORTED)
+        scores[name] = score
+    return scores

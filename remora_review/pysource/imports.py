@@ -1,0 +1,88 @@
+"""What a Python file imports: one set of rules, read from the text (a regex scan: no parse, and a
+broken file still reads; pack activation's hot path) or from a parsed module's import statements.
+
+Standard library only and cheap to import: activation decides with it before libcst is loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+# `import a.b as c, d` and `from a.b import (...)` at any indentation; relative imports name no library.
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([^#\n;]+))", re.MULTILINE
+)
+# `from .db import (a, b)` and `from pkg import mod`: the names a `from` import takes.
+_FROM = re.compile(
+    r"^[ \t]*from[ \t]+(\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^#\n;]*)",
+    re.MULTILINE,
+)
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def imported_modules(source: str) -> frozenset[str]:
+    """Dotted names of the modules a file imports: `import a.b` gives `a.b`, `from a import b`
+    gives `a` (b may be a module too: `from_imports` says which names it takes); relative imports
+    are left out. A docstring that looks like an import counts too: for activation that only costs
+    a needless activation, never a wrong finding."""
+    found: set[str] = set()
+    for match in _IMPORT.finditer(source):
+        if match.group(1):
+            found.add(match.group(1))
+            continue
+        for part in match.group(2).replace("\\", " ").split(","):
+            name = part.strip().split()[0] if part.strip() else ""
+            if _DOTTED.fullmatch(name):
+                found.add(name)
+    return frozenset(found)
+
+
+def from_imports(source: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Every `from m import x, y as z` of a file as (`m` as written, leading dots kept; the names
+    taken, `x` and `y`), from the text like `imported_modules`. `*` is no name."""
+    for match in _FROM.finditer(source):
+        names = []
+        for part in match.group(2).strip("()").replace("\\", " ").split(","):
+            name = part.strip().split()[0] if part.strip() else ""
+            if name.isidentifier():
+                names.append(name)
+        yield match.group(1), tuple(names)
+
+
+def absolute(name: str, module: str, is_package: bool) -> str:
+    """A relative dotted name (`..util.f` from `from ..util import f`) made absolute, seen from
+    `module` (an `__init__` when `is_package`: one dot is the package itself). A name that is not
+    relative is returned as it is; dots past the top name the top."""
+    level = len(name) - len(name.lstrip("."))
+    if not level:
+        return name
+    parts = module.split(".") if module else []
+    up = level - 1 if is_package else level
+    base = parts[: max(len(parts) - up, 0)]
+    rest = name[level:]
+    return ".".join([*base, rest]) if rest else ".".join(base)
+
+
+def bindings(statement: ast.Import | ast.ImportFrom, module: str | None,
+             is_package: bool = False) -> Iterator[tuple[str, str]]:
+    """(local name, dotted path it is bound to) for each name an import statement binds:
+    `import a.b` binds `a` to `a`, `import a.b as c` binds `c` to `a.b`, `from m import x as y`
+    binds `y` to `m.x`. Relative imports are resolved against `module`, and left out where it is
+    unknown (None); `*` binds nothing that can be named."""
+    if isinstance(statement, ast.Import):
+        for alias in statement.names:
+            if alias.asname:
+                yield alias.asname, alias.name
+            else:
+                head = alias.name.split(".")[0]
+                yield head, head
+        return
+    if statement.level and module is None:
+        return
+    written = "." * statement.level + (statement.module or "")
+    base = absolute(written, module or "", is_package)
+    for alias in statement.names:
+        if alias.name != "*":
+            yield alias.asname or alias.name, f"{base}.{alias.name}".lstrip(".")
