@@ -41,6 +41,9 @@ class Member:
     params: tuple[Param, ...] = ()  # without self / cls
     is_async: bool = False
     returns: str | None = None  # public dotted name when the return is a library class
+    # The library's own deprecation notice (`@deprecated`, a DeprecationWarning raised on every
+    # call, `.. deprecated::` in the docstring), as it words it; None when it marks none.
+    deprecated: str | None = None
 
     def accepts(self, n_args: int, keywords: Iterable[str]) -> bool:
         """Whether a call with n positional args and these keywords fits the signature."""
@@ -72,6 +75,7 @@ class FunctionInfo:
     params: tuple[Param, ...]
     is_async: bool = False
     returns: str | None = None
+    deprecated: str | None = None  # as on Member
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class ApiTable:
             "library": self.library,
             "version": self.version,
             "classes": {k: _class_json(v) for k, v in sorted(self.classes.items())},
-            "functions": {k: asdict(v) for k, v in sorted(self.functions.items())},
+            "functions": {k: _sparse(v) for k, v in sorted(self.functions.items())},
             "aliases": dict(sorted(self.aliases.items())),
         }
 
@@ -121,6 +125,7 @@ class ApiTable:
                 params=tuple(Param(**p) for p in f["params"]),
                 is_async=f.get("is_async", False),
                 returns=f.get("returns"),
+                deprecated=f.get("deprecated"),
             )
             for name, f in raw.get("functions", {}).items()
         }
@@ -144,6 +149,7 @@ def _member(m: Mapping[str, Any]) -> Member:
         params=tuple(Param(**p) for p in m.get("params", ())),
         is_async=m.get("is_async", False),
         returns=m.get("returns"),
+        deprecated=m.get("deprecated"),
     )
 
 
@@ -152,6 +158,15 @@ def _class_json(c: ClassInfo) -> dict[str, Any]:
         "name": c.name,
         "defined_in": c.defined_in,
         "bases": list(c.bases),
-        "members": {k: asdict(v) for k, v in sorted(c.members.items())},
+        "members": {k: _sparse(v) for k, v in sorted(c.members.items())},
         "doc": c.doc,
     }
+
+
+def _sparse(value: Member | FunctionInfo) -> dict[str, Any]:
+    """Its fields, without a deprecation notice it does not have: most members have none, and
+    the sqlalchemy table holds over 100,000 of them."""
+    out = asdict(value)
+    if out.get("deprecated") is None:
+        out.pop("deprecated", None)
+    return out
