@@ -51,6 +51,7 @@ DUNDERS = frozenset(
     }
 )
 
+_ATTRIBUTE_HOOKS = frozenset({"__getattr__", "__getattribute__"})
 _BUILTIN_ROUTINES = (
     types.BuiltinFunctionType,
     types.WrapperDescriptorType,
@@ -350,8 +351,16 @@ def _member_names(cls: type) -> list[str]:
     except Exception:  # a metaclass __dir__ may fail any way
         names = {n for klass in cls.__mro__ for n in vars(klass)}
     public = {n for n in names if not n.startswith("_")}
-    dunders = {d for d in DUNDERS if _static_lookup(cls, d)[1] not in (None, object)}
+    dunders = {d for d in DUNDERS if _defines(cls, d)}
     return sorted(public | dunders)
+
+
+def _defines(cls: type, dunder: str) -> bool:
+    owner = _static_lookup(cls, dunder)[1]
+    if owner is None or owner is object:
+        return False
+    # int and BaseException define the ordinary attribute lookup again: nothing dynamic in it.
+    return dunder not in _ATTRIBUTE_HOOKS or owner.__module__ != "builtins"
 
 
 def _static_lookup(cls: type, name: str) -> tuple[Any, type | None]:
@@ -443,10 +452,15 @@ def _signature(func: Any, drop_first: bool, ctx: _Context) -> tuple[tuple[Param,
         return _ANY_ARGS, None
     namespace = _globals_of(func)
     params = list(sig.parameters.values())
+    returns = None
     if drop_first and params and params[0].kind in (
         inspect.Parameter.POSITIONAL_ONLY,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
     ):
+        # `def __enter__(self: _S) -> _S` returns the instance, whatever class it is read on.
+        bound = _type_var(params[0].annotation, namespace)
+        if bound is not None and bound is _type_var(sig.return_annotation, namespace):
+            returns = SELF
         params = params[1:]
     out = tuple(
         Param(
@@ -457,7 +471,13 @@ def _signature(func: Any, drop_first: bool, ctx: _Context) -> tuple[tuple[Param,
         )
         for p in params
     )
-    return out, resolve_annotation(sig.return_annotation, namespace, ctx)
+    return out, returns or resolve_annotation(sig.return_annotation, namespace, ctx)
+
+
+def _type_var(annotation: Any, namespace: Mapping[str, Any]) -> typing.TypeVar | None:
+    if isinstance(annotation, str):
+        annotation = namespace.get(annotation.strip())
+    return annotation if isinstance(annotation, typing.TypeVar) else None
 
 
 def _returns(func: Any, ctx: _Context) -> str | None:

@@ -278,3 +278,17 @@ def test_real_deprecations(sqlalchemy_table: ApiTable) -> None:
     assert sqlalchemy_table.functions["sqlalchemy.and_"].deprecated is None
     assert "__getattr__" in sqlalchemy_table.classes["sqlalchemy.Row"].members
     assert "__getattr__" not in sqlalchemy_table.classes["sqlalchemy.orm.Session"].members
+
+
+def test_builtin_attribute_lookup_is_not_dynamic(httpx_table: ApiTable) -> None:
+    # BaseException and int define __getattribute__ again; an exception's attributes are fixed.
+    members = httpx_table.classes["httpx.HTTPStatusError"].members
+    assert "__getattribute__" not in members and "__getattr__" not in members
+    assert "response" in members
+
+
+def test_a_self_typed_type_var_returns_the_class(httpx_table: ApiTable) -> None:
+    # `async def __aenter__(self: U) -> U`: `async with httpx.AsyncClient() as client`
+    assert httpx_table.classes["httpx.AsyncClient"].members["__aenter__"].returns == (
+        "httpx.AsyncClient")
+    assert httpx_table.classes["httpx.Client"].members["__enter__"].returns == "httpx.Client"
