@@ -146,6 +146,7 @@ def _project_loader(root: Path, at: str | None,
 
 def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Path,
                    at: str | None, note: Callable[[str], None]) -> Runtime:
+    from remora_review.checks.api import ApiCheck
     from remora_review.checks.policies import PolicyCheck
     from remora_review.checks.typehints import InfererCache, TypeHintCheck
     from remora_review.retrieval.runtime import PackRetrieval
@@ -158,7 +159,8 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
     else:
         retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
     inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
-    checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note)), PolicyCheck())
+    checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note)), ApiCheck(),
+              PolicyCheck())
     return Runtime(settings, packs, checks, retrieval)
 
 
