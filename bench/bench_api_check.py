@@ -1,6 +1,7 @@
 """The API check (RR2xx) over the dev-set projects as published: findings per project and a sample to read.
 
     .venv/bin/python bench/bench_api_check.py [--cache DIR] [--sample 40] [--seed 0] [--project NAME]
+    .venv/bin/python bench/bench_api_check.py --corpus .train-cache/repos --max-files 200
 
 Every Python file of each pinned release (tests and vendored code left out, as the dev set reads
 them) goes through the engine with the first-party packs and the API check alone, whole file in
@@ -9,6 +10,10 @@ check took beside the engine with no check on the same files (parsing and slicin
 check pays), and a seeded random sample of findings with their source line, to be read by hand:
 precision is the share of the sample that is right. Run bench/devset/run.py once first (it
 fetches the releases), or point --cache at a cache that holds them.
+
+`--corpus DIR` reads another set of releases instead, one per subdirectory (the pack training
+corpus that scripts/fetch_training_repos.py unpacks: modules that import the libraries), with
+`--max-files` drawn at random (seeded) over all of them when the whole is too slow to check.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python bench/bench_api_check.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.devset.fetch import fetch, load_projects, source_files
+from bench.devset.fetch import Project, fetch, load_projects, source_files
 from remora_review.activation import PackTrigger, active_packs
 from remora_review.checks.api import ApiCheck
 from remora_review.config import Settings
@@ -48,6 +53,24 @@ def _timed(jobs: Sequence[FileJob], runtime: Runtime) -> tuple[float, list[Findi
     return time.perf_counter() - start, found
 
 
+def _projects(args: argparse.Namespace) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(project, [(path, text)]) for the dev set, or for a corpus of unpacked releases."""
+    if args.corpus is None:
+        return [
+            (p.name, [(f.path, f.text) for f in source_files(fetch(p, args.cache), p)])
+            for p in load_projects() if not args.project or p.name in args.project
+        ]
+    releases = sorted(d for d in args.corpus.iterdir() if d.is_dir())
+    found = [(d.name, f) for d in releases
+             for f in source_files(d, Project(d.name, "", "corpus"))]
+    if args.max_files is not None and len(found) > args.max_files:
+        found = random.Random(args.seed).sample(found, args.max_files)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for release, f in sorted(found, key=lambda rf: (rf[0], rf[1].path)):
+        out.setdefault(release, []).append((f.path, f.text))
+    return sorted(out.items())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache" / "devset")
@@ -55,38 +78,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", action="append", help="only these projects")
     parser.add_argument("--sample", type=int, default=40, help="findings to print for reading")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corpus", type=Path, help="a directory of unpacked releases instead")
+    parser.add_argument("--max-files", type=int, help="with --corpus: this many files at random")
     args = parser.parse_args(argv)
 
     packs = {name: load_pack(args.packs / f"{name}.pack") for name in LIBRARY_PACKS}
     for pack in packs.values():
         _ = pack.api_table  # loaded once, outside the timings
     settings = Settings()
-    checked = Runtime(settings, packs, (ApiCheck(),), None)
+    check = ApiCheck()
+    checked = Runtime(settings, packs, (check,), None)
     bare = Runtime(settings, packs, (), None)
 
     all_findings: list[tuple[str, Finding, str]] = []
     totals: Counter[str] = Counter()
-    print(f"{'project':<28}{'files':>6}{'active':>7}  {'RR201':>5} {'RR202':>5} {'RR203':>5} "
+    total_judged = 0  # uses of a library class or function whose API the check could judge
+    print(f"{'project':<28}{'files':>6}{'active':>7}{'judged':>7}  {'RR201':>5} {'RR202':>5} {'RR203':>5} "
           f"{'RR204':>5}  {'check s':>8} {'bare s':>7}")
-    for project in load_projects():
-        if args.project and project.name not in args.project:
-            continue
-        root = fetch(project, args.cache)
-        files = [(f.path, f.text) for f in source_files(root, project)]
+    for name, files in _projects(args):
         jobs = _jobs(files, packs)
         active = sum(1 for j in jobs if j.packs)
         bare_s, _ = _timed(jobs, bare)
+        before = check.judged
         check_s, found = _timed(jobs, checked)
+        judged = check.judged - before
+        total_judged += judged
         codes = Counter(f.code for f in found)
         totals.update(codes)
         texts = dict(files)
         for f in found:
             lines = texts[f.path].splitlines()
-            all_findings.append((project.name, f, lines[f.line - 1].strip()))
-        print(f"{project.name:<28}{len(jobs):>6}{active:>7}  {codes['RR201']:>5} "
+            all_findings.append((name, f, lines[f.line - 1].strip()))
+        print(f"{name:<28}{len(jobs):>6}{active:>7}{judged:>7}  {codes['RR201']:>5} "
               f"{codes['RR202']:>5} {codes['RR203']:>5} {codes['RR204']:>5}  {check_s:>8.2f} "
               f"{bare_s:>7.2f}")
-    print(f"total findings: {sum(totals.values())} ({dict(sorted(totals.items()))})")
+    print(f"total findings: {sum(totals.values())} ({dict(sorted(totals.items()))}) on "
+          f"{total_judged} judged uses (attribute reads on a receiver of known class, and calls "
+          "of library functions and classes by name)")
 
     sample = random.Random(args.seed).sample(all_findings, min(args.sample, len(all_findings)))
     print(f"\nsample of {len(sample)} (seed {args.seed}), to read by hand:")

@@ -77,6 +77,7 @@ class _File:
     positions: Mapping[cst.CSTNode, meta.CodeRange]
     seen: _Collector
     cache: dict[cst.CSTNode, _Known | None] = field(default_factory=dict)
+    judged: int = 0
 
 
 @dataclass
@@ -88,6 +89,9 @@ class ApiCheck:
     needs_packs: bool = True
     # Hierarchies are built once per table and shared by every file of a run.
     _hierarchies: dict[int, _Hierarchy] = field(default_factory=dict, repr=False)
+    # Uses of a library class or function the check could judge, over the run (for the bench:
+    # a check that stays quiet should be seen to have looked).
+    judged: int = 0
 
     def run(self, ctx: FileContext) -> Iterable[Finding]:
         tables = [p.api_table for p in ctx.packs if p.kind == "library"]
@@ -105,7 +109,9 @@ class ApiCheck:
             positions=wrapper.resolve(meta.PositionProvider),
             seen=seen,
         )
-        return list(_findings(file))
+        found = list(_findings(file))
+        self.judged += file.judged
+        return found
 
     def _hierarchy(self, table: ApiTable) -> _Hierarchy:
         key = id(table)
@@ -205,6 +211,7 @@ def _findings(file: _File) -> Iterator[Finding]:
             continue
         known = _value_class(file, node.value, 0)
         if known is not None:
+            file.judged += 1
             yield from _check_member(file, known, node, _called(file, node))
     for call in file.seen.calls:
         span = file.positions.get(call)
@@ -252,6 +259,7 @@ def _check_library_call(file: _File, call: cst.Call) -> Iterator[Finding]:
         name = table.canonical(qualified)
         if name is None:
             continue
+        file.judged += 1
         if name in table.functions:
             function = table.functions[name]
             label = f"{_short(name)}()"
