@@ -1,6 +1,7 @@
 """Run the checks over one file's source: findings, filtered and suppressed; fixes applied in rounds.
 
-A file's outcome never raises: a check that breaks becomes a note, the other checks still run.
+A file's outcome never raises: a check that breaks becomes a note and the other checks still
+run; a strict runtime (the tests') re-raises instead, so a broken check cannot pass for a quiet one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Runtime:
     packs: Mapping[str, LoadedPack]
     checks: tuple[Check, ...]
     retrieval: Retrieval | None
+    strict: bool = False  # a check that raises fails the run instead of becoming a note
 
 
 @dataclass(frozen=True)
@@ -57,38 +59,51 @@ def _in_scope(finding: Finding, changed: frozenset[int] | None) -> bool:
     return any(line in changed for line in range(lo, hi + 1))
 
 
+def _runs(check: Check, job: FileJob, settings: Settings) -> bool:
+    """Whether a check runs on this file: a pack check only where a pack is active, and only while
+    --select / --ignore leave one of its codes on (a check that declares none is never skipped)."""
+    if check.needs_packs and not job.packs:
+        return False
+    return not check.codes or any(settings.code_enabled(code) for code in check.codes)
+
+
 def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
-    """Findings for one file as it is now: syntax first, then the pack checks."""
+    """Findings for one file as it is now: syntax first, then the checks that apply to it."""
     error = syntax_error(job.path, job.source)
     if error is not None:
         return FileOutcome(job.path, (error,) if runtime.settings.code_enabled(error.code) else ())
-    if not job.packs:
+    checks = [c for c in runtime.checks if _runs(c, job, runtime.settings)]
+    if not checks:  # no pack active: no libcst either
         return FileOutcome(job.path, ())
-    import libcst as cst  # only files that activate a pack pay for libcst
-
     from remora_review.checks.base import FileContext
     from remora_review.pysource.slicing import slice_source
 
     # Checks see the changed functions and everything around them at their own line numbers;
     # their edits therefore apply to the original text as they are.
-    analysed = slice_source(job.source, job.changed_lines)
-    try:
-        module = cst.parse_module(analysed)
-    except cst.ParserSyntaxError as e:  # Python accepts it but libcst does not (rare, new syntax)
-        return FileOutcome(job.path, (), (f"{job.path}: skipped, libcst cannot parse it: {e}",))
     ctx = FileContext(
-        path=job.path, source=analysed, module=module, changed_lines=job.changed_lines,
-        packs=tuple(runtime.packs[name] for name in job.packs), retrieval=runtime.retrieval,
-        settings=runtime.settings,
+        path=job.path, source=slice_source(job.source, job.changed_lines),
+        changed_lines=job.changed_lines, packs=tuple(runtime.packs[name] for name in job.packs),
+        retrieval=runtime.retrieval, settings=runtime.settings,
     )
+    if any(c.needs_packs for c in checks):  # pack checks work on the libcst tree
+        import libcst as cst  # only files that activate a pack pay for libcst
+
+        try:
+            ctx.module  # noqa: B018 (parsed here, once, so a failure skips the file plainly)
+        except cst.ParserSyntaxError as e:  # Python accepts it, libcst does not (rare, new syntax)
+            return FileOutcome(job.path, (), (f"{job.path}: skipped, libcst cannot parse it: {e}",))
     findings: list[Finding] = []
     notes: list[str] = []
-    for check in runtime.checks:
+    for check in checks:
         try:
-            findings.extend(check.run(ctx))
+            result = check.run(ctx)
         except Exception as e:
+            if runtime.strict:
+                raise
             notes.append(f"{job.path}: check {check.name} failed: {type(e).__name__}: {e}")
-        notes.extend(getattr(check, "take_notes", lambda: ())())
+            continue
+        findings.extend(result.findings)
+        notes.extend(result.notes)
     suppressions = parse_suppressions(job.source)
     kept = tuple(
         f for f in findings

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -19,7 +19,8 @@ import libcst.matchers as m
 import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable, ClassInfo, Member, Param
-from remora_review.checks.base import FileContext
+from remora_review.checks.base import CheckResult, FileContext
+from remora_review.checks.registry import CheckEnv
 from remora_review.findings import Edit, Finding, Fix, Severity
 
 UNKNOWN_ATTRIBUTE = "RR201"
@@ -93,10 +94,10 @@ class ApiCheck:
     # a check that stays quiet should be seen to have looked).
     judged: int = 0
 
-    def run(self, ctx: FileContext) -> Iterable[Finding]:
+    def run(self, ctx: FileContext) -> CheckResult:
         tables = [p.api_table for p in ctx.packs if p.kind == "library"]
         if not tables:
-            return []
+            return CheckResult()
         # The type-hint check resolves the same scopes and parents on the same wrapper: one cost.
         wrapper = ctx.wrapper
         seen = _Collector()
@@ -109,9 +110,9 @@ class ApiCheck:
             positions=wrapper.resolve(meta.PositionProvider),
             seen=seen,
         )
-        found = list(_findings(file))
+        found = tuple(_findings(file))
         self.judged += file.judged
-        return found
+        return CheckResult(found)
 
     def _hierarchy(self, table: ApiTable) -> _Hierarchy:
         key = id(table)
@@ -594,3 +595,8 @@ def _replacement(cls: ClassInfo, member: Member) -> str | None:
         return None
     same_kind = (other.kind in _CALLABLE_KINDS) == (member.kind in _CALLABLE_KINDS)
     return name if same_kind and other.params == member.params else None
+
+
+def build(env: CheckEnv) -> ApiCheck:
+    """The check for one run (checks/registry.py)."""
+    return ApiCheck()

@@ -1,19 +1,19 @@
-"""What every check receives, and the protocol it implements."""
+"""What every check receives, what it returns, and the protocol it implements."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
-
-import libcst as cst
-import libcst.metadata as meta
 
 from remora_review.config import Settings
 from remora_review.findings import Finding
 
 if TYPE_CHECKING:
+    import libcst as cst
+    import libcst.metadata as meta
+
     from remora_review.packs.loader import LoadedPack
     from remora_review.retrieval.base import Embedder, VectorIndex
 
@@ -28,13 +28,13 @@ class Retrieval(Protocol):
 
 @dataclass(frozen=True)
 class FileContext:
-    """One parsed Python file with the facts checks need; metadata is resolved once, on demand."""
+    """One Python file with the facts checks need; parsed with libcst on first use (a check that
+    reads only the text never imports libcst), metadata resolved once, on demand."""
 
     path: str  # relative to the repository root, with '/'
     # The text checks analyse: the file with untouched functions blanked out (pysource/slicing.py). Every
     # line it keeps has the original's number and text, so edits against it apply to the file.
     source: str
-    module: cst.Module
     # Lines the change touched, in this file's numbering; None when the whole file is in scope.
     changed_lines: frozenset[int] | None
     packs: tuple[LoadedPack, ...]  # packs active for this file
@@ -42,7 +42,16 @@ class FileContext:
     settings: Settings
 
     @cached_property
+    def module(self) -> cst.Module:
+        """The libcst tree of `source`; raises libcst.ParserSyntaxError where libcst cannot parse."""
+        import libcst as cst
+
+        return cst.parse_module(self.source)
+
+    @cached_property
     def wrapper(self) -> meta.MetadataWrapper:
+        import libcst.metadata as meta
+
         return meta.MetadataWrapper(self.module, unsafe_skip_copy=True)
 
     def touches(self, start: int, end: int) -> bool:
@@ -52,11 +61,23 @@ class FileContext:
         return any(line in self.changed_lines for line in range(start, end + 1))
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check says about one file: its findings, and notes on what it could not decide or
+    fix (the review prints each note once)."""
+
+    findings: tuple[Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 class Check(Protocol):
-    """A check looks at one file and yields findings; it must not raise for any valid Python."""
+    """A check looks at one file; it must not raise for any valid Python (a strict run re-raises
+    what it does raise, so tests catch it; otherwise it becomes a note)."""
 
     name: str
-    codes: Sequence[str]  # code prefixes it may report, for --select / --ignore
+    # The codes it reports, for --select / --ignore; empty: only known at run time (a pack's
+    # policies), so the engine never skips it by code.
+    codes: Sequence[str]
     needs_packs: bool  # skip the check on files that activate no pack
 
-    def run(self, ctx: FileContext) -> Iterable[Finding]: ...
+    def run(self, ctx: FileContext) -> CheckResult: ...

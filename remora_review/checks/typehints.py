@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.metadata as meta
 
 from remora_review.activation import imported_modules
 from remora_review.checks.annotate import add_import
-from remora_review.checks.base import FileContext
+from remora_review.checks.base import CheckResult, FileContext
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.declared import Declarations, Hint, Link, hints, links
 from remora_review.infer.inference import (
@@ -26,6 +27,9 @@ from remora_review.infer.inference import (
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
 from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
 from remora_review.project.index import ProjectIndex
+
+if TYPE_CHECKING:
+    from remora_review.checks.registry import CheckEnv
 
 __all__ = ["SIGNALS", "InfererCache", "Prediction", "TypeHintCheck", "build_inferer",
            "predict_source"]
@@ -223,7 +227,10 @@ class TypeHintCheck:
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
 
-    def run(self, ctx: FileContext) -> Iterable[Finding]:
+    def run(self, ctx: FileContext) -> CheckResult:
+        return CheckResult(tuple(self._findings(ctx)))
+
+    def _findings(self, ctx: FileContext) -> Iterator[Finding]:
         if not _has_unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
         builder = ProfileBuilder(ctx.wrapper)
@@ -318,3 +325,9 @@ class TypeHintCheck:
         except (cst.ParserSyntaxError, ValueError):
             return None
         return edits_between(ctx.source, new)
+
+
+def build(env: CheckEnv) -> TypeHintCheck:
+    """The check for one run (checks/registry.py)."""
+    return TypeHintCheck(InfererCache(env.retrieval, top_k=env.settings.typehints.top_k), env.root,
+                         env.project)

@@ -25,7 +25,7 @@ def packs() -> dict[str, LoadedPack]:
 
 
 def _runtime(packs: dict[str, LoadedPack]) -> Runtime:
-    return Runtime(Settings(), packs, (ApiCheck(),), None)
+    return Runtime(Settings(), packs, (ApiCheck(),), None, strict=True)
 
 
 def _job(source: str, packs: dict[str, LoadedPack],

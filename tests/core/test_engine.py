@@ -1,9 +1,13 @@
+import subprocess
+import sys
 from dataclasses import dataclass
 
+import pytest
+
+from remora_review.checks.base import CheckResult
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source, fix_source, remap_lines
 from remora_review.findings import Edit, Finding, Fix
-from remora_review.tools import ALLOWED_TOOLS, require_tool
 
 
 def test_remap_lines_follows_insertions_and_marks_written_lines():
@@ -22,6 +26,9 @@ class _Rename:
     needs_packs: bool = True
 
     def run(self, ctx):
+        return CheckResult(tuple(self._findings(ctx)))
+
+    def _findings(self, ctx):
         for number, line in enumerate(ctx.source.splitlines(), 1):
             col = line.find("old_name")
             if col >= 0 and ctx.touches(number, number):
@@ -31,7 +38,7 @@ class _Rename:
 
 
 def _runtime(**settings):
-    return Runtime(Settings(**settings), {"p": object()}, (_Rename(),), None)
+    return Runtime(Settings(**settings), {"p": object()}, (_Rename(),), None, strict=True)
 
 
 def test_fix_rounds_until_nothing_left_and_second_fix_is_a_no_op():
@@ -56,28 +63,62 @@ def test_syntax_error_is_one_finding_and_stops_other_checks():
     assert [f.code for f in outcome.findings] == ["RR001"]
 
 
+@dataclass
+class _Boom:
+    name: str = "boom"
+    codes: tuple[str, ...] = ("B1",)
+    needs_packs: bool = True
+
+    def run(self, ctx):
+        raise RuntimeError("bug")
+
+
 def test_broken_check_becomes_a_note_not_a_crash():
-    @dataclass
-    class Boom:
-        name: str = "boom"
-        codes: tuple[str, ...] = ()
-        needs_packs: bool = True
-
-        def run(self, ctx):
-            raise RuntimeError("bug")
-
-    runtime = Runtime(Settings(), {"p": object()}, (Boom(), _Rename()), None)
+    runtime = Runtime(Settings(), {"p": object()}, (_Boom(), _Rename()), None)
     outcome = check_source(FileJob("m.py", "old_name = 1\n", None, ("p",)), runtime)
     assert [f.code for f in outcome.findings] == ["T101"]
     assert "check boom failed: RuntimeError: bug" in outcome.notes[0]
 
 
-def test_tool_allow_list():
-    assert require_tool("retrieve") == "retrieve"
-    import pytest
+def test_a_strict_runtime_re_raises_what_a_check_raises():
+    runtime = Runtime(Settings(), {"p": object()}, (_Boom(), _Rename()), None, strict=True)
+    with pytest.raises(RuntimeError, match="bug"):
+        check_source(FileJob("m.py", "old_name = 1\n", None, ("p",)), runtime)
 
-    from remora_review.errors import UserError
 
-    with pytest.raises(UserError):
-        require_tool("shell")
-    assert "infer_type" in ALLOWED_TOOLS
+def test_a_check_whose_codes_are_all_off_does_not_run():
+    runtime = Runtime(Settings(ignore=("B",)), {"p": object()}, (_Boom(), _Rename()), None,
+                      strict=True)
+    outcome = check_source(FileJob("m.py", "old_name = 1\n", None, ("p",)), runtime)
+    assert [f.code for f in outcome.findings] == ["T101"] and outcome.notes == ()
+
+
+def test_a_pack_free_check_runs_on_a_file_with_no_pack():
+    free = _Rename(name="free", needs_packs=False)
+    runtime = Runtime(Settings(), {}, (free, _Boom()), None, strict=True)
+    outcome = check_source(FileJob("m.py", "old_name = 1\n", None, ()), runtime)
+    assert [f.code for f in outcome.findings] == ["T101"]  # _Boom needs packs: it never ran
+
+
+def test_a_pack_free_check_that_reads_only_text_never_imports_libcst():
+    script = """
+import sys
+from remora_review.checks.base import CheckResult
+from remora_review.config import Settings
+from remora_review.engine import FileJob, Runtime, check_source
+from remora_review.findings import Finding
+
+class Todo:
+    name, codes, needs_packs = "todo", ("T2",), False
+    def run(self, ctx):
+        return CheckResult(tuple(Finding(ctx.path, n, 0, n, 1, "T201", "todo")
+                                 for n, line in enumerate(ctx.source.splitlines(), 1)
+                                 if "TODO" in line))
+
+outcome = check_source(FileJob("m.py", "x = 1  # TODO\\n", None, ()),
+                       Runtime(Settings(), {}, (Todo(),), None, strict=True))
+print([f.code for f in outcome.findings], "libcst" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["['T201']", "False"]

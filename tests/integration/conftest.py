@@ -19,7 +19,9 @@ GIT_ENV = {
 class Repo:
     def __init__(self, path: Path, runtime: Path) -> None:
         self.path = path
-        self.env = {**os.environ, **GIT_ENV, "XDG_RUNTIME_DIR": str(runtime),
+        # Strict: a check that raises fails the run (exit 2) instead of becoming a quiet note.
+        self.env = {**os.environ, **GIT_ENV, "REMORA_REVIEW_STRICT": "1",
+                    "XDG_RUNTIME_DIR": str(runtime),
                     "XDG_CACHE_HOME": str(runtime / "cache"),
                     "XDG_DATA_HOME": str(runtime / "data")}
 

@@ -2,7 +2,7 @@
 
 Run: python packs/sources/acme/measure_threshold.py [policies.toml]
 Each function is rendered as the policy check renders a call's surroundings
-(remora_review.checks.policies.render_context, with the acme glossary), embedded as a query, and
+(remora_review.checks.policies.context.render_context, with the acme glossary), embedded as a query, and
 scored by its highest cosine similarity to the policy's context examples (embedded as documents).
 """
 
@@ -16,7 +16,7 @@ import libcst as cst
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from remora_review.checks.policies import render_context  # noqa: E402
+from remora_review.checks.policies.context import render_context  # noqa: E402
 from remora_review.retrieval.embedder import SentenceTransformerEmbedder  # noqa: E402
 from remora_review.train.inputs import load_glossary, load_policies  # noqa: E402
 
