@@ -46,6 +46,9 @@ class Member:
     params: tuple[Param, ...] = ()  # without self / cls
     is_async: bool = False
     returns: str | None = None  # public dotted name when the return is a library class
+    # The library's own deprecation notice (`@deprecated`, a DeprecationWarning raised on every
+    # call, `.. deprecated::` in the docstring), as it words it; None when it marks none.
+    deprecated: str | None = None
 
     def accepts(self, n_args: int, keywords: Iterable[str]) -> bool:
         """Whether a call with n positional args and these keywords fits the signature."""
@@ -77,6 +80,7 @@ class FunctionInfo:
     params: tuple[Param, ...]
     is_async: bool = False
     returns: str | None = None
+    deprecated: str | None = None  # as on Member
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class ApiTable:
             "library": self.library,
             "version": self.version,
             "classes": {k: _class_json(v, *own[k]) for k, v in sorted(self.classes.items())},
-            "functions": {k: asdict(v) for k, v in sorted(self.functions.items())},
+            "functions": {k: _sparse(v) for k, v in sorted(self.functions.items())},
             "aliases": dict(sorted(self.aliases.items())),
         }
 
@@ -136,6 +140,7 @@ class ApiTable:
                 params=tuple(Param(**p) for p in f["params"]),
                 is_async=f.get("is_async", False),
                 returns=f.get("returns"),
+                deprecated=f.get("deprecated"),
             )
             for name, f in raw.get("functions", {}).items()
         }
@@ -159,6 +164,7 @@ def _member(m: Mapping[str, Any], params: dict[tuple[Any, ...], Param] | None = 
         params=tuple(_param(p, params) for p in m.get("params", ())),
         is_async=m.get("is_async", False),
         returns=m.get("returns"),
+        deprecated=m.get("deprecated"),
     )
 
 
@@ -200,9 +206,18 @@ def _class_json(c: ClassInfo, own: Mapping[str, Member], hidden: list[str]) -> d
         "name": c.name,
         "defined_in": c.defined_in,
         "bases": list(c.bases),
-        "members": {k: asdict(v) for k, v in sorted(own.items())},
+        "members": {k: _sparse(v) for k, v in sorted(own.items())},
         "doc": c.doc,
     }
     if hidden:
         out["hidden"] = hidden
+    return out
+
+
+def _sparse(value: Member | FunctionInfo) -> dict[str, Any]:
+    """Its fields, without a deprecation notice it does not have: most members have none, and
+    the sqlalchemy table holds over 100,000 of them."""
+    out = asdict(value)
+    if out.get("deprecated") is None:
+        out.pop("deprecated", None)
     return out

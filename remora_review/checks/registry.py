@@ -56,6 +56,8 @@ class Registered:
 
 CHECKS: tuple[Registered, ...] = (
     Registered("typehints", "remora_review.checks.typehints", ("RR101",), needs_packs=True),
+    Registered("api", "remora_review.checks.api", ("RR201", "RR202", "RR203", "RR204"),
+               needs_packs=True),
     Registered("policies", "remora_review.checks.policies.check", (), needs_packs=True,
                pack_codes=True),
 )

@@ -10,6 +10,7 @@ import importlib.metadata
 import inspect
 import logging
 import pkgutil
+import re
 import sys
 import types
 import typing
@@ -36,11 +37,12 @@ Note = Callable[[str], None]
 SKIPPED_PARTS = frozenset({"test", "tests", "testing", "conftest", "__main__"})
 
 # Dunders a usage can reach without naming them: context managers, iteration, calls, operators;
-# and the constructor, whose signature declares what `DropTable(table)` is passed.
+# the constructor, whose signature declares what `DropTable(table)` is passed; and the hooks
+# that answer attribute reads the class does not list (a check must not call those missing).
 DUNDERS = frozenset(
     {d for ds in PROTOCOL_DUNDERS.values() for d in ds}
     | {
-        "__init__",
+        "__init__", "__getattr__", "__getattribute__",
         "__exit__", "__aexit__", "__next__", "__anext__", "__delitem__", "__bool__",
         "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__",
         "__matmul__", "__and__", "__or__", "__xor__", "__lshift__", "__rshift__", "__neg__",
@@ -49,6 +51,7 @@ DUNDERS = frozenset(
     }
 )
 
+_ATTRIBUTE_HOOKS = frozenset({"__getattr__", "__getattribute__"})
 _BUILTIN_ROUTINES = (
     types.BuiltinFunctionType,
     types.WrapperDescriptorType,
@@ -68,6 +71,11 @@ _ANY_ARGS = (Param("args", "var_positional"), Param("kwargs", "var_keyword"))
 SELF = "<Self>"  # a resolved `Self`, bound to the class a member is read on
 _OPTIONAL_FORMS = frozenset({"Optional", "Union", "Annotated", "Final", "ClassVar", "Required",
                              "NotRequired", "ReadOnly"})
+# `.. deprecated:: 2.0` at the top level of a docstring (under a `:param:` it is the parameter's).
+_DOC_DEPRECATED = re.compile(r"\.\. deprecated::[ \t]*(\S*)[ \t]*(.*)")
+# `:meth:`_query.Query.get`` reads `Query.get` (sqlalchemy names its modules by private aliases).
+_RST_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?\.?(?:_[a-z]+\.)?([^`<]+?)(?:\s*<[^>]*>)?`")
+_MAX_NOTICE = 300
 
 
 def _log_note(message: str) -> None:
@@ -223,6 +231,7 @@ class _Context:
     member_cache: dict[tuple[int, str], Member] = field(default_factory=dict)
     assignment_cache: dict[int, list[tuple[str, str | None]]] = field(default_factory=dict)
     string_cache: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    defs: dict[str, dict[int, ast.FunctionDef | ast.AsyncFunctionDef]] = field(default_factory=dict)
 
     def public(self, obj: Any) -> str | None:
         return self.class_names.get(id(obj)) if inspect.isclass(obj) else None
@@ -319,6 +328,12 @@ def _class_info(cls: type, name: str, defined: str, ctx: _Context) -> ClassInfo:
         if attr not in members:
             members[attr] = _bind_self(Member(attr, "attribute", returns=returns), name)
     raw_doc = vars(cls).get("__doc__")
+    init = members.get("__init__")
+    if init is not None and init.deprecated is None:
+        # A class under PEP 702's `@deprecated`: constructing it is the use.
+        marker = vars(cls).get("__deprecated__")
+        if isinstance(marker, str):
+            members["__init__"] = dataclasses.replace(init, deprecated=_plain(marker) or "deprecated")
     doc = inspect.cleandoc(raw_doc) if isinstance(raw_doc, str) else ""
     first = next((line.strip() for line in doc.splitlines() if line.strip()), "")
     return ClassInfo(
@@ -336,8 +351,16 @@ def _member_names(cls: type) -> list[str]:
     except Exception:  # a metaclass __dir__ may fail any way
         names = {n for klass in cls.__mro__ for n in vars(klass)}
     public = {n for n in names if not n.startswith("_")}
-    dunders = {d for d in DUNDERS if _static_lookup(cls, d)[1] not in (None, object)}
+    dunders = {d for d in DUNDERS if _defines(cls, d)}
     return sorted(public | dunders)
+
+
+def _defines(cls: type, dunder: str) -> bool:
+    owner = _static_lookup(cls, dunder)[1]
+    if owner is None or owner is object:
+        return False
+    # int and BaseException define the ordinary attribute lookup again: nothing dynamic in it.
+    return dunder not in _ATTRIBUTE_HOOKS or owner.__module__ != "builtins"
 
 
 def _static_lookup(cls: type, name: str) -> tuple[Any, type | None]:
@@ -387,9 +410,11 @@ def _classify(cls: type, name: str, raw: Any, ctx: _Context) -> tuple[Member, bo
     if isinstance(raw, _BUILTIN_ROUTINES):
         return _routine(name, "method", raw, True, ctx), True
     if isinstance(raw, property):
-        return Member(name, "property", returns=_returns(raw.fget, ctx)), True
+        return Member(name, "property", returns=_returns(raw.fget, ctx),
+                      deprecated=_deprecation(raw.fget, ctx)), True
     if isinstance(raw, functools.cached_property):
-        return Member(name, "property", returns=_returns(raw.func, ctx)), True
+        return Member(name, "property", returns=_returns(raw.func, ctx),
+                      deprecated=_deprecation(raw.func, ctx)), True
     if inspect.isclass(raw) or not hasattr(type(raw), "__get__"):
         return Member(name, "attribute"), True
     # Another descriptor (memoized properties, hybrid methods): judge by what it gives the class.
@@ -407,7 +432,8 @@ def _classify(cls: type, name: str, raw: Any, ctx: _Context) -> tuple[Member, bo
 
 def _routine(name: str, kind: str, func: Any, drop_first: bool, ctx: _Context) -> Member:
     params, returns = _signature(func, drop_first, ctx)
-    return Member(name, kind, params=params, is_async=_is_async(func), returns=returns)
+    return Member(name, kind, params=params, is_async=_is_async(func), returns=returns,
+                  deprecated=_deprecation(func, ctx))
 
 
 def _is_async(func: Any) -> bool:
@@ -426,10 +452,15 @@ def _signature(func: Any, drop_first: bool, ctx: _Context) -> tuple[tuple[Param,
         return _ANY_ARGS, None
     namespace = _globals_of(func)
     params = list(sig.parameters.values())
+    returns = None
     if drop_first and params and params[0].kind in (
         inspect.Parameter.POSITIONAL_ONLY,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
     ):
+        # `def __enter__(self: _S) -> _S` returns the instance, whatever class it is read on.
+        bound = _type_var(params[0].annotation, namespace)
+        if bound is not None and bound is _type_var(sig.return_annotation, namespace):
+            returns = SELF
         params = params[1:]
     out = tuple(
         Param(
@@ -440,7 +471,13 @@ def _signature(func: Any, drop_first: bool, ctx: _Context) -> tuple[tuple[Param,
         )
         for p in params
     )
-    return out, resolve_annotation(sig.return_annotation, namespace, ctx)
+    return out, returns or resolve_annotation(sig.return_annotation, namespace, ctx)
+
+
+def _type_var(annotation: Any, namespace: Mapping[str, Any]) -> typing.TypeVar | None:
+    if isinstance(annotation, str):
+        annotation = namespace.get(annotation.strip())
+    return annotation if isinstance(annotation, typing.TypeVar) else None
 
 
 def _returns(func: Any, ctx: _Context) -> str | None:
@@ -600,13 +637,7 @@ def _find_self_assignments(
     filename = getattr(module, "__file__", None)
     if not filename or not filename.endswith(".py"):
         return []
-    if filename not in ctx.sources:
-        try:
-            with open(filename, encoding="utf-8") as f:
-                ctx.sources[filename] = ast.parse(f.read())
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-            ctx.sources[filename] = None
-    tree = ctx.sources[filename]
+    tree = _parsed(filename, ctx)
     node = _find_class(tree.body, klass.__qualname__.split(".")) if tree is not None else None
     if node is None:
         return []
@@ -670,4 +701,113 @@ def _find_class(body: list[ast.stmt], path: list[str]) -> ast.ClassDef | None:
 def _function_info(func: Any, name: str, ctx: _Context) -> FunctionInfo:
     params, returns = _signature(func, False, ctx)
     unbound = _bind_self(Member(name, "method", params=params, returns=returns), None)
-    return FunctionInfo(name, unbound.params, is_async=_is_async(func), returns=unbound.returns)
+    return FunctionInfo(name, unbound.params, is_async=_is_async(func), returns=unbound.returns,
+                        deprecated=_deprecation(func, ctx))
+
+
+# --- deprecation -------------------------------------------------------------------------------
+
+
+def _deprecation(func: Any, ctx: _Context) -> str | None:
+    """The library's own notice that a routine is deprecated: PEP 702's `@deprecated`, a
+    DeprecationWarning its body raises on every call, or a `.. deprecated::` directive in the
+    docstring of a wrapper (sqlalchemy's `@util.deprecated` writes it and warns). A hand-written
+    directive may be about one way of calling (`and_()` with no arguments) and a warning under a
+    condition about one argument: neither marks the routine."""
+    if func is None:
+        return None
+    marker = getattr(func, "__deprecated__", None)
+    if isinstance(marker, str):
+        return _plain(marker) or "deprecated"
+    if getattr(func, "__wrapped__", None) is not None:
+        notice = _directive(getattr(func, "__doc__", None))
+        if notice is not None:
+            return notice
+    return _warned(func, ctx)
+
+
+def _directive(doc: object) -> str | None:
+    if not isinstance(doc, str) or ".. deprecated::" not in doc:
+        return None
+    lines = inspect.cleandoc(doc).splitlines()
+    for i, line in enumerate(lines):
+        found = _DOC_DEPRECATED.match(line)
+        if found is None:
+            continue
+        version, text = found.groups()
+        body = [text]
+        for following in lines[i + 1:]:
+            if following.strip() and not following[:1].isspace():
+                break
+            body.append(following)
+        words = _plain(" ".join(body))
+        since = f"deprecated since {version}" if version else "deprecated"
+        return f"{since}: {words}" if words else since
+    return None
+
+
+def _plain(text: str) -> str:
+    """One line of prose from reStructuredText: roles and literals as their names, cut at a
+    sentence end once it is long."""
+    text = _RST_ROLE.sub(r"\1", text).replace("``", "`")
+    text = " ".join(text.split())
+    if len(text) <= _MAX_NOTICE:
+        return text
+    cut = text.rfind(". ", 0, _MAX_NOTICE)
+    return text[: cut + 1] if cut > 0 else text[:_MAX_NOTICE].rstrip() + "..."
+
+
+def _warned(func: Any, ctx: _Context) -> str | None:
+    node = _definition(func, ctx)
+    if node is None:
+        return None
+    for stmt in node.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not isinstance(call, ast.Call):
+            continue
+        callee = _dotted_expr(call.func) or ""
+        category = call.args[1] if len(call.args) > 1 else next(
+            (k.value for k in call.keywords if k.arg == "category"), None)
+        named = _dotted_expr(category) if category is not None else None
+        if "deprecat" in callee.rsplit(".", 1)[-1].lower() or (
+            callee.rsplit(".", 1)[-1] == "warn" and (named or "").endswith("DeprecationWarning")
+        ):
+            return _plain(_message(call.args[0] if call.args else None)) or "deprecated"
+    return None
+
+
+def _message(node: ast.expr | None) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "..." for v in node.values)
+    return ""
+
+
+def _definition(func: Any, ctx: _Context) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    try:
+        code = getattr(inspect.unwrap(func), "__code__", None)
+    except ValueError:
+        return None
+    if code is None or code.co_filename not in ctx.files:
+        return None
+    filename = code.co_filename
+    if filename not in ctx.defs:
+        tree = _parsed(filename, ctx)
+        ctx.defs[filename] = {
+            line: n
+            for n in (ast.walk(tree) if tree is not None else ())
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for line in (n.lineno, *(d.lineno for d in n.decorator_list[:1]))
+        }
+    return ctx.defs[filename].get(code.co_firstlineno)
+
+
+def _parsed(filename: str, ctx: _Context) -> ast.Module | None:
+    if filename not in ctx.sources:
+        try:
+            with open(filename, encoding="utf-8") as f:
+                ctx.sources[filename] = ast.parse(f.read())
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            ctx.sources[filename] = None
+    return ctx.sources[filename]

@@ -31,18 +31,20 @@ def test_each_entry_declares_what_its_check_says(packs):
         assert tuple(check.codes) == entry.reports(packs.values())
         assert check.needs_packs == entry.needs_packs
     assert dict(zip([r.name for r in CHECKS], [tuple(c.codes) for c in built])) == {
-        "typehints": ("RR101",), "policies": ("ACME001",)}
+        "typehints": ("RR101",), "api": ("RR201", "RR202", "RR203", "RR204"),
+        "policies": ("ACME001",)}
 
 
 def test_select_and_ignore_leave_out_checks_whose_codes_are_all_off(packs):
     def names(**settings):
         return [r.name for r in wanted(CHECKS, Settings(**settings), packs)]
 
-    assert names() == ["typehints", "policies"]
-    assert names(select=("RR",)) == ["typehints"]
+    assert names() == ["typehints", "api", "policies"]
+    assert names(select=("RR",)) == ["typehints", "api"]
     assert names(select=("ACME",)) == ["policies"]
-    assert names(ignore=("ACME",)) == ["typehints"]
-    assert names(ignore=("RR101",), select=("RR",)) == []
+    assert names(ignore=("ACME",)) == ["typehints", "api"]
+    assert names(ignore=("RR101",), select=("RR",)) == ["api"]
+    assert names(ignore=("RR101", "RR2"), select=("RR",)) == []
 
 
 def test_without_packs_no_pack_check_is_built():

@@ -183,3 +183,112 @@ def test_private_modules_tests_and_failures(toy_library: str) -> None:
 def test_missing_library_is_a_user_error() -> None:
     with pytest.raises(UserError, match="not_installed_lib_42"):
         extract_api_table("not_installed_lib_42")
+
+
+@pytest.fixture
+def marked_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Deprecation markers as libraries write them, and a class that answers any attribute."""
+    name = f"markedlib_{abs(hash(str(tmp_path)))}"
+    pkg = tmp_path / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        import functools
+        import warnings
+
+        from typing_extensions import deprecated
+
+
+        def _wrapped_with_notice(fn):
+            @functools.wraps(fn)
+            def wrapper(*args, **kwargs):
+                warnings.warn("old", DeprecationWarning)
+                return fn(*args, **kwargs)
+            wrapper.__doc__ = (fn.__doc__ or "") + """
+
+            .. deprecated:: 2.0 Use :meth:`_impl.Thing.to_new` instead.
+            """
+            return wrapper
+
+
+        class Thing:
+            def to_new(self, x: int) -> None: ...
+
+            @_wrapped_with_notice
+            def to_old(self, x: int) -> None:
+                """Old."""
+
+            @deprecated("`legacy` is deprecated; use `to_new` instead.")
+            def legacy(self, x: int) -> None: ...
+
+            def warned(self) -> None:
+                """Old too."""
+                warnings.warn("warned() is going away", PendingDeprecationWarning)
+
+            def sometimes(self, flag: bool = False) -> None:
+                if flag:
+                    warnings.warn("flag is deprecated", DeprecationWarning)
+
+            def documented(self, *items: object) -> None:
+                """Build it.
+
+                .. deprecated:: 1.4 Calling it with no items is deprecated.
+                """
+
+
+        class Dynamic:
+            def __getattr__(self, key: str) -> object:
+                return key
+
+
+        @deprecated("make() is deprecated")
+        def make() -> Thing:
+            return Thing()
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+
+
+def test_deprecation_markers_and_dynamic_attributes(marked_library: str) -> None:
+    table = extract_api_table(marked_library, note=lambda _: None)
+    members = table.classes[f"{marked_library}.Thing"].members
+    assert members["to_old"].deprecated == "deprecated since 2.0: Use Thing.to_new instead."
+    assert members["legacy"].deprecated == "`legacy` is deprecated; use `to_new` instead."
+    assert members["warned"].deprecated == "warned() is going away"
+    assert members["to_new"].deprecated is None
+    # A warning under a condition is about an argument; a hand-written directive may be about
+    # one way of calling: neither marks the method.
+    assert members["sometimes"].deprecated is None
+    assert members["documented"].deprecated is None
+    assert table.functions[f"{marked_library}.make"].deprecated == "make() is deprecated"
+    assert "__getattr__" in table.classes[f"{marked_library}.Dynamic"].members
+    assert "__getattr__" not in members
+    again = ApiTable.from_json(table.to_json())
+    assert again.classes[f"{marked_library}.Thing"].members["legacy"] == members["legacy"]
+    assert "deprecated" not in table.to_json()["classes"][f"{marked_library}.Thing"]["members"][
+        "to_new"]  # members without a notice store none
+
+
+def test_real_deprecations(sqlalchemy_table: ApiTable) -> None:
+    query = sqlalchemy_table.classes["sqlalchemy.orm.Query"].members
+    assert (query["get"].deprecated or "").startswith("deprecated since 2.0: The Query.get method")
+    assert query["filter"].deprecated is None
+    # and_() with no arguments is deprecated, and_ itself is not
+    assert sqlalchemy_table.functions["sqlalchemy.and_"].deprecated is None
+    assert "__getattr__" in sqlalchemy_table.classes["sqlalchemy.Row"].members
+    assert "__getattr__" not in sqlalchemy_table.classes["sqlalchemy.orm.Session"].members
+
+
+def test_builtin_attribute_lookup_is_not_dynamic(httpx_table: ApiTable) -> None:
+    # BaseException and int define __getattribute__ again; an exception's attributes are fixed.
+    members = httpx_table.classes["httpx.HTTPStatusError"].members
+    assert "__getattribute__" not in members and "__getattr__" not in members
+    assert "response" in members
+
+
+def test_a_self_typed_type_var_returns_the_class(httpx_table: ApiTable) -> None:
+    # `async def __aenter__(self: U) -> U`: `async with httpx.AsyncClient() as client`
+    assert httpx_table.classes["httpx.AsyncClient"].members["__aenter__"].returns == (
+        "httpx.AsyncClient")
+    assert httpx_table.classes["httpx.Client"].members["__enter__"].returns == "httpx.Client"
