@@ -56,7 +56,7 @@ class PolicyCheck:
             if path_matches(ctx.path, policy.paths) and may_call(ctx.source, policy)
         ]
         if rules and any(p.requires_imports for _, p in rules):
-            imported = imported_modules(ctx.module)
+            imported = imported_modules(ctx.source)
             rules = [(k, p) for k, p in rules if imports_satisfied(p.requires_imports, imported)]
         if not rules:
             return CheckResult()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
-import libcst as cst
-from libcst.helpers import get_full_name_for_node_or_raise
-
 from remora_review.packs.manifest import Policy
+from remora_review.pysource import imports as reader
 
 
 def path_matches(path: str, globs: Sequence[str]) -> bool:
@@ -51,36 +49,13 @@ def _glob_regex(glob: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def imported_modules(module: cst.Module) -> frozenset[str]:
-    """Absolute modules a file imports anywhere, with `from a import b` counted as `a` and `a.b`."""
-    found: set[str] = set()
-    for node in _walk_imports(module):
-        if isinstance(node, cst.Import):
-            found.update(get_full_name_for_node_or_raise(a.name) for a in node.names)
-        elif node.module is not None and not node.relative:
-            base = get_full_name_for_node_or_raise(node.module)
-            found.add(base)
-            if not isinstance(node.names, cst.ImportStar):
-                found.update(
-                    f"{base}.{a.name.value}" for a in node.names if isinstance(a.name, cst.Name)
-                )
+def imported_modules(source: str) -> frozenset[str]:
+    """Absolute modules a file imports, with `from a import b` counted as `a` and `a.b` (b may be
+    a module): pysource/imports.py's reader, the one activation uses too."""
+    found = set(reader.imported_modules(source))
+    found.update(f"{module}.{name}" for module, names in reader.from_imports(source)
+                 if not module.startswith(".") for name in names)
     return frozenset(found)
-
-
-def _walk_imports(module: cst.Module) -> Iterator[cst.Import | cst.ImportFrom]:
-    class Imports(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: list[cst.Import | cst.ImportFrom] = []
-
-        def visit_Import(self, node: cst.Import) -> None:
-            self.found.append(node)
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-            self.found.append(node)
-
-    visitor = Imports()
-    module.visit(visitor)
-    return iter(visitor.found)
 
 
 def may_call(source: str, policy: Policy) -> bool:
