@@ -148,6 +148,7 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
                    at: str | None, note: Callable[[str], None]) -> Runtime:
     from remora_review.checks.policies import PolicyCheck
     from remora_review.checks.typehints import InfererCache, TypeHintCheck
+    from remora_review.generate.factory import skipped_note
     from remora_review.retrieval.runtime import PackRetrieval
 
     retrieval = None
@@ -157,6 +158,8 @@ def _build_runtime(settings: Settings, packs: Mapping[str, LoadedPack], root: Pa
              "`pip install 'remora-review[embed]'` (pre-commit: additional_dependencies)")
     else:
         retrieval = PackRetrieval(list(packs.values()), settings, os.environ, note)
+    if (skipped := skipped_note(settings.generator, packs)) is not None:
+        note(skipped)
     inferers = InfererCache(retrieval, top_k=settings.typehints.top_k)
     checks = (TypeHintCheck(inferers, root, _project_loader(root, at, note)), PolicyCheck())
     return Runtime(settings, packs, checks, retrieval)
