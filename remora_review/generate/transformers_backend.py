@@ -149,7 +149,9 @@ class TransformersGenerator:
         try:
             import xgrammar as xgr
         except ImportError:
-            raise UserError(f"structured output needs xgrammar: {_INSTALL}") from None
+            raise UserError(
+                "structured output needs xgrammar: pip install 'remora-review[structured]'"
+            ) from None
         compiled = self._grammars.get(shape)
         if compiled is None:
             info = xgr.TokenizerInfo.from_huggingface(
@@ -157,7 +159,9 @@ class TransformersGenerator:
             )
             compiler = xgr.GrammarCompiler(info)
             if shape.schema_text is not None:
-                compiled = compiler.compile_json_schema(shape.schema_text, any_whitespace=False)
+                compiled = compiler.compile_json_schema(
+                    shape.schema_text, any_whitespace=False, separators=(",", ":")
+                )
             else:
                 assert shape.grammar is not None  # an OutputShape holds one of the two
                 compiled = compiler.compile_grammar(shape.grammar)
