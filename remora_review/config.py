@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from remora_review.errors import UserError
 
@@ -34,6 +34,37 @@ class Embedding(_Section):
     device: str = "cpu"
 
 
+class Generator(_Section):
+    """The code model that writes generated fixes; absent means no generated fix is tried."""
+
+    backend: Literal["transformers", "vllm", "openai"]
+    # Hub id or local directory; for `openai`, the name the server serves the base model under.
+    model: str
+    gguf_file: str | None = Field(None, alias="gguf-file")  # a .gguf inside `model` (transformers)
+    server_url: str | None = Field(None, alias="server-url")  # openai: e.g. http://127.0.0.1:8000/v1
+    # openai: load pack adapters through /v1/load_lora_adapter (the server must allow it).
+    load_adapters: bool = Field(True, alias="load-adapters")
+    max_tokens: int = Field(256, alias="max-tokens", ge=1, le=8192)
+    max_loras: int = Field(4, alias="max-loras", ge=1)  # adapters in one batch (vllm)
+    max_cpu_loras: int | None = Field(None, alias="max-cpu-loras", ge=1)  # adapters kept warm
+    max_lora_rank: int = Field(16, alias="max-lora-rank", ge=1, le=512)
+    max_model_len: int | None = Field(None, alias="max-model-len", ge=16)
+    gpu_memory_utilization: float = Field(0.9, alias="gpu-memory-utilization", gt=0.0, le=1.0)
+    device: str = "cpu"  # transformers
+    # Weights' precision; "auto" is float32 on CPU for transformers, the model's own for vLLM
+    # (vLLM on CPU turns float32 into bfloat16 unless told "float32").
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    timeout: float = Field(120.0, gt=0.0)  # seconds per server request (openai)
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> Generator:
+        if self.backend == "openai" and not self.server_url:
+            raise ValueError("backend 'openai' needs server-url")
+        if self.max_cpu_loras is not None and self.max_cpu_loras < self.max_loras:
+            raise ValueError("max-cpu-loras must be at least max-loras")
+        return self
+
+
 class Settings(_Section):
     packs: tuple[str, ...] = ()  # company packs, active on every file of this repository
     pack_paths: tuple[str, ...] = Field((), alias="pack-paths")  # extra places to find packs
@@ -47,6 +78,7 @@ class Settings(_Section):
     typehints: TypeHints = TypeHints()
     index: Index = Index()
     embedding: Embedding = Embedding()
+    generator: Generator | None = None
 
     def code_enabled(self, code: str) -> bool:
         selected = not self.select or any(code.startswith(s) for s in self.select)

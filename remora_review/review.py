@@ -215,6 +215,10 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
     if not wanted:  # the fast path: no pack, so no pydantic, libcst, numpy or torch
         return Runtime(pre, packs, (), None, backends.strict)
     settings = validated(pre)  # a check will run: the whole table is validated now
+    from remora_review.generate.factory import skipped_note
+
+    if (skipped := skipped_note(settings.generator, packs)) is not None:
+        note(skipped)
     retrieval = (backends.retrieval(list(packs.values()), settings, backends.environ, note)
                  if packs else None)
     env = registry.CheckEnv(root, settings, packs, retrieval,

@@ -34,9 +34,13 @@ class IndexFiles(_Strict):
 
 
 class Lora(_Strict):
-    base_model: str
+    base_model: str  # hub id or the local path it was trained on
     rank: int
     path: str  # a directory of adapter_config.json + adapter_model.safetensors
+    base_model_version: str = ""  # "commit:<hub sha>" or "sha256:<digest of the local weights>"
+    # Held-out perplexity of the library's code, base model alone and with the adapter.
+    perplexity_base: float | None = None
+    perplexity_adapter: float | None = None
 
 
 class Policy(_Strict):
