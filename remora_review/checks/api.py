@@ -22,6 +22,7 @@ from remora_review.api_table import ApiTable, ClassInfo, Member, Param
 from remora_review.checks.base import CheckResult, FileContext
 from remora_review.checks.registry import CheckEnv
 from remora_review.findings import Edit, Finding, Fix, Severity
+from remora_review.pysource.annotations import cst_dotted
 
 UNKNOWN_ATTRIBUTE = "RR201"
 UNKNOWN_KEYWORD = "RR202"
@@ -461,7 +462,7 @@ def _string_annotation(file: _File, node: cst.SimpleString) -> _Known | None:
         parsed = cst.parse_expression(value.strip())
     except cst.ParserSyntaxError:
         return None
-    dotted = _dotted(parsed)
+    dotted = cst_dotted(parsed)
     scope = file.scopes.get(node)
     if dotted is None or scope is None:
         return None
@@ -497,15 +498,6 @@ def _imported_name(file: _File, node: cst.BaseExpression) -> str | None:
     names = {q.name for q in scope.get_qualified_names_for(node)
              if q.source is meta.QualifiedNameSource.IMPORT}
     return names.pop() if len(names) == 1 else None
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 # --- finding values ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import libcst as cst
 import libcst.metadata as meta
 
-from remora_review.pysource.annotations import Named, from_cst, named_class
+from remora_review.pysource.annotations import Named, cst_dotted, from_cst, named_class
 from remora_review.pysource.imports import bindings
 
 _OPERATORS: Mapping[type[cst.CSTNode], str] = {
@@ -174,15 +174,6 @@ def _call_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
     return n_args, keywords
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
 class ProfileBuilder:
     """Builds usage profiles for the parameters of every function in one module.
 
@@ -253,7 +244,7 @@ class ProfileBuilder:
     def _bound_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
         """The class whose instances (or itself) a method's first parameter is bound to."""
         owner = self._enclosing_class(function)
-        decorators = {_dotted(d.decorator) for d in function.decorators}
+        decorators = {cst_dotted(d.decorator) for d in function.decorators}
         if not isinstance(owner, cst.ClassDef) or "staticmethod" in decorators:
             return None
         return owner
@@ -458,12 +449,12 @@ class ProfileBuilder:
     def _type_names(self, node: cst.BaseExpression) -> list[str]:
         if isinstance(node, cst.Tuple):
             return [n for el in node.elements for n in self._type_names(el.value)]
-        name = self.qualified(node) or _dotted(node)
+        name = self.qualified(node) or cst_dotted(node)
         return [name] if name else []
 
 
 def _is_overload(function: cst.FunctionDef) -> bool:
-    return any((_dotted(d.decorator) or "").rsplit(".", 1)[-1] == "overload"
+    return any((cst_dotted(d.decorator) or "").rsplit(".", 1)[-1] == "overload"
                for d in function.decorators)
 
 

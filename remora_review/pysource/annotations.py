@@ -147,17 +147,18 @@ def from_cst(node: cst.BaseExpression) -> Form:
 
 
 def _named_cst(node: cst.BaseExpression) -> Named | None:
-    written = _cst_dotted(node)
+    written = cst_dotted(node)
     return Named(written, node, False) if written is not None else None
 
 
-def _cst_dotted(node: cst.BaseExpression) -> str | None:
+def cst_dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.C` as written in a libcst tree, or None for anything but a name or attribute chain."""
     import libcst as cst
 
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        base = _cst_dotted(node.value)
+        base = cst_dotted(node.value)
         return f"{base}.{node.attr.value}" if base else None
     return None
 
