@@ -29,7 +29,7 @@ def module_paths(dotted: str) -> tuple[str, ...]:
 
 def neighbour_paths(source: str, path: str) -> tuple[str, ...]:
     """Repository paths where the project modules a file imports may be; most will not exist."""
-    from remora_review.project.facts import is_package_file, module_name
+    from remora_review.pysource.imports import is_package_file, module_name
 
     module = module_name(path)
     if module is None:

@@ -16,9 +16,9 @@ from remora_review.infer.inferer import Candidate, Prediction, TypeInferer
 from remora_review.infer.links import Link, Site, links, with_linked_uses
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
 from remora_review.infer.weights import HOPS, LINKED
-from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
+from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex
-from remora_review.pysource.imports import imported_modules
+from remora_review.pysource.imports import imported_modules, is_package_file, module_name
 
 SKIP_NAMES = frozenset({"self", "cls", "_"})  # parameters never annotated
 

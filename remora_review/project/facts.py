@@ -105,24 +105,6 @@ class ModuleFacts:
         )
 
 
-def module_name(path: str) -> str | None:
-    """The dotted module a repository path holds (`src/` layouts included), or None if not Python."""
-    if not path.endswith((".py", ".pyi")):
-        return None
-    parts = path.rsplit(".", 1)[0].split("/")
-    if parts[0] == "src" and len(parts) > 1:
-        parts = parts[1:]
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    if not parts or not all(p.isidentifier() for p in parts):
-        return None
-    return ".".join(parts)
-
-
-def is_package_file(path: str) -> bool:
-    return path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
-
-
 class _Names:
     """Resolves names in one module to absolute dotted paths, through its imports and definitions."""
 

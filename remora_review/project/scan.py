@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remora_review.project.facts import ModuleFacts, extract_facts, is_package_file, module_name
+from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex
+from remora_review.pysource.imports import is_package_file, module_name
 
 if TYPE_CHECKING:
     from remora_review.git import Blobs

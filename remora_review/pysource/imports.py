@@ -86,3 +86,21 @@ def bindings(statement: ast.Import | ast.ImportFrom, module: str | None,
     for alias in statement.names:
         if alias.name != "*":
             yield alias.asname or alias.name, f"{base}.{alias.name}".lstrip(".")
+
+
+def module_name(path: str) -> str | None:
+    """The dotted module a repository path holds (`src/` layouts included), or None if not Python."""
+    if not path.endswith((".py", ".pyi")):
+        return None
+    parts = path.rsplit(".", 1)[0].split("/")
+    if parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def is_package_file(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")

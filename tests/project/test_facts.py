@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from remora_review.project.facts import ModuleFacts, extract_facts, module_name
-from remora_review.pysource.imports import absolute
+from remora_review.project.facts import ModuleFacts, extract_facts
+from remora_review.pysource.imports import absolute, module_name
 
 SOURCE = '''
 from __future__ import annotations
