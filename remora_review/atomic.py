@@ -2,7 +2,8 @@
 
 A reader (a concurrent run, an editor, git) sees the old file or the new one, never half of one; on
 any error the target is untouched and the temp file is gone. Fixes, hooks, pack files and
-archives, caches, training outputs and the server's files all write through here.
+archives, caches, training outputs and the server's files all write through here; `atomic_directory`
+does the same for a directory of files (a saved adapter or model).
 """
 
 from __future__ import annotations
@@ -62,6 +63,24 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None, *,
     with atomic_writer(path, mode, follow_symlinks=follow_symlinks,
                        make_parents=make_parents) as fh:
         fh.write(data)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: Path) -> Iterator[Path]:
+    """An empty directory beside `path` to fill; it replaces `path` (and whatever was there) when
+    the block ends without an error, and is removed when it raises (a saved model's files)."""
+    import shutil  # only writers of directories pay for it
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -8,12 +8,9 @@ from types import MappingProxyType
 
 MARKER = "# remora-review hook v1"
 
-PRE_COMMIT = r'''#!/bin/sh
-# remora-review hook v1
-# pre-commit: checks the staged Python changes with `remora-review check`. It never edits a file.
-# Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
-# Skip it once with `git commit --no-verify`; set REMORA_REVIEW to use another executable.
-INSTALLED_SCRIPT=''
+# Which executable a hook runs; the same in both hooks but for the advice on skipping it once.
+def _find_executable(verb: str) -> str:
+    return r'''INSTALLED_SCRIPT=''
 INSTALLED_PYTHON=''
 # REMORA_REVIEW first; then what ran install-hooks (its environment need not be on PATH); then PATH.
 if [ -n "${REMORA_REVIEW:-}" ]; then
@@ -28,10 +25,18 @@ fi
 if ! command -v "$1" >/dev/null 2>&1; then
     echo "remora-review hook: '$1' is not on PATH." >&2
     echo "Install it (pip install remora-review), activate the environment that has it," >&2
-    echo "or set REMORA_REVIEW to its path. To commit without the check once: git commit --no-verify" >&2
+    echo "or set REMORA_REVIEW to its path. To ''' + verb + r''' without the check once: git ''' + verb + r''' --no-verify" >&2
     exit 1
 fi
-exec "$@" check
+'''
+
+
+PRE_COMMIT = r'''#!/bin/sh
+# remora-review hook v1
+# pre-commit: checks the staged Python changes with `remora-review check`. It never edits a file.
+# Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
+# Skip it once with `git commit --no-verify`; set REMORA_REVIEW to use another executable.
+''' + _find_executable("commit") + r'''exec "$@" check
 '''
 
 PRE_PUSH = r'''#!/bin/sh
@@ -40,25 +45,7 @@ PRE_PUSH = r'''#!/bin/sh
 # Installed by `remora-review install-hooks` (or copied by hand into the hooks directory).
 # Skip it once with `git push --no-verify`; set REMORA_REVIEW to use another executable.
 remote="$1"
-INSTALLED_SCRIPT=''
-INSTALLED_PYTHON=''
-# REMORA_REVIEW first; then what ran install-hooks (its environment need not be on PATH); then PATH.
-if [ -n "${REMORA_REVIEW:-}" ]; then
-    set -- "$REMORA_REVIEW"
-elif [ -x "$INSTALLED_SCRIPT" ]; then
-    set -- "$INSTALLED_SCRIPT"
-elif [ -x "$INSTALLED_PYTHON" ]; then
-    set -- "$INSTALLED_PYTHON" -m remora_review
-else
-    set -- remora-review
-fi
-if ! command -v "$1" >/dev/null 2>&1; then
-    echo "remora-review hook: '$1' is not on PATH." >&2
-    echo "Install it (pip install remora-review), activate the environment that has it," >&2
-    echo "or set REMORA_REVIEW to its path. To push without the check once: git push --no-verify" >&2
-    exit 1
-fi
-
+''' + _find_executable("push") + r'''
 is_zero() {
     case "$1" in
         *[!0]*) return 1 ;;

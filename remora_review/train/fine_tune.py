@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from remora_review.atomic import atomic_directory
 from remora_review.errors import UserError
 from remora_review.packs.loader import PICKLE_SUFFIXES
 from remora_review.retrieval.base import Document
@@ -115,19 +113,11 @@ def steps(pairs: Sequence[tuple[str, str]], config: FineTuneConfig) -> int:
 
 
 def _save(model: object, out_dir: Path) -> Path:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir) as tmp:
         model.save(str(tmp), create_model_card=False, safe_serialization=True)  # type: ignore[attr-defined]
         for path in sorted(tmp.rglob("*")):
             if path.is_file() and (
                 path.suffix.lower() in PICKLE_SUFFIXES or path.name in _DROPPED_NAMES
             ):
                 path.unlink()
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from remora_review.atomic import atomic_directory
 from remora_review.errors import UserError
 from remora_review.packs.loader import PICKLE_SUFFIXES
 from remora_review.train.progress import Progress
@@ -184,9 +182,7 @@ def model_version(base_model: str, model: Any) -> str:
 
 def _save(model: Any, out_dir: Path, base_model: str) -> None:
     """adapter_config.json + adapter_model.safetensors, nothing else (no model card, no pickle)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         config_path = tmp / "adapter_config.json"
         config = json.loads(config_path.read_text("utf-8"))
@@ -197,9 +193,3 @@ def _save(model: Any, out_dir: Path, base_model: str) -> None:
         for path in sorted(tmp.rglob("*")):
             if path.is_file() and (path.name not in ADAPTER_FILES or path.suffix in PICKLE_SUFFIXES):
                 path.unlink()
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
