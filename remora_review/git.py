@@ -7,9 +7,11 @@ and must not pay for importing gitpython.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import subprocess
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -39,11 +41,33 @@ class Completed:
     err: str
 
 
+# The GIT_* variables of the process a review is for, when that is not this one: the warm server
+# reviews for a hook whose git set GIT_INDEX_FILE (`git commit -a`) or GIT_DIR. Per thread (a
+# context variable), so the server's other requests never see them.
+_CLIENT_GIT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "remora_review_client_git", default=None)
+
+
+@contextlib.contextmanager
+def client_environment(git_vars: Mapping[str, str]) -> Iterator[None]:
+    """Run git, inside this block and this thread, with `git_vars` as the GIT_* variables instead
+    of this process's own (paths in them absolute: git runs in the repository root)."""
+    token = _CLIENT_GIT.set(dict(git_vars))
+    try:
+        yield
+    finally:
+        _CLIENT_GIT.reset(token)
+
+
 def _env() -> dict[str, str]:
     # A hook runs with GIT_DIR / GIT_INDEX_FILE set by git itself; those must reach the child (they
     # are how `git commit -a` and worktrees point at the right index). Only the pager and the
     # terminal prompt are pinned off.
-    return {**os.environ, "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = dict(os.environ)
+    client = _CLIENT_GIT.get()
+    if client is not None:
+        env = {k: v for k, v in env.items() if not k.startswith("GIT_")} | dict(client)
+    return {**env, "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
 
 def run(root: Path, *args: str, ok: Collection[int] = (0,), stdin: bytes | None = None) -> Completed:

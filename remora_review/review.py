@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 Note = Callable[[str], None]
 
+NO_EMBEDDING_NOTE = (
+    "the embedding model is not installed, so type hints use structure and names only and "
+    "policies with a semantic context were skipped; enable them with "
+    "`pip install 'remora-review[embed]'` (pre-commit: additional_dependencies)")
+
 
 @dataclass(frozen=True)
 class Reviewed:
@@ -99,9 +104,7 @@ def _load(refs: Sequence[PackRef]) -> Mapping[str, LoadedPack]:
 def _retrieval(packs: Sequence[LoadedPack], settings: Settings, environ: Mapping[str, str],
                note: Note) -> Retrieval | None:
     if importlib.util.find_spec("sentence_transformers") is None:
-        note("the embedding model is not installed, so type hints use structure and names only "
-             "and policies with a semantic context were skipped; enable them with "
-             "`pip install 'remora-review[embed]'` (pre-commit: additional_dependencies)")
+        note(NO_EMBEDDING_NOTE)
         return None
     from remora_review.retrieval.runtime import PackRetrieval
 
@@ -139,6 +142,13 @@ class Backends:
                       Callable[[], ProjectIndex]] = _project
     checks: tuple[registry.Registered, ...] = registry.CHECKS  # checks/registry.py
     strict: bool = False  # a check that raises fails the review instead of becoming a note
+    # Where a review that needs packs may run instead (the hook: the warm server, through
+    # review_client.review_in_server); None from it, or no delegate, runs it here.
+    delegate: Delegate | None = None
+
+
+# (root, changes, settings, fix, backends, note) -> the Review, or None to run it here.
+Delegate = Callable[[Path, ChangeSet, PreSettings, bool, Backends, Note], "Review | None"]
 
 
 def changed_lines(changed: ChangedFile, mode: str) -> frozenset[int] | None:
@@ -243,6 +253,10 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
     packs_per_file = _activations(root, changes.source_rev, sources,
                                   [t for t, _ in found], settings, blobs)
     wanted = {name for packs in packs_per_file for name in packs}
+    if wanted and backends.delegate is not None:
+        delegated = backends.delegate(root, changes, settings, fix, backends, notes.append)
+        if delegated is not None:
+            return delegated
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
     runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs)
 

@@ -1,4 +1,5 @@
-"""The warm embedding server: keeps models loaded and answers JSON lines on a private unix socket."""
+"""The warm server: keeps models (and, for reviews, modules, packs and project indexes) loaded and
+answers JSON lines on a private unix socket."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ from typing import TYPE_CHECKING, Any
 from remora_review import __version__
 from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
+from remora_review.server_socket import code_identity
 
 if TYPE_CHECKING:
-    from remora_review.retrieval.base import Embedder
+    import numpy as np
+
+    from remora_review.packs.manifest import EmbeddingModel
+    from remora_review.retrieval.base import Embedder, TextKind
+    from remora_review.server_review import ReviewCache
 
 PID_NAME = "server.pid"  # the same names as server_client's, kept here so this module stays light
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -41,6 +47,7 @@ class ServerState:
     """What the server knows between requests; every mutation happens under `lock`."""
 
     idle_timeout: float
+    identity: str = field(default_factory=code_identity)  # the code this process runs
     started: float = field(default_factory=time.monotonic)
     last_request: float = field(default_factory=time.monotonic)
     requests: int = 0
@@ -50,6 +57,9 @@ class ServerState:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # what status reports
     lock: threading.Lock = field(default_factory=threading.Lock)
     model_lock: threading.Lock = field(default_factory=threading.Lock)  # load and encode one at a time
+    review_lock: threading.Lock = field(default_factory=threading.Lock)  # one review at a time
+    reviews: ReviewCache | None = None  # made by the first review request
+    review_count: int = 0
 
     def begin(self) -> None:
         with self.lock:
@@ -74,6 +84,7 @@ def _status(state: ServerState, sock: str) -> dict[str, Any]:
             "socket": sock,
             "uptime_s": round(time.monotonic() - state.started, 3),
             "requests": state.requests,
+            "reviews": state.review_count,
             "models": [dict(m, dimensions=list(m["dimensions"])) for m in state.models.values()],
             "peak_rss_mb": peak_rss_mb(),
             "idle_timeout": state.idle_timeout,
@@ -83,15 +94,12 @@ def _status(state: ServerState, sock: str) -> dict[str, Any]:
         }
 
 
-def _embedder_for(state: ServerState, request: dict[str, Any]) -> Embedder:
-    """The embedder for this request's spec; specs that differ only in prompts share one model."""
-    from remora_review.packs.manifest import EmbeddingModel
+def _embedder_for(state: ServerState, spec: EmbeddingModel, model_path: str | None,
+                  device: str) -> Embedder:
+    """The embedder for this spec (call it under `model_lock`); specs that differ only in prompts
+    share one model."""
     from remora_review.retrieval.embedder import LoadedModel, local_embedder
 
-    spec = EmbeddingModel.model_validate(request.get("spec"))
-    model_path, device = request.get("model_path"), request.get("device") or "cpu"
-    if not isinstance(model_path, (str, type(None))) or not isinstance(device, str):
-        raise ValueError("model_path and device must be strings")
     key = json.dumps([spec.model_dump(), model_path, device], sort_keys=True)
     embedder = state.embedders.get(key)
     if embedder is not None:
@@ -115,7 +123,14 @@ def _embedder_for(state: ServerState, request: dict[str, Any]) -> Embedder:
     return embedder
 
 
+def _embed_texts(state: ServerState, spec: EmbeddingModel, model_path: str | None, device: str,
+                 texts: Sequence[str], kind: TextKind) -> np.ndarray:
+    with state.model_lock:
+        return _embedder_for(state, spec, model_path, device).embed(texts, kind)
+
+
 def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
+    from remora_review.packs.manifest import EmbeddingModel
     from remora_review.server_client import encode_vectors
 
     kind, texts = request.get("kind"), request.get("texts")
@@ -123,10 +138,29 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("kind must be 'query' or 'document'")
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ValueError("texts must be a list of strings")
-    with state.model_lock:
-        embedder = _embedder_for(state, request)
-        vectors = embedder.embed(texts, kind)
-    return encode_vectors(vectors)
+    spec = EmbeddingModel.model_validate(request.get("spec"))
+    model_path, device = request.get("model_path"), request.get("device") or "cpu"
+    if not isinstance(model_path, (str, type(None))) or not isinstance(device, str):
+        raise ValueError("model_path and device must be strings")
+    return encode_vectors(_embed_texts(state, spec, model_path, device, texts, kind))
+
+
+def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
+    """A hook's review, run here with what the server keeps warm (server_review.py)."""
+    if request.get("identity") != state.identity:
+        # The hook runs other code (or another environment): its own review is the right one.
+        return {"error": "the review server runs other code than this hook", "mismatch": True}
+    from remora_review.server_review import ReviewCache, answer
+
+    with state.review_lock:
+        if state.reviews is None:
+            state.reviews = ReviewCache(
+                lambda spec, path, device, texts, kind: _embed_texts(
+                    state, spec, path, device, texts, kind))
+        reply = answer(state.reviews, request)
+        with state.lock:
+            state.review_count += 1
+        return reply
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -159,13 +193,15 @@ class _Handler(socketserver.StreamRequestHandler):
                 raise ValueError("a request is a JSON object")
             op = request.get("op")
             if op == "ping":
-                return {"ok": True, "version": __version__}
+                return {"ok": True, "version": __version__, "identity": self.server.state.identity}
             if op == "status":
                 return _status(self.server.state, str(self.server.server_address))
             if op == "stop":
                 return {"ok": True, "stopping": True}
             if op == "embed":
                 return _embed(self.server.state, request)
+            if op == "review":
+                return _review(self.server.state, request)
             return {"error": f"unknown op {op!r}"}
         except UserError as e:
             return {"error": str(e), "user_error": True}

@@ -40,7 +40,7 @@ def format_status(status: Mapping[str, Any]) -> str:
         f"embedding server: running (pid {status['pid']})",
         f"  socket:       {status['socket']}",
         f"  uptime:       {_duration(status['uptime_s'])}",
-        f"  requests:     {status['requests']}",
+        f"  requests:     {status['requests']} ({status.get('reviews', 0)} reviews)",
         f"  models:       {models}",
         f"  peak RSS:     {status['peak_rss_mb']:.0f} MB",
         f"  idle timeout: {status['idle_timeout']:g} s",

@@ -100,9 +100,9 @@ class ApiCheck:
         if not tables:
             return CheckResult()
         # The type-hint check resolves the same scopes and parents on the same wrapper: one cost.
-        wrapper = ctx.wrapper
+        wrapper = ctx.analysed
         seen = _Collector()
-        ctx.module.visit(seen)
+        wrapper.module.visit(seen)
         file = _File(
             ctx=ctx,
             hierarchies=[self._hierarchy(t) for t in tables],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,6 +54,24 @@ class FileContext:
         import libcst.metadata as meta
 
         return meta.MetadataWrapper(self.module, unsafe_skip_copy=True)
+
+    @cached_property
+    def analysed(self) -> meta.MetadataWrapper:
+        """The wrapper the type-hint and API checks read, so that they pay for scope analysis
+        once: `source` with its long blank runs folded (checks/folded.py), which has the same
+        positions, scopes and names in fewer nodes. Its module's code is not `source`: read
+        positions from it, never text (`module` is the slice itself)."""
+        import libcst as cst
+        import libcst.metadata as meta
+
+        from remora_review.checks.folded import fold_blank_runs
+
+        folded = fold_blank_runs(self.source)
+        if folded != self.source:
+            # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
+            with contextlib.suppress(cst.ParserSyntaxError):
+                return meta.MetadataWrapper(cst.parse_module(folded), unsafe_skip_copy=True)
+        return self.wrapper
 
     def touches(self, start: int, end: int) -> bool:
         """Whether a line span overlaps the change (always true for whole-file runs)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,6 @@ import libcst.metadata as meta
 
 from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import CheckResult, FileContext
-from remora_review.checks.folded import fold_blank_runs
 from remora_review.checks.import_style import ImportStyle, Section, read_import_style
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.inferer import InfererCache, Prediction, TypeInferer
@@ -47,14 +45,9 @@ def _has_unannotated(source: str) -> bool:
 
 
 def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
-    """The module the profiles are read from, its blank runs folded (checks/folded.py), with every
-    provider the check reads resolved in one batched pass."""
-    folded = fold_blank_runs(ctx.source)
-    wrapper = ctx.wrapper
-    if folded != ctx.source:
-        # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
-        with contextlib.suppress(cst.ParserSyntaxError):
-            wrapper = meta.MetadataWrapper(cst.parse_module(folded), unsafe_skip_copy=True)
+    """The module the profiles are read from (FileContext.analysed: blank runs folded, shared
+    with the API check), with every provider the check reads resolved in one batched pass."""
+    wrapper = ctx.analysed
     wrapper.resolve_many((*ProfileBuilder.METADATA, meta.PositionProvider))
     return wrapper
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from remora_review.errors import UserError
 
 if TYPE_CHECKING:
     from remora_review.changes import ChangeSet
-    from remora_review.review import Checked
+    from remora_review.review import Backends, Checked, Delegate, Review
 
 FORMATS = ("text", "json", "sarif", "github")
 FILTER_MODES = ("added", "diff_context", "file")
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     # REMORA_REVIEW_STRICT=1 (the tests set it): a check that raises is an internal error.
     strict = os.environ.get("REMORA_REVIEW_STRICT") == "1"
     result = review(root, _changeset(args, root, os.environ), settings,
-                    Backends(os.environ, strict=strict), fix=args.fix or args.diff_output)
+                    Backends(os.environ, strict=strict, delegate=_delegate(os.environ)),
+                    fix=args.fix or args.diff_output)
     for line in result.notes:  # on stderr, so stdout stays parseable
         print(f"remora-review: {line}", file=sys.stderr)
     rewritten = _write_fixes(root, result.fixed, args.diff_output)
@@ -111,6 +112,20 @@ def run(args: argparse.Namespace) -> int:
         used = ", ".join(result.packs) or "none"
         print(f"remora-review: {len(result.checked)} files, packs: {used}", file=sys.stderr)
     return 1 if report.findings or rewritten else 0
+
+
+def _delegate(environ: Mapping[str, str]) -> Delegate | None:
+    """A review that needs packs runs in the warm server (imports, packs, models and the project
+    index kept between commits), unless REMORA_REVIEW_IN_PROCESS=1 or the configuration turns
+    the server off; its output is the same either way."""
+    return None if environ.get("REMORA_REVIEW_IN_PROCESS") == "1" else _in_server
+
+
+def _in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool,
+               backends: Backends, note: Callable[[str], None]) -> Review | None:
+    from remora_review.review_client import review_in_server  # not on the no-pack path
+
+    return review_in_server(root, changes, settings, fix, backends, note)
 
 
 def _write_fixes(root: Path, fixed: Sequence[Checked], diff_only: bool) -> int:

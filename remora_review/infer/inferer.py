@@ -3,6 +3,7 @@ mined usages, name statistics and data flow, combined into one calibrated poster
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -48,8 +49,9 @@ class TypeInferer:
         packs: Sequence[LoadedPack] = (),
         signals: Signals = ALL,
         top_k: int = 20,
+        catalogue: Catalogue | None = None,  # Catalogue(models), when the caller has kept one
     ) -> None:
-        self.catalogue = Catalogue(models)
+        self.catalogue = catalogue if catalogue is not None else Catalogue(models)
         self.retrieval = retrieval
         self.packs = list(packs)
         self.signals = signals if retrieval is not None else replace(signals, embedding=False)
@@ -156,9 +158,26 @@ def build_inferer(
     """An inferer over these packs; `models` caches the per-pack statistics between inferers."""
     cache = models if models is not None else {}
     for p in packs:
-        if p.name not in cache:
-            cache[p.name] = PackModel.from_pack(p)
-    return TypeInferer([cache[p.name] for p in packs], retrieval, packs, signals, top_k)
+        if p.name not in cache:  # kept with the pack: the warm server builds it once per version
+            cache[p.name] = p.derived("infer.PackModel", functools.partial(PackModel.from_pack, p))
+    chosen = [cache[p.name] for p in packs]
+    return TypeInferer(chosen, retrieval, packs, signals, top_k, _catalogue(packs, chosen))
+
+
+def _catalogue(packs: Sequence[LoadedPack], models: Sequence[PackModel]) -> Catalogue:
+    """Catalogue(models), kept with the first pack for the same pack objects and models (the
+    warm server keeps packs across runs)."""
+    if not packs:
+        return Catalogue(models)
+    kept: dict[tuple[str, ...], tuple[tuple[object, ...], Catalogue]] = packs[0].derived(
+        "infer.catalogues", dict)
+    key = tuple(p.name for p in packs)
+    identity = (*packs, *models)
+    found = kept.get(key)
+    if found is None or len(found[0]) != len(identity) or any(
+            a is not b for a, b in zip(found[0], identity)):
+        found = kept[key] = (identity, Catalogue(models))
+    return found[1]
 
 
 class InfererCache:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,15 @@ class LoadedPack:
     manifest: Manifest = field(hash=False)
     root: Path
     origin: str  # the path it was loaded from, or "entry point NAME"
+    # What checks derive from the verified files (a type inference model...), made once per pack
+    # object: once per run, or once per pack version in the warm server, which keeps the pack.
+    _derived: dict[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+    def derived(self, key: str, make: Callable[[], Any]) -> Any:
+        """`make()`'s value, made on the first call for `key` and kept with this pack."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     @property
     def name(self) -> str:

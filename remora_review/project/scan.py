@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,18 +76,20 @@ def _facts_json(path: str, data: bytes) -> dict[str, Any]:
 
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
                        note: Callable[[str], None] = lambda _: None,
-                       blobs: Blobs | None = None) -> ProjectIndex:
+                       blobs: Blobs | None = None,
+                       memo: MutableMapping[str, tuple[Any, ProjectIndex]] | None = None,
+                       ) -> ProjectIndex:
     """The index of every tracked Python file as of `at` (":" the index, a commit, or None for the
     working tree). Facts are cached by blob id in `cache_dir`, so a run re-reads changed files only.
-    `blobs` is the run's blob reader; one is opened for this call when it is None."""
+    `blobs` is the run's blob reader; one is opened for this call when it is None. `memo` (the warm
+    server's, one entry per repository) keeps the last index built, keyed by every file's path and
+    blob id: any edit, a staged change or another branch makes another key."""
     from remora_review import git
 
     if blobs is None:
         with git.Blobs(root) as own:
-            return load_project_index(root, at, cache_dir, note, own)
-    cache = _load_cache(cache_dir)
-    fresh: dict[str, dict[str, Any]] = {}
-    modules: dict[str, ModuleFacts] = {}
+            return load_project_index(root, at, cache_dir, note, own, memo)
+    files: list[tuple[str, str, bytes | None]] = []
     for path, blob in _listing(root, at):
         data = None
         if blob is None:  # the working tree: hash the file to find its cache entry
@@ -95,16 +97,28 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
             if data is None:
                 continue
             blob = blob_id(data)
-        key = f"{path}\0{blob}"
-        raw = cache.get(key)
+        files.append((path, blob, data))
+    key = [(path, blob) for path, blob, _ in files]
+    remembered = memo.get(str(root)) if memo is not None else None
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    cache = _load_cache(cache_dir)
+    fresh: dict[str, dict[str, Any]] = {}
+    modules: dict[str, ModuleFacts] = {}
+    for path, blob, data in files:
+        entry = f"{path}\0{blob}"
+        raw = cache.get(entry)
         if raw is None:
             raw = _facts_json(path, data if data is not None else (blobs.read(blob) or b""))
-        fresh[key] = raw
+        fresh[entry] = raw
         if raw and raw["module"] not in modules:
             modules[raw["module"]] = ModuleFacts.from_json(raw)
     if cache_dir is not None and fresh.keys() != cache.keys():
         _save_cache(cache_dir, fresh, note)
-    return ProjectIndex(modules)
+    index = ProjectIndex(modules)
+    if memo is not None:
+        memo[str(root)] = (key, index)
+    return index
 
 
 def _cache_file(cache_dir: Path) -> Path:

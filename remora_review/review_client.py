@@ -1,0 +1,81 @@
+"""The hook's side of a review run in the warm server: start the server if none runs (or replace
+one that runs other code), send it the change set and settings, rebuild its Review.
+
+Standard library only, like the hook's path up to here: the server imports libcst, pydantic,
+numpy and the model once, and keeps packs and project indexes between commits
+(server_review.py). Whenever the server cannot answer, the caller reviews in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from remora_review import server_socket
+from remora_review.errors import UserError
+from remora_review.review_wire import decode_review, encode_changes, encode_settings
+
+if TYPE_CHECKING:
+    from remora_review.changes import ChangeSet
+    from remora_review.config_file import PreSettings
+    from remora_review.review import Backends, Review
+
+REVIEW_TIMEOUT_S = 600.0  # a first review loads the model; a big `check --all` takes a while
+DEFAULT_IDLE_TIMEOUT = 900.0  # config.Embedding's default, for settings that leave it out
+# git's variables that hold paths, possibly relative to the hook's directory.
+GIT_PATH_VARIABLES = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY",
+                      "GIT_COMMON_DIR")
+
+
+def _server_settings(settings: PreSettings) -> tuple[bool, float]:
+    """[tool.remora-review.embedding] server and idle-timeout (defaults without the table)."""
+    embedding = getattr(settings, "embedding", None)
+    if embedding is None:
+        return True, DEFAULT_IDLE_TIMEOUT
+    return bool(embedding.server), float(embedding.idle_timeout)
+
+
+def client_environ(environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
+    """The environment the review runs under, its git paths made absolute (the server's git
+    runs in the repository root, not in the hook's directory)."""
+    out = dict(environ)
+    for name in GIT_PATH_VARIABLES:
+        value = out.get(name)
+        if value and not os.path.isabs(value):
+            out[name] = str(cwd / value)
+    return out
+
+
+def review_in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool,
+                     backends: Backends, note: Callable[[str], None]) -> Review | None:
+    """The Review the warm server gives for this change, or None: no server could be started
+    (the caller's own run then says why, as it did before reviews moved there), it died, or it
+    failed (noted)."""
+    enabled, idle_timeout = _server_settings(settings)
+    if not enabled:
+        return None
+    try:
+        sock = server_socket.start_server(idle_timeout, backends.environ, sys.executable)
+    except (UserError, server_socket.ServerUnavailable, server_socket.ServerError,
+            TimeoutError, OSError):
+        return None
+    payload: dict[str, Any] = {
+        "op": "review",
+        "identity": server_socket.code_identity(sys.executable),
+        "changes": encode_changes(changes),
+        "settings": encode_settings(settings),
+        "fix": fix,
+        "strict": backends.strict,
+        "environ": client_environ(backends.environ, Path.cwd()),
+    }
+    try:
+        reply = server_socket.request(sock, payload, REVIEW_TIMEOUT_S)
+    except server_socket.ServerUnavailable:
+        return None
+    except server_socket.ServerError as e:
+        note(f"the review server failed ({e}); reviewed in this process")
+        return None
+    return decode_review(reply["review"], changes)
