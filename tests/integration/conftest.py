@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,17 @@ class Repo:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
+def repo(tmp_path: Path) -> Iterator[Repo]:
     path = tmp_path / "repo"
     path.mkdir()
     runtime = Path(os.path.realpath("/tmp")) / f"rr-{os.getpid()}-{tmp_path.name[-12:]}"
     runtime.mkdir(mode=0o700, exist_ok=True)
     r = Repo(path, runtime)
     r.git("init", "-q", "-b", "main")
-    return r
+    yield r
+    # A review with packs active started the test's own server: it must not outlive the test.
+    from remora_review import server_client
+
+    sock = server_client.candidate_dir(r.env) / server_client.SOCKET_NAME
+    if sock.exists():
+        server_client.stop_server(sock)
