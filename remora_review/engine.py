@@ -89,7 +89,10 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
         import libcst as cst  # only files that activate a pack pay for libcst
 
         try:
-            ctx.module  # noqa: B018 (parsed here, once, so a failure skips the file plainly)
+            # Parsed here, once, so a failure skips the file plainly: the folded text the pack
+            # checks analyse (the slice itself only where folding changed nothing or a check
+            # reads its text through `ctx.module`).
+            ctx.analysed  # noqa: B018
         except cst.ParserSyntaxError as e:  # Python accepts it, libcst does not (rare, new syntax)
             return FileOutcome(job.path, (), (f"{job.path}: skipped, libcst cannot parse it: {e}",))
     findings: list[Finding] = []

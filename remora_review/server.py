@@ -145,6 +145,14 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
     return encode_vectors(_embed_texts(state, spec, model_path, device, texts, kind))
 
 
+def _import_embedding_library() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("sentence_transformers") is not None:
+        with contextlib.suppress(Exception):  # the embed itself reports what is wrong
+            import sentence_transformers  # noqa: F401
+
+
 def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
     """A hook's review, run here with what the server keeps warm (server_review.py)."""
     if request.get("identity") != state.identity:
@@ -154,6 +162,10 @@ def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
 
     with state.review_lock:
         if state.reviews is None:
+            # The first review will embed: sentence-transformers' import (seconds) runs beside
+            # its parsing and pack loading instead of after them. Not at start: a server that
+            # only ever embeds for others loads nothing it was not asked for.
+            threading.Thread(target=_import_embedding_library, daemon=True).start()
             state.reviews = ReviewCache(
                 lambda spec, path, device, texts, kind: _embed_texts(
                     state, spec, path, device, texts, kind))
