@@ -22,20 +22,39 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that sub-command's module is imported and registered (the
+    hook runs `check` on every commit and needs none of the others)."""
     parser = argparse.ArgumentParser(prog="remora-review", description=__doc__)
     parser.add_argument("--version", action="version", version=f"remora-review {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and notes")
     parser.add_argument("--config", type=Path, help="a pyproject.toml or remora-review.toml")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in SUBCOMMANDS.values():
-        importlib.import_module(module).register(sub)
+    for name, module in SUBCOMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).register(sub)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` names, when it names a known one after the global options."""
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg == "--config":
+            skip_next = True
+        elif arg.startswith("-"):
+            if arg in ("-h", "--help", "--version"):
+                return None  # the whole parser answers these
+        else:
+            return arg if arg in SUBCOMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     return run_command("remora-review", args.handler, args, args.verbose)
 

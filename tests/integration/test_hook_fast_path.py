@@ -89,3 +89,20 @@ def test_defaults_without_pydantic_match_settings() -> None:
                  "follow_imports", "exclude"):
         assert getattr(core, name) == getattr(full, name), name
     assert CoreSettings(select=("RR1",)).validated().select == ("RR1",)
+
+
+def test_check_imports_no_other_sub_command(repo) -> None:  # type: ignore[no-untyped-def]
+    _stage_ten(repo)
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['remora-review', 'check']\n"
+             "try:\n    runpy.run_module('remora_review', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, env=repo.env,
+                          capture_output=True, text=True)
+    assert "RR001" in done.stdout, done.stderr
+    modules = set(done.stderr.split("MODULES", 1)[1].split())
+    assert "remora_review.commands.check" in modules
+    others = {"remora_review.install_hooks", "remora_review.github.action",
+              "remora_review.packs.commands", "remora_review.server_commands"}
+    assert not modules & others, sorted(modules & others)
