@@ -32,10 +32,15 @@ GIT_PATH_VARIABLES = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_
 
 def _server_settings(settings: PreSettings) -> tuple[bool, float]:
     """[tool.remora-review.embedding] server and idle-timeout (defaults without the table)."""
-    embedding = getattr(settings, "embedding", None)
-    if embedding is None:
+    from remora_review.config_file import CheckedSettings
+
+    if isinstance(settings, CheckedSettings):
+        embedding = settings.dump["embedding"]
+        return bool(embedding["server"]), float(embedding["idle_timeout"])
+    found = getattr(settings, "embedding", None)  # Settings; CoreSettings has the defaults
+    if found is None:
         return True, DEFAULT_IDLE_TIMEOUT
-    return bool(embedding.server), float(embedding.idle_timeout)
+    return bool(found.server), float(found.idle_timeout)
 
 
 def client_environ(environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
@@ -57,14 +62,16 @@ def review_in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix:
     enabled, idle_timeout = _server_settings(settings)
     if not enabled:
         return None
+    identity = server_socket.code_identity(sys.executable)
     try:
-        sock = server_socket.start_server(idle_timeout, backends.environ, sys.executable)
+        sock = server_socket.start_server(idle_timeout, backends.environ, sys.executable,
+                                          identity=identity)
     except (UserError, server_socket.ServerUnavailable, server_socket.ServerError,
             TimeoutError, OSError):
         return None
     payload: dict[str, Any] = {
         "op": "review",
-        "identity": server_socket.code_identity(sys.executable),
+        "identity": identity,
         "changes": encode_changes(changes),
         "settings": encode_settings(settings),
         "fix": fix,

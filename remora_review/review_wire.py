@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remora_review.changes import ChangedFile, ChangeSet
-from remora_review.config_file import CoreSettings, PreSettings
+from remora_review.config_file import CheckedSettings, CoreSettings, PreSettings
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.sources import Skipped, SourceFile
 
@@ -50,6 +50,8 @@ def encode_settings(settings: PreSettings) -> dict[str, Any]:
     on the other side, which gives the same value)."""
     if isinstance(settings, CoreSettings):
         return {"core": {f.name: getattr(settings, f.name) for f in fields(settings)}}
+    if isinstance(settings, CheckedSettings):
+        return {"settings": dict(settings.dump)}
     from remora_review.config_file import validated
 
     return {"settings": validated(settings).model_dump(mode="json")}

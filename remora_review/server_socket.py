@@ -50,13 +50,17 @@ def code_identity(python: str = sys.executable) -> str:
     """Which code a server runs: the release, the interpreter (its environment decides which packs
     entry points offer) and every module's size and mtime, so that a server started before an
     upgrade or an edit of this package is never taken for a current one. A few milliseconds."""
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(f"{__version__}\0{python}".encode())
-    for path in sorted(package.rglob("*.py")):
-        with contextlib.suppress(OSError):
-            st = path.stat()
-            digest.update(f"\0{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+    package = os.path.dirname(os.path.abspath(__file__))
+    stamps = []
+    for directory, subdirs, files in os.walk(package):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with contextlib.suppress(OSError):
+                    st = os.stat(os.path.join(directory, name))
+                    stamps.append(f"{directory[len(package):]}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    text = "\0".join([__version__, python, *stamps])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # --- where the socket lives -------------------------------------------------------------------
@@ -244,11 +248,12 @@ def start_server(
     environ: Mapping[str, str] = os.environ,
     python: str = sys.executable,
     wait_s: float = START_TIMEOUT_S,
+    identity: str | None = None,
 ) -> Path:
-    """Return the socket of a live server running this code (code_identity()), starting one if
-    none runs; raise with the reason otherwise."""
+    """Return the socket of a live server running this code (`identity`, code_identity() when
+    not given), starting one if none runs; raise with the reason otherwise."""
     sock = socket_path(environ)
-    ours = code_identity(python)
+    ours = identity if identity is not None else code_identity(python)
     if server_identity(sock) == ours:
         return sock
     with _exclusive(sock.parent / LOCK_NAME, timeout=wait_s + 5.0):

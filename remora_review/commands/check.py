@@ -53,7 +53,10 @@ def _settings(args: argparse.Namespace, root: Path) -> PreSettings:
         overrides["ignore"] = args.ignore
     if args.filter_mode is not None:
         overrides["filter_mode"] = args.filter_mode
-    return settings_for(read_config(args.config, root), overrides)
+    from remora_review.packs.loader import default_cache_root  # discovery imports it anyway
+
+    return settings_for(read_config(args.config, root), overrides,
+                        default_cache_root(os.environ).parent / "settings")
 
 
 def _changeset(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) -> ChangeSet:

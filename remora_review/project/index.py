@@ -175,6 +175,10 @@ class ProjectIndex:
     def classes(self) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
         """Every project class (not those local to a function): the members it has, its own and
         those of its project bases (methods and data attributes), and its bases outside the project."""
+        return dict(self._classes)  # worked out once per index; each file's check asks again
+
+    @cached_property
+    def _classes(self) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
         return {name: self._members(name) for facts in self.modules.values()
                 for local in facts.classes if "<locals>" not in local
                 for name in (f"{facts.module}.{local}",)}

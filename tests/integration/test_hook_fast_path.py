@@ -106,3 +106,41 @@ def test_check_imports_no_other_sub_command(repo) -> None:  # type: ignore[no-un
     others = {"remora_review.install_hooks", "remora_review.github.action",
               "remora_review.packs.commands", "remora_review.server_commands"}
     assert not modules & others, sorted(modules & others)
+
+
+def test_a_table_validated_once_is_read_without_pydantic(repo) -> None:  # type: ignore[no-untyped-def]
+    _stage_ten(repo)
+    repo.write("pyproject.toml", "[tool.remora-review]\nmax-file-size = 100000\nexclude = [\"x\"]\n"
+               "[tool.remora-review.typehints]\nreport-below = true\n")
+
+    def run() -> tuple[subprocess.CompletedProcess[str], set[str]]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "remora_review", "check"],
+                              cwd=repo.path, env=repo.env, capture_output=True, text=True)
+        return done, _imported(done.stderr)
+
+    first, loaded = run()
+    assert first.returncode == 1 and "RR001" in first.stdout, first.stderr
+    assert "pydantic" in loaded  # validated, and remembered
+    second, loaded = run()
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # Any change to the table is validated afresh: a bad value is still refused.
+    repo.write("pyproject.toml", "[tool.remora-review]\nmax-file-size = 0\n")
+    third = repo.review("check")
+    assert third.returncode == 2 and "max-file-size" in third.stderr, third.stderr
+
+
+def test_remembered_settings_are_the_validated_ones(tmp_path: Path) -> None:
+    from remora_review.config_file import CheckedSettings, ConfigFile, settings_for
+
+    table = {"select": ["RR1"], "follow-imports": False, "typehints": {"threshold": 0.8},
+             "embedding": {"server": False, "idle-timeout": 30}}
+    config = ConfigFile("pyproject.toml", table)
+    first = settings_for(config, {"ignore": ("RR2",)}, tmp_path)
+    again = settings_for(config, {"ignore": ("RR2",)}, tmp_path)
+    assert isinstance(first, Settings) and isinstance(again, CheckedSettings)
+    assert again.validated() == first
+    for name in ("select", "ignore", "filter_mode", "packs", "pack_paths", "max_file_size",
+                 "follow_imports", "exclude"):
+        assert getattr(again, name) == getattr(first, name), name
+    assert again.code_enabled("RR101") and not again.code_enabled("RR201")

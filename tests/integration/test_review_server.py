@@ -197,8 +197,7 @@ def test_without_the_server_the_review_runs_in_process(srepo: Repo) -> None:
 
 
 def test_the_hook_imports_nothing_heavy_when_the_server_reviews(srepo: Repo) -> None:
-    """Without a [tool.remora-review] table (one is validated with pydantic, in the hook)."""
-    srepo.write("pyproject.toml", "")
+    """Its [tool.remora-review] table was validated by the first run and is remembered."""
     srepo.commit("base")
     srepo.write("app/users.py", SAVE)
     srepo.git("add", "-A")
