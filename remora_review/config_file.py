@@ -167,7 +167,10 @@ def _remembered(config: ConfigFile, cache_dir: Path | None) -> tuple[Path | None
         return None, None
     from remora_review import __version__
 
-    raw = json.dumps([__version__, config.table], sort_keys=True, default=repr)
+    # The schema's own file too: a checkout edited without a new release must validate afresh.
+    schema = Path(__file__).with_name("config.py").stat()
+    raw = json.dumps([__version__, schema.st_size, schema.st_mtime_ns, config.table],
+                     sort_keys=True, default=repr)
     path = cache_dir / f"settings-{hashlib.sha256(raw.encode()).hexdigest()[:32]}.json"
     with contextlib.suppress(OSError, ValueError):
         dump = json.loads(path.read_text("utf-8"))
