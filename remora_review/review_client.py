@@ -56,16 +56,22 @@ def client_environ(environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
 
 def review_in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool,
                      backends: Backends, note: Callable[[str], None]) -> Review | None:
-    """The Review the warm server gives for this change, or None: no server could be started
-    (the caller's own run then says why, as it did before reviews moved there), it died, or it
-    failed (noted)."""
+    """The Review the warm server gives for this change, or None: none ran yet (one is started
+    for the next commits), none could be started (the caller's own run then says why, as it
+    did before reviews moved there), it died, or it failed (noted)."""
     enabled, idle_timeout = _server_settings(settings)
     if not enabled:
         return None
     identity = server_socket.code_identity(sys.executable)
     try:
-        sock = server_socket.start_server(idle_timeout, backends.environ, sys.executable,
-                                          identity=identity)
+        sock = server_socket.socket_path(backends.environ)
+        if server_socket.server_identity(sock) != identity:
+            # Cold: the server starts, importing the embedding library at once, while this
+            # process reviews (two processes, two cores; in one process the imports would take
+            # turns). The next commit is reviewed there.
+            server_socket.start_server(idle_timeout, backends.environ, sys.executable,
+                                       identity=identity, preload=True)
+            return None
     except (UserError, server_socket.ServerUnavailable, server_socket.ServerError,
             TimeoutError, OSError):
         return None

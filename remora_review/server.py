@@ -162,10 +162,6 @@ def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
 
     with state.review_lock:
         if state.reviews is None:
-            # The first review will embed: sentence-transformers' import (seconds) runs beside
-            # its parsing and pack loading instead of after them. Not at start: a server that
-            # only ever embeds for others loads nothing it was not asked for.
-            threading.Thread(target=_import_embedding_library, daemon=True).start()
             state.reviews = ReviewCache(
                 lambda spec, path, device, texts, kind: _embed_texts(
                     state, spec, path, device, texts, kind))
@@ -271,8 +267,10 @@ def _write_pid(path: Path) -> None:
     write_atomic(path, f"{os.getpid()}\n".encode(), follow_symlinks=False)
 
 
-def serve(sock_path: Path, idle_timeout: float) -> None:
-    """Listen on `sock_path` until stopped, SIGTERM, or `idle_timeout` seconds without a request."""
+def serve(sock_path: Path, idle_timeout: float, preload: bool = False) -> None:
+    """Listen on `sock_path` until stopped, SIGTERM, or `idle_timeout` seconds without a request;
+    with `preload`, import the embedding library at once (a hook started this server for its
+    reviews and will embed through it in a moment)."""
     _claim_path(sock_path)
     server = EmbeddingServer(sock_path, ServerState(idle_timeout=idle_timeout))
     os.chmod(sock_path, 0o600)  # the directory is 0700 already; this is a second lock on the door
@@ -289,6 +287,8 @@ def serve(sock_path: Path, idle_timeout: float) -> None:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     watcher = threading.Thread(target=_watch_idle, args=(server, stopped), daemon=True)
     watcher.start()
+    if preload:
+        threading.Thread(target=_import_embedding_library, daemon=True).start()
     print(f"pid {os.getpid()} listening on {sock_path} (idle timeout {idle_timeout:g} s)",
           file=sys.stderr, flush=True)
     try:
@@ -307,9 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m remora_review.server", description=__doc__)
     parser.add_argument("--socket", type=Path, required=True)
     parser.add_argument("--idle-timeout", type=float, default=900.0)
+    parser.add_argument("--preload", action="store_true",
+                        help="import the embedding library at once, not on the first embed")
     args = parser.parse_args(argv)
     try:
-        serve(args.socket, args.idle_timeout)
+        serve(args.socket, args.idle_timeout, args.preload)
     except UserError as e:
         print(f"remora-review server: {e}", file=sys.stderr)
         return 2

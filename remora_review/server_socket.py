@@ -217,11 +217,13 @@ def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def spawn_server(
-    sock_path: Path, idle_timeout: float, environ: Mapping[str, str], python: str
+    sock_path: Path, idle_timeout: float, environ: Mapping[str, str], python: str,
+    preload: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start `python -m remora_review.server` detached from this process and its terminal."""
+    """Start `python -m remora_review.server` detached from this process and its terminal; with
+    `preload`, it imports the embedding library as soon as it listens."""
     command = [python, "-m", "remora_review.server", "--socket", str(sock_path),
-               "--idle-timeout", str(idle_timeout)]
+               "--idle-timeout", str(idle_timeout), *(["--preload"] if preload else [])]
     log_file = sock_path.parent / LOG_NAME
     fresh = log_file.exists() and log_file.stat().st_size > MAX_LOG_BYTES  # keep one run's worth
     with open(log_file, "wb" if fresh else "ab") as log:
@@ -249,9 +251,11 @@ def start_server(
     python: str = sys.executable,
     wait_s: float = START_TIMEOUT_S,
     identity: str | None = None,
+    preload: bool = False,
 ) -> Path:
     """Return the socket of a live server running this code (`identity`, code_identity() when
-    not given), starting one if none runs; raise with the reason otherwise."""
+    not given), starting one (`preload`: see spawn_server) if none runs; raise with the reason
+    otherwise."""
     sock = socket_path(environ)
     ours = identity if identity is not None else code_identity(python)
     if server_identity(sock) == ours:
@@ -264,7 +268,7 @@ def start_server(
             stop_server(sock)
         if sock.exists() or sock.is_symlink():
             sock.unlink()  # stale: nothing answered on it
-        proc = spawn_server(sock, idle_timeout, environ, python)
+        proc = spawn_server(sock, idle_timeout, environ, python, preload)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if ping(sock, timeout=0.5):
