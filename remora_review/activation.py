@@ -55,7 +55,7 @@ def _imports_any(modules: Iterable[str], roots: Sequence[str]) -> bool:
 
 def active_packs(
     source: str, triggers: Sequence[PackTrigger], company_packs: Sequence[str],
-    neighbours: Iterable[str] = (),
+    neighbours: Iterable[str] = (), scan: Callable[[str], frozenset[str]] = imported_modules,
 ) -> tuple[str, ...]:
     """Names of the packs active for one file: library packs by import, listed company packs always.
 
@@ -63,9 +63,9 @@ def active_packs(
     activates too, so `def save(s): s.add(row)` beside the project's models is reviewed even when
     the file itself names no sqlalchemy class.
     """
-    modules = set(imported_modules(source))
+    modules = set(scan(source))
     for text in neighbours:
-        modules |= imported_modules(text)
+        modules |= scan(text)
     names = []
     for trigger in triggers:
         listed = trigger.name in company_packs
@@ -89,7 +89,14 @@ def activations(
     (follow-imports), by those of the project modules it imports, and of the modules they import.
     `read` gets every candidate path of every file at once, one call a hop, and returns the texts
     of those that exist."""
-    active = [active_packs(text, triggers, company_packs) for _, text in files]
+    scanned: dict[str, frozenset[str]] = {}  # each hop rescans every neighbour found so far
+
+    def scan(text: str) -> frozenset[str]:
+        if text not in scanned:
+            scanned[text] = imported_modules(text)
+        return scanned[text]
+
+    active = [active_packs(text, triggers, company_packs, scan=scan) for _, text in files]
     libraries = {t.name for t in triggers if t.kind == "library"}
     wanting = [i for i, names in enumerate(active) if not libraries <= set(names)]
     if read is None or not wanting:
@@ -110,7 +117,7 @@ def activations(
                 continue
             found[i].update(new)
             neighbours = [t for p, t in found[i].items() if p != files[i][0]]
-            active[i] = active_packs(files[i][1], triggers, company_packs, neighbours)
+            active[i] = active_packs(files[i][1], triggers, company_packs, neighbours, scan)
             if not libraries <= set(active[i]):
                 frontier[i] = list(new.items())
     return active
