@@ -84,7 +84,8 @@ class ReviewCache:
             except (OSError, KeyError, zipfile.BadZipFile):
                 key = None  # load_pack says what is wrong with it, as the hook's own run would
             kept = self.packs.get(slot)
-            if key is not None and kept is not None and kept[0] == key:
+            # An archive's extracted copy lives in the user's cache, which may have been cleared.
+            if key is not None and kept is not None and kept[0] == key and kept[1].root.is_dir():
                 loaded[ref.name] = kept[1]
                 continue
             self.packs.pop(slot, None)
