@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache" / "devset")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--dump", type=Path, help="write every gold parameter's outcome as JSON "
+                        "lines into this directory, one file per predictor and mode")
     return parser
 
 
@@ -276,7 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for index, (label, _) in enumerate(predictors):
             for mode in modes:
                 started = time.monotonic()
-                outcomes, errors = evaluate(pool, index, sets, mode, resolver)
+                dump = None
+                if args.dump is not None:
+                    args.dump.mkdir(parents=True, exist_ok=True)
+                    dump = args.dump / f"{label.replace(' ', '-')}.{mode}.jsonl"
+                outcomes, errors = evaluate(pool, index, sets, mode, resolver, dump)
                 print()
                 if mode == "negatives":
                     print("\n".join(negatives_table(label, outcomes, args.threshold)))
