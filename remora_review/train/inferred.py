@@ -25,6 +25,7 @@ class Typing:
 
     call_result: Callable[[str], str | None]
     member_result: Callable[[str, str], str | None]
+    class_named: Callable[[str], str | None]  # the class a dotted path names, or None
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,14 @@ _NESTED = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 class UsageMiner(ProfileBuilder):
     """A ProfileBuilder that also profiles variables whose class the code shows."""
 
-    def __init__(self, wrapper: meta.MetadataWrapper, typing: Typing, module: str = "") -> None:
+    def __init__(self, wrapper: meta.MetadataWrapper, typing: Typing, module: str = "",
+                 factories: bool = False) -> None:
         super().__init__(wrapper)
         self.typing = typing
         self.module = module  # the unit's module: docstring examples use its names unimported
+        # Tests build clients through their own helpers (`_get_client(redis.Redis, request)`):
+        # there, a call of an unknown function given one library class returns an instance of it.
+        self.factories = factories
         self._globals: dict[str, str] | None = None
 
     # --- expressions ---------------------------------------------------------------------------
@@ -78,7 +83,25 @@ class UsageMiner(ProfileBuilder):
             owner = self.class_of(func.value, env)
             if owner is not None:
                 return self.typing.member_result(owner, func.attr.value)
-        return None
+        return self._factory_result(node) if self.factories else None
+
+    def _factory_result(self, call: cst.Call) -> str | None:
+        """The one library class passed (not called) to a helper of the tests themselves (a
+        function of the module, or one imported from the tests' own package)."""
+        if not isinstance(call.func, cst.Name):
+            return None
+        callee = self.qualified(call.func) or call.func.value
+        if "." in callee and not callee.startswith(".") and \
+                callee.split(".", 1)[0] not in ("tests", "test", "testing"):
+            return None  # a library's or the standard library's function (`isinstance`, ...)
+        given = set()
+        for arg in call.args:
+            if isinstance(arg.value, (cst.Name, cst.Attribute)):
+                for dotted in self._paths(arg.value):
+                    found = self.typing.class_named(dotted)
+                    if found is not None:
+                        given.add(found)
+        return given.pop() if len(given) == 1 else None
 
     def _paths(self, func: cst.BaseExpression) -> list[str]:
         found = self.qualified(func)

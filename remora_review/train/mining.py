@@ -108,7 +108,7 @@ class _Resolver:
         return self.returns.get(f"{cls}.{member}")
 
     def typing(self) -> Typing:
-        return Typing(self.call_result, self.member_result)
+        return Typing(self.call_result, self.member_result, self.canonical)
 
 
 @dataclass(frozen=True)
@@ -398,8 +398,12 @@ def conftest_fixtures(resolver: _Resolver, units: Sequence[SourceUnit]) -> dict[
     return out
 
 
+UNTYPED = ""  # a fixture whose class the code does not show: it still shadows a farther one
+
+
 def _unit_fixtures(unit: SourceUnit, fixtures: Fixtures) -> dict[str, str]:
-    """The conftest fixtures a unit sees: its directory's and every parent's, the nearest winning."""
+    """The conftest fixtures a unit sees: its directory's and every parent's, the nearest winning
+    (an untyped one too)."""
     parts = unit.display.split("/")[:-1]
     seen: dict[str, str] = {}
     for cut in range(len(parts) + 1):
@@ -435,14 +439,16 @@ def _mine_task(task: tuple[SourceUnit, Mapping[str, str]]) -> _UnitResult:
 def _miner(resolver: _Resolver, unit: SourceUnit, source: str) -> UsageMiner:
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     # A docstring example uses its module's names unimported; other code imports what it uses.
-    return UsageMiner(wrapper, resolver.typing(), unit.module if unit.kind == "docs" else "")
+    return UsageMiner(wrapper, resolver.typing(), unit.module if unit.kind == "docs" else "",
+                      factories=unit.kind == "tests")
 
 
 def module_fixtures(miner: UsageMiner, outer: Mapping[str, str]) -> dict[str, str]:
-    """The pytest fixtures of a module whose value has a known class, given `outer` ones (a
-    fixture may take another: `def pipe(r): return r.pipeline()`)."""
-    found: dict[str, str] = {}
+    """The pytest fixtures of a module, each with the class of its value (UNTYPED when the code
+    does not show it), given `outer` ones (a fixture may take another: `def pipe(r): return
+    r.pipeline()`)."""
     fixtures = [f for f in miner.functions() if miner.is_fixture(f)]
+    found: dict[str, str] = {f.name.value: UNTYPED for f in fixtures}
     for _ in range(2):
         for function in fixtures:
             env = _environment(miner, function, {**outer, **found})
@@ -462,7 +468,7 @@ def _environment(miner: UsageMiner, function: cst.FunctionDef, fixtures: Mapping
     params = function.params
     named = [p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]
              if p.annotation is None]
-    given = {n: fixtures[n] for n in named if n in fixtures}
+    given = {n: fixtures[n] for n in named if fixtures.get(n, UNTYPED) != UNTYPED}
     return miner.environment(scope, {**given, **(seeds or {})}, miner.module_environment())
 
 
@@ -486,7 +492,7 @@ def _inferred(miner: UsageMiner, unit: SourceUnit, sites: Sequence[ParameterSite
         env = _environment(miner, function, filled, seeds)
         for site in own:
             label = filled.get(site.profile.name)
-            if site.annotation is None and label is not None and site.profile.has_evidence:
+            if site.annotation is None and label and site.profile.has_evidence:
                 params.append((site, label))
         taken = frozenset(p.name.value for p in [*function.params.posonly_params,
                                                  *function.params.params,
