@@ -66,8 +66,8 @@ def harness_key(project: Project) -> str:
     return digest.hexdigest()[:16]
 
 
-def _mentions_library(text: str) -> bool:
-    return any(lib in text for lib in LIBRARIES)
+def _mentions_library(text: str, libraries: tuple[str, ...] = LIBRARIES) -> bool:
+    return any(lib in text for lib in libraries)
 
 
 def build_project(project: Project, files: Sequence[SourceFile], resolver: Resolver) -> ProjectSet:
@@ -77,7 +77,7 @@ def build_project(project: Project, files: Sequence[SourceFile], resolver: Resol
     skipped: Counter[str] = Counter()
     unparsed = 0
     for source in files:
-        if not _mentions_library(source.text):
+        if not _mentions_library(source.text, resolver.libraries):
             continue  # no import of the libraries, so no gold: skip the parse
         try:
             found = extract(source.text, source.path, resolver)

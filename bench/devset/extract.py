@@ -333,14 +333,14 @@ class _Analysis:
         return params, names
 
 
-def _lines(source: str) -> tuple[dict[Site, int], tuple[str, ...]]:
+def _lines(source: str, libraries: tuple[str, ...]) -> tuple[dict[Site, int], tuple[str, ...]]:
     """Each parameter's line in the stripped file, and the libraries it still imports."""
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     positions = wrapper.resolve(meta.PositionProvider)
     locator = ParamLocator()
     wrapper.module.visit(locator)
     lines = {site: positions[param.name].start.line for param, site in locator.sites.items()}
-    return lines, imported_libraries(wrapper.module)
+    return lines, imported_libraries(wrapper.module, libraries)
 
 
 def _stripped(
@@ -392,11 +392,11 @@ def extract(
     kept_source, kept_params = _stripped(analysis, targets, dead, blind=False)
     blind_source, blind_params = _stripped(analysis, targets, dead, blind=True)
     # Renaming never adds or removes a line, so both modes share the kept file's lines.
-    lines, imports = _lines(kept_source)
+    lines, imports = _lines(kept_source, resolver.libraries)
     both = [*targets, *analysis.negatives()]
     mixed_source, mixed_params = _stripped(
         analysis, both, analysis.dead_imports([t.param for t in both]), blind=False)
-    mixed_lines, mixed_imports = _lines(mixed_source)
+    mixed_lines, mixed_imports = _lines(mixed_source, resolver.libraries)
     return Extraction(
         StrippedFile(path, kept_source, _gold(path, targets, kept_params, lines), imports),
         StrippedFile(path, blind_source, _gold(path, targets, blind_params, lines), imports),

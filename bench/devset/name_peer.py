@@ -54,11 +54,13 @@ ACTIVATION = {"sqlalchemy": ("sqlalchemy",), "httpx": ("httpx",),
               "fastapi": ("fastapi", "starlette"), "starlette": ("fastapi", "starlette")}
 
 
-def imported_libraries(source: str) -> frozenset[str]:
+def imported_libraries(
+    source: str, activation: Mapping[str, tuple[str, ...]] = ACTIVATION
+) -> frozenset[str]:
     from remora_review.activation import imported_modules
 
     tops = {m.split(".")[0] for m in imported_modules(source)}
-    return frozenset(lib for top in tops for lib in ACTIVATION.get(top, ()))
+    return frozenset(lib for top in tops for lib in activation.get(top, ()))
 
 
 def library_files(library: str) -> Iterator[tuple[Path, str, str]]:
@@ -124,11 +126,12 @@ def load_or_mine(cache: Path, resolver: Resolver) -> NameTable:
     return table
 
 
-def name_peer(table: NameTable) -> Predictor:
-    """Predicts the majority type of every unannotated parameter whose name the libraries use."""
+def name_peer(table: NameTable, activation: Mapping[str, tuple[str, ...]] = ACTIVATION) -> Predictor:
+    """Predicts the majority type of every unannotated parameter whose name the libraries use;
+    `activation`: the libraries whose classes a file can be given, by the top-level modules it imports."""
 
     def predict(source: str, path: str, project: str) -> list[Prediction]:
-        libraries = imported_libraries(source)
+        libraries = imported_libraries(source, activation)
         if not libraries:
             return []
         wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)

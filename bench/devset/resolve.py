@@ -36,8 +36,8 @@ def class_key(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def is_library_module(dotted: str) -> bool:
-    return dotted.split(".", 1)[0] in LIBRARIES
+def is_library_module(dotted: str, libraries: tuple[str, ...] = LIBRARIES) -> bool:
+    return dotted.split(".", 1)[0] in libraries
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -113,12 +113,12 @@ def module_names(
     return names
 
 
-def imported_libraries(module: cst.Module) -> tuple[str, ...]:
-    """Which of the four libraries a module imports anywhere (absolute imports only)."""
+def imported_libraries(module: cst.Module, libraries: tuple[str, ...] = LIBRARIES) -> tuple[str, ...]:
+    """Which of the libraries (default: the four) a module imports anywhere (absolute imports only)."""
     collector = _ImportCollector(None)
     module.visit(collector)
     tops = {target.split(".", 1)[0] for target in collector.names.values()}
-    return tuple(lib for lib in LIBRARIES if lib in tops)
+    return tuple(lib for lib in libraries if lib in tops)
 
 
 class Resolver:
@@ -223,7 +223,7 @@ class AnnotationJudge:
         if isinstance(node, cst.Subscript):
             return self._subscript(node)
         target = self.target(node)
-        if target is None or not is_library_module(target):
+        if target is None or not is_library_module(target, self.resolver.libraries):
             return NOT_LIBRARY
         found = self.resolver.obj(target)
         if found is None:
@@ -251,7 +251,7 @@ class AnnotationJudge:
             return self.judge(values[0])
         if outer in _LITERAL:
             return NOT_LIBRARY
-        if outer is not None and is_library_module(outer):
+        if outer is not None and is_library_module(outer, self.resolver.libraries):
             # A library generic such as Select[tuple[int]] or Mapped[str]: the class is the answer.
             found = self.resolver.obj(outer)
             if isinstance(found, type):
@@ -271,7 +271,8 @@ class AnnotationJudge:
         finder = _NameFinder()
         node.visit(finder)
         if any(
-            (t := self.target(n)) is not None and is_library_module(t) for n in finder.found
+            (t := self.target(n)) is not None and is_library_module(t, self.resolver.libraries)
+            for n in finder.found
         ):
             return True
         return any(self.mentions(s) for s in finder.strings)

@@ -38,7 +38,9 @@ DEFAULT_THRESHOLD = 0.9  # the product's default ([tool.remora-review.typehints]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench/devset/run.py", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="bench/devset/run.py", description=__doc__,
+        epilog="--fresh-pack (first): the fresh-pack mode, bench/devset/fresh.py, with its options")
     parser.add_argument("--quick", action="store_true",
                         help=f"only the first ~{QUICK_CAP} gold parameters of each project")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
@@ -152,6 +154,11 @@ def _predictors(args: argparse.Namespace, resolver: Resolver,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--fresh-pack"]:  # its own options: bench/devset/fresh.py --help
+        from bench.devset import fresh
+
+        return fresh.main(argv[1:])
     args = build_parser().parse_args(argv)
     resolver = Resolver()
     started = time.monotonic()

@@ -25,7 +25,7 @@ from remora_review.packs.manifest import (
     Policy,
 )
 from remora_review.retrieval.base import Document, Embedder
-from remora_review.train import api_extract, documents, fine_tune, mining
+from remora_review.train import api_extract, documents, fine_tune, inferred, mining, returns
 from remora_review.train.fine_tune import FineTuneConfig
 from remora_review.train.inputs import template_files
 from remora_review.train.mining import MinedUsage, MiningResult, SourceUnit
@@ -46,6 +46,8 @@ class TrainSpec:
     modules: tuple[str, ...] = ()  # more packages whose types the library re-exports
     docs: tuple[Path, ...] = ()
     repos: tuple[Path, ...] = ()
+    # The library's source trees or sdists: their tests, examples and docs teach usage.
+    sources: tuple[Path, ...] = ()
     name: str | None = None  # default: the library
     version: str | None = None  # default: the library release it was built from
     kind: Literal["library", "company"] = "library"
@@ -160,13 +162,59 @@ def _api_json(table: ApiTable) -> bytes:
     return (json.dumps(table.to_json(), sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
-def _units(spec: TrainSpec) -> list[SourceUnit]:
+def _units(spec: TrainSpec, work: Path) -> list[SourceUnit]:
     units = mining.library_units(spec.roots)
+    units.extend(mining.docstring_units(units))
     for directory in spec.docs:
         units.extend(mining.docs_units(directory))
     for repo in spec.repos:
         units.extend(_prefixed(mining.repo_units(repo), repo.resolve().name))
+    for n, source in enumerate(spec.sources):
+        tree = unpacked_source(source, work / "source" / str(n))
+        units.extend(_prefixed(mining.source_units(tree), _source_name(source)))
     return units
+
+
+_ARCHIVES = (".tar.gz", ".tgz", ".zip")
+
+
+def _source_name(source: Path) -> str:
+    name = source.resolve().name
+    for suffix in _ARCHIVES:
+        name = name.removesuffix(suffix)
+    return name
+
+
+def unpacked_source(source: Path, dest: Path) -> Path:
+    """A source tree: the directory itself, or an sdist unpacked into `dest` (again only when
+    the archive changed)."""
+    if source.is_dir():
+        return source
+    if not source.is_file() or not source.name.endswith(_ARCHIVES):
+        raise UserError(f"--source {source}: not a directory or an sdist (.tar.gz, .zip)")
+    digest = _file_digest(source)
+    marker = dest / ".archive"
+    if marker.is_file() and marker.read_text("utf-8") == digest:
+        return dest / "tree"
+    import tarfile
+    import zipfile
+
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest / "tree").mkdir(parents=True)
+    try:
+        if source.name.endswith(".zip"):
+            with zipfile.ZipFile(source) as zf:
+                for member in zf.namelist():
+                    if member.startswith("/") or ".." in Path(member).parts:
+                        raise UserError(f"--source {source}: unsafe path {member!r} in the archive")
+                zf.extractall(dest / "tree")
+        else:
+            with tarfile.open(source) as tf:
+                tf.extractall(dest / "tree", filter="data")
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as e:
+        raise UserError(f"--source {source}: cannot unpack it ({e})") from None
+    write_atomic(marker, digest.encode())
+    return dest / "tree"
 
 
 def _prefixed(units: Iterable[SourceUnit], prefix: str) -> list[SourceUnit]:
@@ -193,14 +241,18 @@ def _unit_digest(unit: SourceUnit) -> list[Any]:
 def _stage_mine(
     spec: TrainSpec, work: Path, table: ApiTable, api_key: str, progress: Progress
 ) -> tuple[MiningResult, str]:
-    units = _units(spec)
+    units = _units(spec, work)
     from remora_review.infer import profile as usage
 
+    for root in spec.roots:
+        api_extract.import_library(root)  # docstrings say what unannotated calls return
+    documented = returns.documented_returns(table)
     key = _digest({
         "stage": "mine",
         "api": api_key,
-        "code": _code_digest(mining, usage),
+        "code": _code_digest(mining, usage, inferred, returns),
         "units": [_unit_digest(u) for u in units],
+        "documented": documented,
     })
     stage = _StageDir(work / "mine")
     if stage.done(key, "usages.jsonl", "names.json"):
@@ -208,7 +260,7 @@ def _stage_mine(
         return _read_mined(stage.root, len(units)), _mined_digest(stage.root)
     stage.start()
     with progress.stage("mining", total=len(units)) as bar:
-        result = mining.mine(table, units, on_unit=bar.advance)
+        result = mining.mine(table, units, on_unit=bar.advance, documented=documented)
     _report_notes(progress, result.notes, stage.root / "notes.txt", "files skipped")
     lines = [json.dumps(_usage_json(u), sort_keys=True) for u in result.usages]
     write_atomic(stage.root / "usages.jsonl", "".join(line + "\n" for line in lines).encode(), make_parents=True)

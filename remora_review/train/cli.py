@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="documentation: .py files and code blocks in .md / .rst")
     pack.add_argument("--repo", type=Path, nargs="+", action="extend", default=[], metavar="DIR",
                       help="repositories whose typed code shows real usage")
+    pack.add_argument("--source", type=Path, action="append", default=[], metavar="DIR_OR_SDIST",
+                      help="the library's source tree or sdist (pip download --no-binary :all: "
+                           "--no-deps X): its tests, examples and docs are mined for usages")
     pack.add_argument("--out", type=Path, required=True, metavar="PATH.pack")
     pack.add_argument("--name", help="pack name (default: the library)")
     pack.add_argument("--version", dest="pack_version", help="pack version (default: the library's)")
@@ -124,6 +127,10 @@ def spec_from_args(args: argparse.Namespace) -> TrainSpec:
         if not directory.is_dir():
             what = "docs" if directory in args.docs else "repository"
             raise UserError(f"{what} directory not found: {directory}")
+    for source in args.source:
+        if not source.is_dir() and not (source.is_file() and source.name.endswith(
+                (".tar.gz", ".tgz", ".zip"))):
+            raise UserError(f"--source {source}: not a directory or an sdist (.tar.gz, .zip)")
     if args.templates is not None:
         template_files(args.templates)
     if args.index == "pgvector" and not args.dsn:
@@ -140,6 +147,7 @@ def spec_from_args(args: argparse.Namespace) -> TrainSpec:
         modules=tuple(args.modules),
         docs=tuple(args.docs),
         repos=tuple(args.repo),
+        sources=tuple(args.source),
         name=args.name,
         version=args.pack_version,
         kind=args.kind,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import importlib.util
 import multiprocessing
 import os
@@ -19,11 +21,22 @@ import libcst.metadata as meta
 from remora_review.api_table import ApiTable
 from remora_review.errors import UserError
 from remora_review.infer.classes import OTHER_LABEL
-from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile, parse_profiles
+from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
 from remora_review.pysource.annotations import Named, from_cst, named_class
 from remora_review.pysource.imports import absolute
+from remora_review.train import returns
+from remora_review.train.inferred import Typing, UsageMiner
 
-SourceKind = Literal["lib", "docs", "repo"]
+# lib: the installed source; docs: documentation pages and docstring examples; tests: a source
+# tree's tests and examples (`--source`); repo: a corpus repository.
+SourceKind = Literal["lib", "docs", "tests", "repo"]
+# Where a library's source tree keeps what is not the library itself.
+TEST_DIRS = frozenset({"tests", "test", "testing"})
+EXAMPLE_DIRS = frozenset({"examples", "example", "docs_src"})
+DOC_DIRS = frozenset({"docs", "doc"})
+# Usages whose class is shown, not annotated, are mined from these kinds only: a corpus repository
+# is annotated code already, and the library's own internals say little about how users hold it.
+INFERRED_KINDS = frozenset({"docs", "tests"})
 
 # Directories that hold no code of the project itself.
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv",
@@ -67,18 +80,35 @@ class MiningResult:
 
 @dataclass(frozen=True)
 class _Resolver:
-    """The part of the API table annotation resolution needs, small enough to send to workers."""
+    """The part of the API table mining needs, small enough to send to workers."""
 
     classes: frozenset[str]
     aliases: Mapping[str, str]
+    returns: Mapping[str, str] = dataclasses.field(default_factory=dict)  # returns.call_returns
 
     @classmethod
-    def of(cls, table: ApiTable) -> _Resolver:
+    def of(cls, table: ApiTable, documented: Mapping[str, str] | None = None) -> _Resolver:
         classes = frozenset(table.classes)
-        return cls(classes, {a: n for a, n in table.aliases.items() if n in classes})
+        return cls(classes, {a: n for a, n in table.aliases.items() if n in classes},
+                   returns.call_returns(table, documented or {}))
 
     def canonical(self, dotted: str) -> str | None:
         return dotted if dotted in self.classes else self.aliases.get(dotted)
+
+    def call_result(self, dotted: str) -> str | None:
+        """The class a call of this path gives: a constructor, a function or a classmethod."""
+        found = self.canonical(dotted) or self.returns.get(dotted)
+        if found is None and "." in dotted:
+            owner, _, member = dotted.rpartition(".")
+            cls = self.canonical(owner)
+            found = self.member_result(cls, member) if cls is not None else None
+        return found
+
+    def member_result(self, cls: str, member: str) -> str | None:
+        return self.returns.get(f"{cls}.{member}")
+
+    def typing(self) -> Typing:
+        return Typing(self.call_result, self.member_result, self.canonical)
 
 
 @dataclass(frozen=True)
@@ -134,6 +164,60 @@ def docs_units(root: Path) -> list[SourceUnit]:
         for line, code in blocks:
             units.append(SourceUnit(f"{rel}:{line}", "", "docs", text=code, first_line=line))
     return units
+
+
+def source_units(root: Path) -> list[SourceUnit]:
+    """What a library's source tree (an unpacked sdist, a checkout) holds beside the library:
+    its tests and examples, and its documentation pages."""
+    if not root.is_dir():
+        raise UserError(f"source directory not found: {root}")
+    units: list[SourceUnit] = []
+    for directory in _top_dirs(root, TEST_DIRS | EXAMPLE_DIRS):
+        units.extend(_file_unit(p, directory.parent, "tests")
+                     for p in _python_files(directory, skip_hidden=True))
+    for directory in _top_dirs(root, DOC_DIRS):
+        units.extend(_prefixed(docs_units(directory), directory.relative_to(root).as_posix()))
+    return units
+
+
+def _top_dirs(root: Path, names: frozenset[str]) -> list[Path]:
+    """The outermost directories of these names under root (an sdist nests one level)."""
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith("."))
+        chosen = [d for d in dirnames if d in names]
+        found.extend(here / d for d in chosen)
+        dirnames[:] = [d for d in dirnames if d not in chosen]
+    return sorted(found)
+
+
+def _prefixed(units: Iterable[SourceUnit], prefix: str) -> list[SourceUnit]:
+    return [dataclasses.replace(u, display=f"{prefix}/{u.display}") for u in units]
+
+
+def docstring_units(units: Iterable[SourceUnit]) -> list[SourceUnit]:
+    """The `>>>` examples in the docstrings of source files, one unit each; their names resolve
+    in the file's module, where an example uses them unimported (`>>> s = Session()`)."""
+    out: list[SourceUnit] = []
+    for unit in units:
+        try:
+            tree = ast.parse(_read(unit.path) if unit.text is None else unit.text)
+        except (OSError, UnicodeDecodeError, ValueError, SyntaxError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                     ast.AsyncFunctionDef)) or not node.body:
+                continue
+            first = node.body[0]
+            if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str) and ">>>" in first.value.value):
+                continue
+            for line, code in rst_blocks(first.value.value):
+                start = first.lineno + line - 1
+                out.append(SourceUnit(f"{unit.display}:{start}", unit.module, "docs", text=code,
+                                      first_line=start))
+    return out
 
 
 def _file_unit(path: Path, base: Path, kind: SourceKind) -> SourceUnit:
@@ -255,12 +339,14 @@ def mine(
     *,
     workers: int | None = None,
     on_unit: Callable[[], None] | None = None,
+    documented: Mapping[str, str] | None = None,
 ) -> MiningResult:
-    """Labelled usages and the parameter-name table from every unit; sorted, whatever the workers."""
-    resolver = _Resolver.of(table)
+    """Labelled usages and the parameter-name table from every unit; sorted, whatever the workers.
+    `documented`: what calls return by their docstrings (returns.documented_returns)."""
+    resolver = _Resolver.of(table, documented)
     if workers is None:
         workers = 2 if _total_bytes(units) > _PARALLEL_BYTES and (os.cpu_count() or 1) > 1 else 1
-    results = _run(resolver, units, workers)
+    results = _run(resolver, units, workers, conftest_fixtures(resolver, units))
     usages: list[MinedUsage] = []
     names: dict[str, Counter[str]] = {}
     notes: list[str] = []
@@ -292,31 +378,142 @@ def _total_bytes(units: Iterable[SourceUnit]) -> int:
     return total
 
 
-def _run(resolver: _Resolver, units: Sequence[SourceUnit], workers: int) -> Iterator[_UnitResult]:
+Fixtures = Mapping[str, Mapping[str, str]]  # directory of a conftest.py -> fixture name -> class
+
+
+def conftest_fixtures(resolver: _Resolver, units: Sequence[SourceUnit]) -> dict[str, dict[str, str]]:
+    """The fixtures each tests unit's conftest.py files give a known class, by directory."""
+    out: dict[str, dict[str, str]] = {}
+    for unit in units:
+        if unit.kind != "tests" or not unit.display.endswith("conftest.py"):
+            continue
+        try:
+            miner = _miner(resolver, unit, _read(unit.path) if unit.text is None else unit.text)
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError,
+                cst.ParserSyntaxError):
+            continue
+        found = module_fixtures(miner, {})
+        if found:
+            out[unit.display.rpartition("/")[0]] = found
+    return out
+
+
+UNTYPED = ""  # a fixture whose class the code does not show: it still shadows a farther one
+
+
+def _unit_fixtures(unit: SourceUnit, fixtures: Fixtures) -> dict[str, str]:
+    """The conftest fixtures a unit sees: its directory's and every parent's, the nearest winning
+    (an untyped one too)."""
+    parts = unit.display.split("/")[:-1]
+    seen: dict[str, str] = {}
+    for cut in range(len(parts) + 1):
+        seen.update(fixtures.get("/".join(parts[:cut]), {}))
+    return seen
+
+
+def _run(resolver: _Resolver, units: Sequence[SourceUnit], workers: int,
+         fixtures: Fixtures) -> Iterator[_UnitResult]:
     if workers <= 1 or len(units) < 4:
         for unit in units:
-            yield mine_unit(resolver, unit)
+            yield mine_unit(resolver, unit, _unit_fixtures(unit, fixtures))
         return
     # spawn, not fork: the parent may already run torch threads, which do not survive a fork.
+    # The resolver goes to each worker once, not with every unit.
     context = multiprocessing.get_context("spawn")
-    tasks = [(resolver, unit) for unit in units]
-    with context.Pool(workers) as pool:
+    tasks = [(unit, _unit_fixtures(unit, fixtures)) for unit in units]
+    with context.Pool(workers, initializer=_init_worker, initargs=(resolver,)) as pool:
         yield from pool.imap(_mine_task, tasks, chunksize=4)  # ordered: results stay deterministic
 
 
-def _mine_task(task: tuple[_Resolver, SourceUnit]) -> _UnitResult:
-    return mine_unit(*task)
+_WORKER: list[_Resolver] = []  # the worker process's resolver, set once by its initializer
 
 
-def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
+def _init_worker(resolver: _Resolver) -> None:
+    _WORKER[:] = [resolver]
+
+
+def _mine_task(task: tuple[SourceUnit, Mapping[str, str]]) -> _UnitResult:
+    return mine_unit(_WORKER[0], *task)
+
+
+def _miner(resolver: _Resolver, unit: SourceUnit, source: str) -> UsageMiner:
+    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    # A docstring example uses its module's names unimported; other code imports what it uses.
+    return UsageMiner(wrapper, resolver.typing(), unit.module if unit.kind == "docs" else "",
+                      factories=unit.kind == "tests")
+
+
+def module_fixtures(miner: UsageMiner, outer: Mapping[str, str]) -> dict[str, str]:
+    """The pytest fixtures of a module, each with the class of its value (UNTYPED when the code
+    does not show it), given `outer` ones (a fixture may take another: `def pipe(r): return
+    r.pipeline()`)."""
+    fixtures = [f for f in miner.functions() if miner.is_fixture(f)]
+    found: dict[str, str] = {f.name.value: UNTYPED for f in fixtures}
+    for _ in range(2):
+        for function in fixtures:
+            env = _environment(miner, function, {**outer, **found})
+            cls = miner.returned_class(function, env)
+            if cls is not None:
+                found[function.name.value] = cls
+    return found
+
+
+def _environment(miner: UsageMiner, function: cst.FunctionDef, fixtures: Mapping[str, str],
+                 seeds: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A function's names of a known class: its parameters that fixtures fill (in tests), the
+    `seeds` (its annotated ones), then its variables."""
+    scope = miner.scopes.get(function.body)
+    if scope is None:
+        return {}
+    params = function.params
+    named = [p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]
+             if p.annotation is None]
+    given = {n: fixtures[n] for n in named if fixtures.get(n, UNTYPED) != UNTYPED}
+    return miner.environment(scope, {**given, **(seeds or {})}, miner.module_environment())
+
+
+def _inferred(miner: UsageMiner, unit: SourceUnit, sites: Sequence[ParameterSite],
+              labels: Mapping[cst.Param, str], fixtures: Mapping[str, str]
+              ) -> tuple[list[tuple[ParameterSite, str]], list[tuple[UsageProfile, str, cst.CSTNode]]]:
+    """Parameters a fixture fills, and variables, whose class the unit's code shows."""
+    fixtures = {**fixtures, **module_fixtures(miner, fixtures)} if unit.kind == "tests" else {}
+    params: list[tuple[ParameterSite, str]] = []
+    variables: list[tuple[UsageProfile, str, cst.CSTNode]] = []
+    by_function: dict[cst.FunctionDef, list[ParameterSite]] = {}
+    for site in sites:
+        by_function.setdefault(site.function, []).append(site)
+    for binding in miner.bindings(None, miner.module_environment()):
+        variables.append((binding.profile, binding.label, binding.node))
+    for function in miner.functions():
+        own = by_function.get(function, [])
+        injected = function.name.value.startswith("test") or miner.is_fixture(function)
+        filled = fixtures if injected else {}
+        seeds = {s.profile.name: labels[s.param] for s in own if s.param in labels}
+        env = _environment(miner, function, filled, seeds)
+        for site in own:
+            label = filled.get(site.profile.name)
+            if site.annotation is None and label and site.profile.has_evidence:
+                params.append((site, label))
+        taken = frozenset(p.name.value for p in [*function.params.posonly_params,
+                                                 *function.params.params,
+                                                 *function.params.kwonly_params])
+        for binding in miner.bindings(function, env, taken):
+            variables.append((binding.profile, binding.label, binding.node))
+    return params, variables
+
+
+def mine_unit(resolver: _Resolver, unit: SourceUnit,
+              fixtures: Mapping[str, str] | None = None) -> _UnitResult:
     """One unit's labelled usages and annotated names; a unit that cannot be read or parsed
-    gives a note instead."""
+    gives a note instead. Docs and tests units also give the usages whose class their code
+    shows (inferred.py); `fixtures`: the conftest fixtures the unit sees."""
     try:
         source = unit.text if unit.text is not None else _read(unit.path)
     except (OSError, UnicodeDecodeError, ValueError) as e:
         return _UnitResult((), (), f"{unit.display}: skipped, cannot read it ({e})")
     try:
-        builder, sites = parse_profiles(source)
+        builder = _miner(resolver, unit, source)
+        sites = [s for f in builder.functions() for s in builder.sites(f)]
     except cst.ParserSyntaxError as e:
         if unit.kind == "docs":
             return _UnitResult((), (), None)  # an example that is not Python (output, pseudo-code)
@@ -325,10 +522,13 @@ def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
         return _UnitResult((), (), f"{unit.display}: skipped, {type(e).__name__} while parsing")
     labelled: list[tuple[ParameterSite, str]] = []
     names: list[tuple[str, str]] = []
+    labels: dict[cst.Param, str] = {}
     for site in sites:
         if site.annotation is None:
             continue
         label = annotation_class(builder, site, unit, resolver)
+        if label is not None:
+            labels[site.param] = label
         if label is None:
             # The name table also counts annotations of other types (`url: str`), so a name that
             # usually means something else does not vote for a library class at inference time.
@@ -338,18 +538,25 @@ def mine_unit(resolver: _Resolver, unit: SourceUnit) -> _UnitResult:
         names.append((site.profile.name, label))
         if site.profile.has_evidence:
             labelled.append((site, label))
-    if not labelled:
+    found: list[tuple[UsageProfile, str, cst.CSTNode]] = [
+        (site.profile, label, site.param) for site, label in labelled]
+    if unit.kind in INFERRED_KINDS:
+        params, variables = _inferred(builder, unit, sites, labels, fixtures or {})
+        found += [(site.profile, label, site.param) for site, label in params]
+        found += variables
+        names += [(profile.name, label) for profile, label, _ in [*found[len(labelled):]]]
+    if not found:
         return _UnitResult((), tuple(names), None)
     positions = builder.wrapper.resolve(meta.PositionProvider)
     usages = tuple(
         MinedUsage(
-            profile=site.profile,
+            profile=profile,
             label=label,
             file=unit.display.split(":")[0],
-            line=unit.first_line - 1 + positions[site.param].start.line,
+            line=unit.first_line - 1 + positions[node].start.line,
             source=unit.kind,
         )
-        for site, label in labelled
+        for profile, label, node in found
     )
     return _UnitResult(usages, tuple(names), None)
 
