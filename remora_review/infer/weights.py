@@ -92,3 +92,9 @@ PLACE_SHARE = 0.9
 # 97% of them are right).
 LINKED = 0.95
 HOPS = 3  # how far uses and sure predictions travel along chains of pass-through parameters
+
+# --- rounds over the whole project (infer/propagation.py) -----------------------------------
+
+# Rounds in which a sure prediction (LINKED) in one module is a declaration for the others. One
+# round: no propagation across modules.
+PROJECT_ROUNDS = 1

@@ -19,6 +19,9 @@ class Parameter:
     name: str
     kind: str  # "p" positional or keyword, "o" positional only, "k" keyword only
     annotation: str | None  # dotted class path (builtins.str for builtins), None when unknown
+    # The annotation is a sure prediction (infer/propagation.py), not written in the code: it
+    # declares the parameter to the rest of the project, but is no habit of the project's.
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,19 +161,26 @@ def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names,
-               is_method: bool) -> Function:
+               is_method: bool, assumed: Mapping[str, str]) -> Function:
     args = node.args
     ordered = [*((a, "o") for a in args.posonlyargs), *((a, "p") for a in args.args),
                *((a, "k") for a in args.kwonlyargs)]
     if is_method and "staticmethod" not in _decorators(node) and ordered and ordered[0][1] != "k":
         ordered = ordered[1:]
-    params = tuple(Parameter(a.arg, kind, names.annotation(a.annotation)) for a, kind in ordered)
-    return Function(params, names.annotation(node.returns))
+    params = []
+    for a, kind in ordered:
+        written = names.annotation(a.annotation)
+        if written is None and a.arg in assumed:
+            params.append(Parameter(a.arg, kind, assumed[a.arg], assumed=True))
+        else:
+            params.append(Parameter(a.arg, kind, written))
+    return Function(tuple(params), names.annotation(node.returns))
 
 
 class _Extractor:
-    def __init__(self, names: _Names) -> None:
+    def __init__(self, names: _Names, assumed: Mapping[str, Mapping[str, str]]) -> None:
         self.names = names
+        self.assumed = assumed
         self.functions: dict[str, Function] = {}
         self.classes: dict[str, tuple[str, ...]] = {}
         self.arguments: list[TypedArgument] = []
@@ -194,7 +204,8 @@ class _Extractor:
                 self.body(stmt.body, f"{qualname}.", qualname)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qualname = f"{prefix}{stmt.name}"
-                function = _signature(stmt, self.names, in_class is not None)
+                function = _signature(stmt, self.names, in_class is not None,
+                                      self.assumed.get(qualname, {}))
                 self.functions.setdefault(qualname, function)
                 self._calls(stmt, function, in_class)
 
@@ -327,13 +338,16 @@ def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call
         stack.extend(ast.iter_child_nodes(current))
 
 
-def extract_facts(module: str, source: str, is_package: bool = False) -> ModuleFacts | None:
-    """The module's facts, or None when it does not parse (the syntax check reports that)."""
+def extract_facts(module: str, source: str, is_package: bool = False,
+                  assumed: Mapping[str, Mapping[str, str]] | None = None) -> ModuleFacts | None:
+    """The module's facts, or None when it does not parse (the syntax check reports that).
+    `assumed`: function qualname -> parameter -> class, for unannotated parameters taken as
+    annotated (sure predictions, infer/propagation.py)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    extractor = _Extractor(_Names(tree, module, is_package))
+    extractor = _Extractor(_Names(tree, module, is_package), assumed or {})
     extractor.body(tree.body, "", None)
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,

@@ -154,7 +154,7 @@ class ProjectIndex:
         for facts in self.modules.values():
             for function in facts.functions.values():
                 for p in function.params:
-                    if p.annotation:
+                    if p.annotation and not p.assumed:
                         by_name[p.name][p.annotation] += 1
         return by_name
 
