@@ -15,11 +15,13 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/devset/untyped.py`
@@ -27,6 +29,7 @@ if __package__ in (None, ""):  # run as `python bench/devset/untyped.py`
 
 from bench.devset import product
 from bench.devset.dataset import ProjectSet, library_versions, write_atomic
+from bench.devset.extract import StrippedFile
 from bench.devset.fetch import FetchError, fetch, source_files
 from bench.devset.metrics import Outcome, dump_rows, score
 from bench.devset.name_peer import load_or_mine, name_peer
@@ -40,10 +43,34 @@ MODE = "project untyped"
 ProjectPredictor = Callable[[Mapping[str, str], Sequence[str]], dict[str, list[Prediction]]]
 
 
-def stripped_tree(ps: ProjectSet, published: Mapping[str, str], mode: str) -> dict[str, str]:
+_BLIND_NAME = re.compile(r"\bp(\d+)\b")
+
+
+def unique_blind_names(f: StrippedFile, published: str, number: int) -> StrippedFile:
+    """A blind file whose `p0, p1, ...` are `p0_N, p1_N, ...`, N the file's number: the product
+    counts the sure predictions of other modules in the project's naming habit, and blind names
+    that repeat across files would let `p0` teach `p0`. Lines stay; a file whose published text
+    already has such names is left as it is."""
+    if _BLIND_NAME.search(published):
+        return f
+    suffix = f"_{number}"
+    gold = tuple(replace(g, parameter=_BLIND_NAME.sub(rf"p\1{suffix}", g.parameter))
+                 for g in f.gold)
+    return replace(f, source=_BLIND_NAME.sub(rf"p\1{suffix}", f.source), gold=gold)
+
+
+def stripped_files(ps: ProjectSet, published: Mapping[str, str], mode: str
+                   ) -> tuple[StrippedFile, ...]:
+    files = ps.files_for(mode)
+    if mode != "blind":
+        return files
+    return tuple(unique_blind_names(f, published.get(f.path, ""), n) for n, f in enumerate(files))
+
+
+def stripped_tree(files: Sequence[StrippedFile], published: Mapping[str, str]) -> dict[str, str]:
     """The project as published with every file that had library-typed parameters replaced by
-    its stripped version ("kept" or "blind" names)."""
-    return {**published, **{f.path: f.source for f in ps.files_for(mode)}}
+    its stripped version."""
+    return {**published, **{f.path: f.source for f in files}}
 
 
 def per_file(predictor: Predictor, project: str) -> ProjectPredictor:
@@ -63,6 +90,7 @@ def product_predictors(args: argparse.Namespace, warn: Callable[[str], None],
     from remora_review.config import Settings
     from remora_review.infer.inferer import build_inferer
     from remora_review.infer.propagation import predict_project
+    from remora_review.infer.rounds import has_unannotated
     from remora_review.packs.loader import load_pack
     from remora_review.project.scan import index_from_sources
     from remora_review.retrieval.runtime import PackRetrieval
@@ -98,7 +126,9 @@ def product_predictors(args: argparse.Namespace, warn: Callable[[str], None],
                                  lambda wanted: {p: tree[p] for p in wanted if p in tree})
             inferers = {path: inferer_for(a) for (path, _), a in zip(files, active) if a}
             index = index_from_sources(sorted(tree.items()))
-            found = predict_project(files, inferers, index)  # type: ignore[arg-type]
+            # As `check --all` would: every file with an unannotated parameter takes part.
+            everything = sorted((p, t) for p, t in tree.items() if has_unannotated(t))
+            found = predict_project(everything, inferers, index)  # type: ignore[arg-type]
             return {path: [Prediction(p.function, p.parameter, p.line,
                                       tuple((c.annotation, float(c.score)) for c in p.candidates),
                                       float(p.confidence)) for p in found.get(path, [])]
@@ -156,7 +186,9 @@ def evaluate(run: Callable[[Sequence[tuple[int, str, str]]], list], index: int,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    parser.add_argument("--modes", default="kept,blind", help="default %(default)s")
+    args = parser.parse_args(argv)
     resolver = Resolver()
     started = time.monotonic()
     try:
@@ -169,11 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({time.monotonic() - started:.1f}s)")
     print("\n".join(dataset_table(sets)))
     trees: dict[tuple[str, str], tuple[dict[str, str], list[str]]] = {}
-    for ps in sets:
+    for i, ps in enumerate(sets):
         published = {f.path: f.text for f in source_files(fetch(ps.project, args.cache), ps.project)}
         for mode in ("kept", "blind"):
-            trees[(ps.project.name, mode)] = (stripped_tree(ps, published, mode),
-                                              [f.path for f in ps.files_for(mode)])
+            files = stripped_files(ps, published, mode)
+            trees[(ps.project.name, mode)] = (stripped_tree(files, published),
+                                              [f.path for f in files])
+        ps = replace(ps, blind=stripped_files(ps, published, "blind"))
+        sets[i] = ps
     table = load_or_mine(args.cache, resolver)
     print(f"name peer: {len(table.counts)} parameter names from {table.annotated} library-typed "
           f"parameters in the installed source of "
@@ -190,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     with _pool(args.workers) as run:
         for index, (label, _) in enumerate(predictors):
-            for mode in ("kept", "blind"):
+            for mode in args.modes.split(","):
                 started = time.monotonic()
                 outcomes, errors = evaluate(run, index, sets, mode, resolver,
                                             _dump_path(args.dump, f"{label} untyped", mode))

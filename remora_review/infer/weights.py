@@ -97,4 +97,8 @@ HOPS = 3  # how far uses and sure predictions travel along chains of pass-throug
 
 # Rounds in which a sure prediction (LINKED) in one module is a declaration for the others. One
 # round: no propagation across modules.
-PROJECT_ROUNDS = 1
+PROJECT_ROUNDS = 4
+# The habit for a parameter name that the project does not annotate, read from the other
+# modules' sure predictions instead: from this many, when at least this share name one class.
+HABIT_SEEN = 5
+HABIT_AGREE = 0.95
