@@ -151,9 +151,9 @@ def _value(declarations: Declarations, value: str) -> str | None:
 
 def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
     """The class the project annotates parameters of this name with, when it nearly always does
-    (`request: Request` throughout a web app). Where it does not say, the class the other
-    modules' sure predictions give the name, by a stricter rule: they err alike (a sync and an
-    async twin, a base for its subclass), and a habit spreads what they say."""
+    (`request: Request` throughout a web app). Where it annotates no parameter of this name, the
+    class the other modules' sure predictions give it, by a stricter rule: they err alike (a
+    sync and an async twin, a base for its subclass), and a habit spreads what they say."""
     written = project.annotations_of(parameter)
     found = _habit(written, NAME_SEEN, NAME_AGREE)
     if found is None and not written:

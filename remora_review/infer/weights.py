@@ -95,8 +95,9 @@ HOPS = 3  # how far uses and sure predictions travel along chains of pass-throug
 
 # --- rounds over the whole project (infer/propagation.py) -----------------------------------
 
-# Rounds in which a sure prediction (LINKED) in one module is a declaration for the others. One
-# round: no propagation across modules.
+# Rounds in which a sure prediction (LINKED) in one module is a declaration for the others (one
+# round: none); they stop early at a fixed point. Not tuned: a bound on the cost (each round
+# predicts again the modules with a parameter not yet sure).
 PROJECT_ROUNDS = 4
 # The habit for a parameter name that the project does not annotate, read from the other
 # modules' sure predictions instead: from this many, when at least this share name one class.

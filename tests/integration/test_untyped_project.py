@@ -121,3 +121,21 @@ def test_pytest_fixtures_pass_their_values_by_name(repo):
     assert found is not None, (result.stdout, result.stderr)
     assert found["data"]["annotation"] == "httpx.Client"
     assert found["confidence"] >= 0.9, found
+
+
+REPO = "".join(f"def op{i}(db, row):\n    db.add(row)\n    db.flush()\n    db.query(type(row)).all()\n\n\n"
+               for i in range(5))
+SHOW = "import sqlalchemy\n\n\ndef show(db):\n    print(db)\n"
+
+
+def test_the_naming_habit_of_sure_predictions_in_other_files(repo):
+    repo.write("pyproject.toml", CONFIG)
+    repo.write("app/__init__.py", "")
+    repo.write("app/repo.py", "import sqlalchemy\n\n\n" + REPO)
+    repo.write("app/show.py", SHOW)
+    repo.commit("base")
+    result = repo.review("check", "--all", "--output-format", "json")
+    found = [f for f in json.loads(result.stdout) if f["data"]["parameter"] == "db"]
+    sure = {(f["path"], f["data"]["annotation"]) for f in found if f["confidence"] >= 0.9}
+    assert sure == {("app/repo.py", "sqlalchemy.orm.Session"),
+                    ("app/show.py", "sqlalchemy.orm.Session")}, result.stdout
