@@ -137,7 +137,8 @@ def hints(
                                                       slots)]
     for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
-        out += [Hint(EvidenceKind.CALLER, a) for slot in slots for value in passed.get(slot, ())
+        out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
+                for slot in slots for value in passed.get(slot, ())
                 if (a := _value(declarations, value)) is not None]
     if profile.returned and signature.returns:
         out.append(Hint(EvidenceKind.RETURN, signature.returns))

@@ -43,29 +43,31 @@ def test_a_value_only_passed_on_takes_its_class_from_another_file_of_the_run(rep
     assert "annotate it `x: Session`" in x["message"]
 
 
-ENGINE = ("from sqlalchemy import create_engine\n\nfrom app.db import setup\n\n\n"
-          "def main(url):\n    engine = create_engine(url)\n    setup(engine)\n")
-SESSION = ("from sqlalchemy.orm import Session\n\nfrom app.db import keep\n\n\n"
-           "def main(engine):\n    with Session(engine) as s:\n        keep(s)\n")
-SETUP = "import sqlalchemy\n\n\ndef setup(bind):\n    print(bind)\n\n\ndef keep(held):\n    print(held)\n"
+CALLERS = ("from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n\n"
+           "from app.db import keep, setup\n\n\n"
+           "def main(url):\n    engine = create_engine(url)\n    setup(engine)\n"
+           "    with Session(engine) as s:\n        keep(s)\n")
+SETUP = ("import sqlalchemy\n\n\ndef setup(bind):\n    bind.begin()\n\n\n"
+         "def keep(held):\n    held.add(1)\n")
 
 
-@pytest.mark.parametrize(("caller", "parameter", "annotation"), [
-    (ENGINE, "bind", "sqlalchemy.Engine"),  # a library function's return type
-    (SESSION, "held", "sqlalchemy.orm.Session"),  # a library class entered with `with ... as`
-])
-def test_what_a_library_call_returns_is_declared_to_the_callee(repo, caller, parameter, annotation):
+def test_what_a_library_call_returns_is_declared_to_the_callee(repo):
     repo.write("pyproject.toml", CONFIG)
     repo.write("app/__init__.py", "")
-    repo.write("app/main.py", caller)
-    repo.commit("base")
     repo.write("app/db.py", SETUP)
-    repo.git("add", "app/db.py")
-    result = repo.review("check", "--output-format", "json")
-    found = _finding(result, parameter)
-    assert found is not None, (result.stdout, result.stderr)
-    assert found["data"]["annotation"] == annotation
-    assert found["confidence"] >= 0.9, found
+    repo.commit("base")
+    alone = repo.review("check", "--all", "--output-format", "json")
+    repo.write("app/main.py", CALLERS)
+    repo.commit("callers")
+    called = repo.review("check", "--all", "--output-format", "json")
+    # A library function's return type: `engine = create_engine(url); setup(engine)`.
+    before, after = _finding(alone, "bind"), _finding(called, "bind")
+    assert after["data"]["annotation"] == "sqlalchemy.Engine", called.stdout
+    assert after["confidence"] > before["confidence"] + 0.1, (before, after)
+    # A library class entered with `with ... as`: the usage alone is not sure of it.
+    before, after = _finding(alone, "held"), _finding(called, "held")
+    assert before["confidence"] < 0.9 <= after["confidence"], (before, after)
+    assert after["data"]["annotation"] == "sqlalchemy.orm.Session"
 
 
 ROUTES = ("from starlette.applications import Starlette\nfrom starlette.routing import Route\n\n"
@@ -112,15 +114,17 @@ TEST = "import httpx\n\nfrom tests.helpers import check\n\n\ndef test_root(clien
 
 def test_pytest_fixtures_pass_their_values_by_name(repo):
     repo.write("pyproject.toml", CONFIG)
-    repo.write("tests/conftest.py", CONFTEST)
-    repo.commit("base")
     repo.write("tests/test_root.py", TEST)
-    repo.git("add", "-A")
-    result = repo.review("check", "--output-format", "json")
+    repo.commit("base")
+    alone = _finding(repo.review("check", "--all", "--output-format", "json"), "client")
+    repo.write("tests/conftest.py", CONFTEST)
+    repo.commit("fixture")
+    result = repo.review("check", "--all", "--output-format", "json")
     found = _finding(result, "client")
     assert found is not None, (result.stdout, result.stderr)
     assert found["data"]["annotation"] == "httpx.Client"
-    assert found["confidence"] >= 0.9, found
+    # The value a library call makes takes a caller's share below a written annotation's.
+    assert found["confidence"] > (alone["confidence"] if alone else 0.0) + 0.3, (alone, found)
 
 
 REPO = "".join(f"def op{i}(db, row):\n    db.add(row)\n    db.flush()\n    db.query(type(row)).all()\n\n\n"
