@@ -30,3 +30,7 @@ JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.CALLER_CALL, EvidenceKind.OVER
 # Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
 # the class and its subclasses as the usage and the priors weigh them.
 BOUND_KINDS = frozenset({EvidenceKind.LIBRARY_FLOW})
+# A value a library call makes is of exactly its class, where the parameter it is passed to is
+# often declared as a base (`right: ColumnElement` given `literal(...)`, a `BindParameter`): its
+# share is spread over the class and its bases as the usage and the priors weigh them.
+LOWER_BOUND_KINDS = frozenset({EvidenceKind.CALLER_CALL})

@@ -295,6 +295,9 @@ class _Extractor:
         (`view = self._find_view(name)`, `client = Client()`): the call is written `callee()`,
         which the project index resolves (a class is its instance, a function its return)."""
         found: dict[str, str | None] = {}
+        # A name annotated in the function keeps that class over what a `with` binds to it.
+        annotated = {stmt.target.id for stmt in _statements_in(node)
+                     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
         for stmt in _statements_in(node):
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 name, value = stmt.target.id, self.names.annotation(stmt.annotation)
@@ -306,7 +309,8 @@ class _Extractor:
                 # `with Session(engine) as s`: the libraries' context managers enter as
                 # themselves (Session, Client, Connection), so the value is what the call returns.
                 for item in stmt.items:
-                    if isinstance(item.optional_vars, ast.Name):
+                    if (isinstance(item.optional_vars, ast.Name)
+                            and item.optional_vars.id not in annotated):
                         name = item.optional_vars.id
                         value = self._returned(item.context_expr, receiver, in_class, params)
                         found[name] = value if name not in found or found[name] == value else None
