@@ -142,3 +142,13 @@ def test_pytest_fixtures_are_read_with_the_class_of_their_value():
     assert found.fixtures == {"client": "httpx.Client()", "db": "sqlalchemy.orm.Session",
                               "url": None}
     assert ModuleFacts.from_json(found.to_json()) == found
+
+
+def test_an_annotated_local_keeps_its_class_over_a_with_binding():
+    found = extract_facts("app.jobs", (
+        "from sqlalchemy.orm import Session\nfrom app.db import keep\n\n"
+        "def main(view):\n    session: Session\n"
+        "    with view.maker() as session:\n        keep(session)\n"))
+    assert found is not None
+    assert [(a.callee, a.annotation) for a in found.arguments] == [
+        ("app.db.keep", "sqlalchemy.orm.Session")]
