@@ -220,7 +220,8 @@ def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
 
 
 def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backends,
-             packs: Mapping[str, LoadedPack], note: Note, blobs: git.Blobs) -> Runtime:
+             packs: Mapping[str, LoadedPack], note: Note, blobs: git.Blobs,
+             files: Sequence[tuple[str, str, tuple[str, ...]]] = ()) -> Runtime:
     wanted = registry.wanted(backends.checks, pre, packs)
     if not wanted:  # the fast path: no pack, so no pydantic, libcst, numpy or torch
         return Runtime(pre, packs, (), None, backends.strict)
@@ -232,7 +233,7 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
     retrieval = (backends.retrieval(list(packs.values()), settings, backends.environ, note)
                  if packs else None)
     env = registry.CheckEnv(root, settings, packs, retrieval,
-                            backends.project(root, changes.source_rev, note, blobs))
+                            backends.project(root, changes.source_rev, note, blobs), files)
     return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict)
 
 
@@ -258,7 +259,8 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
         if delegated is not None:
             return delegated
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
-    runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs)
+    runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs,
+                       [(s.path, s.text, p) for s, p in zip(sources, packs_per_file)])
 
     per_file = iter(packs_per_file)
     files: list[FileReview] = []

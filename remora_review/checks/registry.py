@@ -10,7 +10,7 @@ RR001 (a file that does not parse) is no entry here: it is the engine's gate bef
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +32,8 @@ class CheckEnv:
     packs: Mapping[str, LoadedPack]  # every pack some file of the run activates
     retrieval: Retrieval | None  # None without the embedding model
     project: Callable[[], ProjectIndex]  # the project's declarations, read on first call
+    # Every file of the run as it is checked: (path, text, the packs it activates)
+    files: Sequence[tuple[str, str, tuple[str, ...]]] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,31 +16,16 @@ from remora_review.checks.import_style import ImportStyle, Section, read_import_
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.inferer import InfererCache, Prediction, TypeInferer
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
-from remora_review.infer.rounds import SKIP_NAMES, module_context, predict_sites, wanted
+from remora_review.infer.propagation import Propagated, propagate
+from remora_review.infer.rounds import has_unannotated, module_context, predict_sites, wanted
 from remora_review.project.index import ProjectIndex
-from remora_review.pysource.imports import imported_modules
+from remora_review.pysource.imports import imported_modules, module_name
 
 if TYPE_CHECKING:
     from remora_review.checks.registry import CheckEnv
+    from remora_review.packs.loader import LoadedPack
 
 CODE = "RR101"
-
-
-def _has_unannotated(source: str) -> bool:
-    """Whether any function parameter (self, cls and lambdas aside) lacks an annotation. Read
-    with `ast`: a libcst visit of a whole module costs about as much as the check it spares."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return True
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            args = node.args
-            params = [*args.posonlyargs, *args.args, *args.kwonlyargs,
-                      *(a for a in (args.vararg, args.kwarg) if a is not None)]
-            if any(a.annotation is None and a.arg not in SKIP_NAMES for a in params):
-                return True
-    return False
 
 
 def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
@@ -67,10 +51,14 @@ class TypeHintCheck:
     # The project's declarations, loaded on first use: only files with changed unannotated
     # parameters in an active pack's scope need them.
     project: Callable[[], ProjectIndex] = ProjectIndex
+    # The run's files (path, text, active library packs): what is sure in one is a declaration
+    # for the others (infer/propagation.py), worked out once, on first use.
+    files: Sequence[tuple[str, str, Sequence[LoadedPack]]] = ()
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
     _style: ImportStyle | None = field(default=None, init=False, repr=False)
+    _propagated: Propagated | None = field(default=None, init=False, repr=False)
 
     @property
     def import_style(self) -> ImportStyle:
@@ -79,11 +67,22 @@ class TypeHintCheck:
             self._style = read_import_style(self.repo_root)
         return self._style
 
+    def propagated(self) -> Propagated:
+        """The project's declarations, with the sure predictions of the run's files."""
+        if self._propagated is None:
+            # Files that activate no pack lend their parameters' uses (`store(session)`).
+            wanted = [(p, text, packs) for p, text, packs in self.files if has_unannotated(text)]
+            inferers = {p: self.inferers.for_packs(packs) for p, _, packs in wanted if packs} \
+                if len(wanted) > 1 else {}
+            self._propagated = propagate([(p, text) for p, text, _ in wanted], inferers,
+                                         self.project())
+        return self._propagated
+
     def run(self, ctx: FileContext) -> CheckResult:
         return CheckResult(tuple(self._findings(ctx)))
 
     def _findings(self, ctx: FileContext) -> Iterator[Finding]:
-        if not _has_unannotated(ctx.source):
+        if not has_unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
         wrapper = _profiled(ctx)
         builder = ProfileBuilder(wrapper)
@@ -99,8 +98,11 @@ class TypeHintCheck:
             return
         inferer = self.inferers.for_packs(library_packs)
         # The index holds this file as committed or staged: whole, where ctx.source is a slice.
-        project, facts, is_package = module_context(self.project(), ctx.path, ctx.source,
-                                                    fresh=False)
+        propagated = self.propagated()
+        project, facts, is_package = module_context(
+            propagated.index_for(module_name(ctx.path) or "__main__"), ctx.path, ctx.source,
+            fresh=False)
+        changed = propagated.with_joined_uses(ctx.path, builder, changed)
         imports = _FileImports(ctx.source, self.import_style)
         for site, prediction in predict_sites(builder, changed, inferer, project, facts,
                                               is_package, imported_modules(ctx.source)):
@@ -189,5 +191,8 @@ class _FileImports:
 
 def build(env: CheckEnv) -> TypeHintCheck:
     """The check for one run (checks/registry.py)."""
+    library = {name: p for name, p in env.packs.items() if p.kind == "library"}
+    files = [(path, text, [library[n] for n in packs if n in library])
+             for path, text, packs in env.files]
     return TypeHintCheck(InfererCache(env.retrieval, top_k=env.settings.typehints.top_k), env.root,
-                         env.project)
+                         env.project, files)

@@ -14,7 +14,7 @@ from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
 from remora_review.infer.links import call_targets, callee_path
 from remora_review.infer.profile import UsageProfile
-from remora_review.infer.weights import NAME_AGREE, NAME_SEEN
+from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import Function, ModuleFacts, Parameter
 from remora_review.project.index import ProjectIndex, on_value
 
@@ -74,6 +74,10 @@ class Declarations:
         if found is not None or not value.endswith("()"):
             return found
         called = value[:-2]
+        if "()." in called:  # `create_engine().connect()`: a method of the library value's class
+            head, _, member = called.rpartition("().")
+            owner = self.value_type(f"{head}()")
+            called = f"{owner}.{member}" if owner is not None else called
         for api in self.apis:
             name = api.canonical(called)
             if name is not None and name in api.classes:
@@ -133,21 +137,38 @@ def hints(
                                                       slots)]
     for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
-        out += [Hint(EvidenceKind.CALLER, a) for slot in slots for a in passed.get(slot, ())]
+        out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
+                for slot in slots for value in passed.get(slot, ())
+                if (a := _value(declarations, value)) is not None]
     if profile.returned and signature.returns:
         out.append(Hint(EvidenceKind.RETURN, signature.returns))
     return out
 
 
+def _value(declarations: Declarations, value: str) -> str | None:
+    """A passed value's class: a library call's value through the packs' API tables."""
+    return declarations.value_type(value) if value.endswith("()") else value
+
+
 def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
     """The class the project annotates parameters of this name with, when it nearly always does
-    (`request: Request` throughout a web app)."""
-    counts = project.annotations_of(parameter)
+    (`request: Request` throughout a web app). Where it annotates no parameter of this name, the
+    class the other modules' sure predictions give it, by a stricter rule: they err alike (a
+    sync and an async twin, a base for its subclass), and a habit spreads what they say."""
+    written = project.annotations_of(parameter)
+    found = _habit(written, NAME_SEEN, NAME_AGREE)
+    if found is None and not written:
+        found = _habit(project.annotations_of(parameter, assumed=True), HABIT_SEEN, HABIT_AGREE)
+    if found is not None:
+        yield found
+
+
+def _habit(counts: Mapping[str, int], at_least: int, agree: float) -> str | None:
     seen = sum(counts.values())
-    if seen >= NAME_SEEN:
-        top, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        if n >= NAME_AGREE * seen:
-            yield top
+    if seen < at_least:
+        return None
+    top, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return top if n >= agree * seen else None
 
 
 # Method names too common across unrelated classes for their signatures to say anything.

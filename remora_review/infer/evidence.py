@@ -13,6 +13,7 @@ class EvidenceKind(enum.Enum):
     OVERRIDDEN = "overridden"  # the project's subclasses annotate it where they override the method
     SIBLING = "sibling"  # same-named methods of the project's other classes agree on it
     CALLER = "caller"  # the project's calls pass an annotated value in
+    CALLER_CALL = "caller_call"  # they pass what a library call returns (`create_engine(url)`)
     RETURN = "return"  # returned as it is under an annotated return type
     NAME = "name"  # the project's habit for the parameter's name (a name signal)
 
@@ -24,8 +25,12 @@ class Hint:
 
 
 # Several declarations of one of these kinds are joined into their nearest common base.
-JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.OVERRIDDEN)
+JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.CALLER_CALL, EvidenceKind.OVERRIDDEN)
 # A library's parameter is typed as broadly as the library accepts (`execute(statement:
 # Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
 # the class and its subclasses as the usage and the priors weigh them.
 BOUND_KINDS = frozenset({EvidenceKind.LIBRARY_FLOW})
+# A value a library call makes is of exactly its class, where the parameter it is passed to is
+# often declared as a base (`right: ColumnElement` given `literal(...)`, a `BindParameter`): its
+# share is spread over the class and its bases as the usage and the priors weigh them.
+LOWER_BOUND_KINDS = frozenset({EvidenceKind.CALLER_CALL})

@@ -7,7 +7,13 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 
 from remora_review.infer.classes import Catalogue
-from remora_review.infer.evidence import BOUND_KINDS, JOINED_KINDS, EvidenceKind, Hint
+from remora_review.infer.evidence import (
+    BOUND_KINDS,
+    JOINED_KINDS,
+    LOWER_BOUND_KINDS,
+    EvidenceKind,
+    Hint,
+)
 from remora_review.infer.scoring import PROJECT
 from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE
 
@@ -31,14 +37,15 @@ def with_hints(catalogue: Catalogue, posterior: Mapping[str, float], hints: Sequ
     naming one of the project's `own` classes takes its share for that class, never proposed
     (`field: BaseField` on every sibling method is no fastapi `ModelField`).
     """
-    shares: dict[tuple[str, bool], float] = {}
+    shares: dict[tuple[str, bool, bool], float] = {}
     named = [*_joined(catalogue, hints), *((h.kind, PROJECT + h.annotation) for h in hints
                                            if h.annotation in own)]
     for kind, name in named:
-        key = (name, kind in BOUND_KINDS)
+        key = (name, kind in BOUND_KINDS, kind in LOWER_BOUND_KINDS)
         shares[key] = 1.0 - (1.0 - shares.get(key, 0.0)) * (1.0 - HINT_WEIGHTS[kind])
-    spreads = [(share, spread) for (name, bound), share in shares.items()
-               if (spread := _hinted(catalogue, name, posterior, bound))]
+    spreads = [(share, spread) for (name, bound, lower), share in shares.items()
+               if (spread := (_below(catalogue, name, posterior) if lower
+                              else _hinted(catalogue, name, posterior, bound)))]
     if not spreads:
         return dict(posterior)
     kept = math.prod(1.0 - share for share, _ in spreads)
@@ -85,6 +92,16 @@ def _joined(catalogue: Catalogue, hints: Sequence[Hint]) -> list[tuple[EvidenceK
         if joined is not None:
             known.append((kind, joined))
     return known
+
+
+def _below(catalogue: Catalogue, name: str, posterior: Mapping[str, float]) -> dict[str, float]:
+    """Where a lower bound's share goes: over the class and its bases that fit, as the
+    posterior weighs them."""
+    info = catalogue.classes.get(name)
+    bases = set(info.info.bases) if info is not None else set()
+    cone = {c: p for c, p in posterior.items() if c == name or c in bases}
+    total = sum(cone.values())
+    return {c: p / total for c, p in cone.items()} if total > 0 else {}
 
 
 def _hinted(catalogue: Catalogue, name: str, posterior: Mapping[str, float], bound: bool = False

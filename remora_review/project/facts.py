@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from remora_review.project.injected import FRAMEWORKS, injected
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
@@ -19,6 +20,8 @@ class Parameter:
     name: str
     kind: str  # "p" positional or keyword, "o" positional only, "k" keyword only
     annotation: str | None  # dotted class path (builtins.str for builtins), None when unknown
+    # The annotation is a sure prediction (infer/propagation.py), not written in the code.
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class ModuleFacts:
     # pydantic model's) constructor parameters
     fields: Mapping[str, tuple[Parameter, ...]] = field(default_factory=dict)
     dataclasses: frozenset[str] = frozenset()  # local qualnames of classes decorated @dataclass
+    # pytest fixture name -> the class of its value (a call's written `callee()`, as arguments),
+    # None where it is not known
+    fixtures: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +94,7 @@ class ModuleFacts:
             "attributes": {n: list(a) for n, a in self.attributes.items()},
             "fields": {n: [[p.name, p.kind, p.annotation] for p in f] for n, f in self.fields.items()},
             "dataclasses": sorted(self.dataclasses),
+            "fixtures": dict(self.fixtures),
         }
 
     @classmethod
@@ -102,6 +109,7 @@ class ModuleFacts:
             attributes={n: tuple(a) for n, a in raw["attributes"].items()},
             fields={n: tuple(Parameter(*p) for p in f) for n, f in raw["fields"].items()},
             dataclasses=frozenset(raw["dataclasses"]),
+            fixtures=dict(raw["fixtures"]),
         )
 
 
@@ -158,25 +166,33 @@ def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names,
-               is_method: bool) -> Function:
+               is_method: bool, assumed: Mapping[str, str]) -> Function:
     args = node.args
     ordered = [*((a, "o") for a in args.posonlyargs), *((a, "p") for a in args.args),
                *((a, "k") for a in args.kwonlyargs)]
     if is_method and "staticmethod" not in _decorators(node) and ordered and ordered[0][1] != "k":
         ordered = ordered[1:]
-    params = tuple(Parameter(a.arg, kind, names.annotation(a.annotation)) for a, kind in ordered)
-    return Function(params, names.annotation(node.returns))
+    params = []
+    for a, kind in ordered:
+        written = names.annotation(a.annotation)
+        if written is None and a.arg in assumed:
+            params.append(Parameter(a.arg, kind, assumed[a.arg], assumed=True))
+        else:
+            params.append(Parameter(a.arg, kind, written))
+    return Function(tuple(params), names.annotation(node.returns))
 
 
 class _Extractor:
-    def __init__(self, names: _Names) -> None:
+    def __init__(self, names: _Names, assumed: Mapping[str, Mapping[str, str]]) -> None:
         self.names = names
+        self.assumed = assumed
         self.functions: dict[str, Function] = {}
         self.classes: dict[str, tuple[str, ...]] = {}
         self.arguments: list[TypedArgument] = []
         self.attributes: dict[str, tuple[str, ...]] = {}
         self.fields: dict[str, tuple[Parameter, ...]] = {}
         self.dataclasses: set[str] = set()
+        self.fixtures: dict[str, str | None] = {}
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -194,9 +210,35 @@ class _Extractor:
                 self.body(stmt.body, f"{qualname}.", qualname)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qualname = f"{prefix}{stmt.name}"
-                function = _signature(stmt, self.names, in_class is not None)
+                function = _signature(stmt, self.names, in_class is not None,
+                                      self.assumed.get(qualname, {}))
                 self.functions.setdefault(qualname, function)
                 self._calls(stmt, function, in_class)
+                if in_class is None:
+                    self._fixture(stmt, function)
+
+    def _fixture(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function) -> None:
+        """A pytest fixture's name and the class of its value: its return annotation, else the
+        one value it returns or yields (`return Client()`, `with Session(e) as s: yield s`)."""
+        name = None
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            if (self.names.dotted(call.func if call else decorator) or "").endswith("fixture"):
+                name = next((k.value.value for k in (call.keywords if call else ())
+                             if k.arg == "name" and isinstance(k.value, ast.Constant)
+                             and isinstance(k.value.value, str)), node.name)
+        if name is None:
+            return
+        yields = [n for n in ast.walk(node) if isinstance(n, (ast.Yield, ast.YieldFrom))]
+        if function.returns is not None and not yields:
+            self.fixtures[name] = function.returns
+            return
+        local = self._locals(node, None, None, {})
+        values = {self._returned(v, None, None, {})
+                  or (local.get(v.id) if isinstance(v, ast.Name) else None)
+                  for n in ast.walk(node) if isinstance(n, (ast.Return, ast.Yield))
+                  and (v := n.value) is not None}
+        self.fixtures[name] = values.pop() if len(values) == 1 else None
 
     def _dataclass(self, node: ast.ClassDef) -> bool | None:
         """None unless `@dataclass` (or `@dataclass(...)`) decorates the class; else whether its
@@ -253,19 +295,39 @@ class _Extractor:
         (`view = self._find_view(name)`, `client = Client()`): the call is written `callee()`,
         which the project index resolves (a class is its instance, a function its return)."""
         found: dict[str, str | None] = {}
+        # A name annotated in the function keeps that class over what a `with` binds to it.
+        annotated = {stmt.target.id for stmt in _statements_in(node)
+                     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
         for stmt in _statements_in(node):
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 name, value = stmt.target.id, self.names.annotation(stmt.annotation)
             elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                   and isinstance(stmt.targets[0], ast.Name)):
-                call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
-                callee = self._callee(call.func, receiver, in_class, params) \
-                    if isinstance(call, ast.Call) else None
-                name, value = stmt.targets[0].id, f"{callee}()" if callee else None
+                name, value = stmt.targets[0].id, self._returned(stmt.value, receiver, in_class,
+                                                                 params)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                # `with Session(engine) as s`: the libraries' context managers enter as
+                # themselves (Session, Client, Connection), so the value is what the call returns.
+                for item in stmt.items:
+                    if (isinstance(item.optional_vars, ast.Name)
+                            and item.optional_vars.id not in annotated):
+                        name = item.optional_vars.id
+                        value = self._returned(item.context_expr, receiver, in_class, params)
+                        found[name] = value if name not in found or found[name] == value else None
+                continue
             else:
                 continue
             found[name] = value if name not in found or found[name] == value else None
         return {n: v for n, v in found.items() if v is not None and n not in params}
+
+    def _returned(self, node: ast.expr, receiver: str | None, in_class: str | None,
+                  params: Mapping[str, str]) -> str | None:
+        """A call's value as `callee()` (awaited or not); None for anything else."""
+        call = node.value if isinstance(node, ast.Await) else node
+        if not isinstance(call, ast.Call):
+            return None
+        callee = self._callee(call.func, receiver, in_class, params)
+        return f"{callee}()" if callee else None
 
     def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None,
                 typed: Mapping[str, str]) -> str | None:
@@ -327,14 +389,21 @@ def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call
         stack.extend(ast.iter_child_nodes(current))
 
 
-def extract_facts(module: str, source: str, is_package: bool = False) -> ModuleFacts | None:
-    """The module's facts, or None when it does not parse (the syntax check reports that)."""
+def extract_facts(module: str, source: str, is_package: bool = False,
+                  assumed: Mapping[str, Mapping[str, str]] | None = None) -> ModuleFacts | None:
+    """The module's facts, or None when it does not parse (the syntax check reports that).
+    `assumed`: function qualname -> parameter -> class, for unannotated parameters taken as
+    annotated (sure predictions, infer/propagation.py)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    extractor = _Extractor(_Names(tree, module, is_package))
+    names = _Names(tree, module, is_package)
+    extractor = _Extractor(names, assumed or {})
     extractor.body(tree.body, "", None)
-    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
+    framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values())
+    arguments = [*extractor.arguments,
+                 *(TypedArgument(*found) for found in injected(tree, names.dotted, framework))]
+    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,
-                       frozenset(extractor.dataclasses))
+                       frozenset(extractor.dataclasses), extractor.fixtures)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from remora_review.project.facts import Function, ModuleFacts, Parameter
+from remora_review.project.facts import Function, ModuleFacts, Parameter, TypedArgument
 
 _MAX_HOPS = 8  # re-export and base-class chains are short; this only stops cycles
 # Outside bases whose subclasses take their annotated fields as keyword arguments.
@@ -144,18 +144,20 @@ class ProjectIndex:
                 yield found
             stack.extend(self._subclasses.get(current, ()))
 
-    def annotations_of(self, parameter: str) -> Mapping[str, int]:
-        """How often the project annotates a parameter of this name with each class."""
-        return self._annotations_by_name.get(parameter, {})
+    def annotations_of(self, parameter: str, assumed: bool = False) -> Mapping[str, int]:
+        """How often the project annotates a parameter of this name with each class; `assumed`:
+        how often sure predictions of other modules do (infer/propagation.py)."""
+        return self._annotations_by_name[assumed].get(parameter, {})
 
     @cached_property
-    def _annotations_by_name(self) -> Mapping[str, Mapping[str, int]]:
-        by_name: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    def _annotations_by_name(self) -> Mapping[bool, Mapping[str, Mapping[str, int]]]:
+        by_name: dict[bool, dict[str, dict[str, int]]] = {
+            False: defaultdict(lambda: defaultdict(int)), True: defaultdict(lambda: defaultdict(int))}
         for facts in self.modules.values():
             for function in facts.functions.values():
                 for p in function.params:
                     if p.annotation:
-                        by_name[p.name][p.annotation] += 1
+                        by_name[p.assumed][p.name][p.annotation] += 1
         return by_name
 
     def same_named(self, name: str) -> tuple[tuple[str, Function], ...]:
@@ -218,12 +220,36 @@ class ProjectIndex:
     def _arguments(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for facts in self.modules.values():
-            for arg in facts.arguments:
+            for arg in (*facts.arguments, *self._fixtures_passed(facts)):
                 callee = self._defined_at(arg.callee)
                 annotation = self.value_type(arg.annotation)
+                if annotation is None and arg.annotation.endswith("()"):
+                    # What a library call returns: the packs' API tables say (infer/declared.py).
+                    annotation = arg.annotation
                 if callee is not None and annotation is not None:
                     by_callee[callee][arg.slot].append(annotation)
         return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
+
+    def _fixtures_passed(self, facts: ModuleFacts) -> Iterator[TypedArgument]:
+        """pytest's calls: a test (or a fixture) gets the value of the fixture its parameter is
+        named for, from its own module or a `conftest` of its package or one above."""
+        parts = facts.module.split(".")
+        visible: dict[str, str | None] = {}
+        for cut in range(len(parts) - 1, -1, -1):
+            conftest = self.modules.get(".".join([*parts[:cut], "conftest"]))
+            if conftest is not None:
+                visible = {**conftest.fixtures, **visible}
+        visible = {**visible, **facts.fixtures}
+        if not any(visible.values()):
+            return
+        for qualname, function in facts.functions.items():
+            name = qualname.rsplit(".", 1)[-1]
+            if not (name.startswith("test") or name in facts.fixtures):
+                continue
+            for p in function.params:
+                value = visible.get(p.name)
+                if value is not None and p.kind != "o" and p.name != name:
+                    yield TypedArgument(f"{facts.module}.{qualname}", p.name, value)
 
     def value_type(self, value: str) -> str | None:
         """The class of a value as facts write it: a class path as it is, a call `f()` as what
@@ -256,5 +282,6 @@ class ProjectIndex:
         return callee
 
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
-        """Slot -> annotations of the values the project's calls pass to this function."""
+        """Slot -> annotations of the values the project's calls pass to this function; a value
+        the project cannot type (a library call's, `create_engine()`) is left as its call."""
         return self._arguments.get(dotted, {})

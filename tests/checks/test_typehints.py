@@ -212,10 +212,10 @@ def test_fixes_in_one_file_share_one_import_and_apply_in_one_round(packs):
 
 
 def test_the_scope_analysis_is_skipped_only_for_fully_annotated_files():
-    from remora_review.checks.typehints import _has_unannotated
+    from remora_review.infer.rounds import has_unannotated
 
     def has(source):
-        return _has_unannotated(source)
+        return has_unannotated(source)
 
     assert not has("def f(x: int, *a: str) -> None:\n    g(lambda z: z)\n"
                    "class C:\n    def m(self, y: int) -> None: ...\n")

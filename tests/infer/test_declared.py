@@ -273,3 +273,18 @@ def test_without_the_name_signal_the_projects_naming_habit_does_not_count():
     blind = build_inferer([load_pack(PACKS / "sqlalchemy.pack")], None, Signals(name=False))
     _, confidence = _best(predict_source(source, blind, "app/g.py", project), "dbs")
     assert confidence < 0.5
+
+
+def test_a_value_a_library_call_makes_bounds_the_parameter_from_below(inferer):
+    # `literal(...)` makes a BindParameter; the parameter it is passed to may be declared as any
+    # of its bases, so the caller alone makes no sure BindParameter.
+    caller = ("from sqlalchemy import literal\nfrom app.expr import Distance\n"
+              "def make(left):\n    operand = literal(1)\n    return Distance(left, operand)\n")
+    source = ("import sqlalchemy\nclass Distance:\n    def __init__(self, left, right):\n"
+              "        self.right = right\n")
+    project = index_from_sources([("app/make.py", caller)])
+    (found,) = [p for p in predict_source(source, inferer, "app/expr.py", project)
+                if p.parameter == "right"]
+    # Its share went to the bases as the priors weigh them: `ColumnElement` (no sure finding).
+    assert found.candidates[0].annotation == "sqlalchemy.ColumnElement", found
+    assert found.confidence < 0.9

@@ -90,3 +90,65 @@ def test_a_subscripted_generic_class_is_that_class_and_a_container_is_not():
     assert facts is not None
     assert [p.annotation for p in facts.functions["f"].params] == [
         "sqlalchemy.Select", "sqlalchemy.Select", None, None, None]
+
+
+def test_with_as_binds_a_local_to_the_entered_call_and_library_calls_stay_calls():
+    found = extract_facts("app.jobs", (
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import Session\n"
+        "from app.db import keep\n\n"
+        "def main(url):\n    engine = create_engine(url)\n    keep(engine)\n"
+        "    with Session(engine) as s:\n        keep(s, other=s)\n"))
+    assert found is not None
+    assert {(a.callee, a.slot, a.annotation) for a in found.arguments} == {
+        ("app.db.keep", "0", "sqlalchemy.create_engine()"),
+        ("sqlalchemy.orm.Session", "0", "sqlalchemy.create_engine()"),
+        ("app.db.keep", "0", "sqlalchemy.orm.Session()"),
+        ("app.db.keep", "other", "sqlalchemy.orm.Session()")}
+
+
+def test_starlette_endpoints_handlers_and_middleware_are_given_the_request():
+    found = extract_facts("app.main", (
+        "from starlette.applications import Starlette\n"
+        "from starlette.routing import Route, WebSocketRoute\nfrom app import pages\n\n"
+        "def home(request):\n    ...\n\nasync def feed(ws):\n    ...\n\n"
+        "async def on_error(request, exc):\n    ...\n\n"
+        "app = Starlette(routes=[Route('/', home), WebSocketRoute('/ws', endpoint=feed),"
+        " Route('/about', pages.about)])\n"
+        "app.add_exception_handler(ValueError, on_error)\n\n"
+        "@app.middleware('http')\nasync def timing(request, call_next):\n    ...\n\n"
+        "@app.get('/items')\nasync def items(request):\n    ...\n"))
+    assert found is not None
+    assert {(a.callee, a.slot, a.annotation) for a in found.arguments} == {
+        ("app.main.home", "0", "starlette.requests.Request"),
+        ("app.main.feed", "0", "starlette.websockets.WebSocket"),
+        ("app.pages.about", "0", "starlette.requests.Request"),
+        ("app.main.on_error", "0", "starlette.requests.Request"),
+        ("app.main.timing", "0", "starlette.requests.Request")}  # FastAPI's @app.get injects by annotation
+
+
+def test_registering_methods_are_matched_only_where_a_framework_is_imported():
+    found = extract_facts("app.jobs", "def run(job):\n    ...\n\nqueue.add_route('x', run)\n")
+    assert found is not None and found.arguments == ()
+
+
+def test_pytest_fixtures_are_read_with_the_class_of_their_value():
+    found = extract_facts("tests.conftest", (
+        "import httpx\nimport pytest\nfrom sqlalchemy.orm import Session\n\n"
+        "@pytest.fixture\ndef client():\n    with httpx.Client() as c:\n        yield c\n\n"
+        "@pytest.fixture(name='db')\ndef _db(engine) -> Session:\n    return Session(engine)\n\n"
+        "@pytest.fixture\ndef url():\n    return 'sqlite://'\n\n"
+        "def helper():\n    return httpx.Client()\n"))
+    assert found is not None
+    assert found.fixtures == {"client": "httpx.Client()", "db": "sqlalchemy.orm.Session",
+                              "url": None}
+    assert ModuleFacts.from_json(found.to_json()) == found
+
+
+def test_an_annotated_local_keeps_its_class_over_a_with_binding():
+    found = extract_facts("app.jobs", (
+        "from sqlalchemy.orm import Session\nfrom app.db import keep\n\n"
+        "def main(view):\n    session: Session\n"
+        "    with view.maker() as session:\n        keep(session)\n"))
+    assert found is not None
+    assert [(a.callee, a.annotation) for a in found.arguments] == [
+        ("app.db.keep", "sqlalchemy.orm.Session")]

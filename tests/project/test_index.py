@@ -140,3 +140,20 @@ def test_calls_through_locals_bound_to_what_a_call_returns():
     assert idx.value_type("app.admin.Admin.find()") == "app.models.Child"
     assert idx.value_type("app.models.Base()") == "app.models.Base"
     assert idx.value_type("nowhere.f()") is None
+
+
+def test_fixtures_reach_tests_by_name_from_their_module_and_conftests_above():
+    project = index_from_sources(sorted({
+        "tests/conftest.py": ("import httpx, pytest\n@pytest.fixture\ndef client():\n"
+                              "    return httpx.Client()\n@pytest.fixture\ndef url():\n"
+                              "    return make_url()\n"),
+        "tests/api/test_users.py": ("import pytest\n@pytest.fixture\ndef user(client):\n"
+                                    "    return client\n"
+                                    "def test_get(client, user, other):\n    ...\n"
+                                    "def helper(client):\n    ...\n"),
+        "other/test_x.py": "def test_y(client):\n    ...\n",
+    }.items()))
+    assert project.arguments("tests.api.test_users.test_get") == {"client": ("httpx.Client()",)}
+    assert project.arguments("tests.api.test_users.user") == {"client": ("httpx.Client()",)}
+    assert project.arguments("tests.api.test_users.helper") == {}  # not a test: pytest never calls it
+    assert project.arguments("other.test_x.test_y") == {}  # no conftest above it

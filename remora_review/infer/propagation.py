@@ -1,0 +1,173 @@
+"""Predictions for many modules of one project at once, propagated to a fixed point: a parameter
+predicted sure in one module is a declaration (as if annotated) for every other module, so a class
+sure at one end of a call, a return or an override travels to the other end, across modules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+import libcst.metadata as meta
+
+from remora_review.infer.inferer import Prediction, TypeInferer
+from remora_review.infer.links import call_targets, callee_path
+from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
+from remora_review.infer.rounds import predict_sites, wanted
+from remora_review.infer.weights import HOPS, LINKED, PROJECT_ROUNDS
+from remora_review.project.facts import ModuleFacts, extract_facts
+from remora_review.project.index import ProjectIndex
+from remora_review.pysource.imports import imported_modules, is_package_file, module_name
+
+# module -> function qualname -> parameter -> the class predicted sure for it
+Assumed = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
+class _Module:
+    path: str
+    source: str
+    module: str
+    is_package: bool
+    builder: ProfileBuilder
+    sites: tuple[ParameterSite, ...]
+    inferer: TypeInferer | None  # None: activates no pack, read only for its parameters' uses
+    imported: frozenset[str]
+
+
+def _parsed(path: str, source: str, inferer: TypeInferer | None) -> _Module | None:
+    try:
+        wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    except cst.ParserSyntaxError:
+        return None
+    builder = ProfileBuilder(wrapper)
+    sites = tuple(s for f in builder.functions() for s in builder.sites(f))
+    return _Module(path, source, module_name(path) or "__main__", is_package_file(path), builder,
+                   sites, inferer, imported_modules(source))
+
+
+def _facts(m: _Module, assumed: Assumed) -> ModuleFacts:
+    found = extract_facts(m.module, m.source, m.is_package, assumed.get(m.module, {}))
+    return found or ModuleFacts(m.module, {}, {})
+
+
+@dataclass(frozen=True)
+class Propagated:
+    """The project with the sure predictions of its modules as assumed annotations."""
+
+    project: ProjectIndex  # as written
+    assumed: Mapping[str, ModuleFacts]  # module -> its facts with its sure parameters annotated
+    predictions: Mapping[str, list[Prediction]]  # path -> the last round's predictions
+    # path -> (function qualname, parameter) -> its profile with the uses of the parameters of
+    # other modules it is passed on to (only those that took some)
+    joined: Mapping[str, Mapping[tuple[str, str], UsageProfile]] = field(default_factory=dict)
+
+    def with_joined_uses(self, path: str, builder: ProfileBuilder,
+                         sites: Sequence[ParameterSite]) -> list[ParameterSite]:
+        """A module's sites (parsed anew, as a check does) with the uses joined here."""
+        joined = self.joined.get(path, {})
+        return [replace(s, profile=joined.get(
+                    (builder.qualified(s.function.name) or "", s.param.name.value), s.profile))
+                for s in sites]
+
+    def index_for(self, module: str) -> ProjectIndex:
+        """The index a module is predicted with: the other modules' sure parameters assumed,
+        its own as written (its own links are the module's rounds, infer/rounds.py)."""
+        return ProjectIndex({**self.project.modules,
+                             **{m: f for m, f in self.assumed.items() if m != module}})
+
+
+def _with_uses_across(modules: Sequence[_Module], index: ProjectIndex) -> list[tuple[ParameterSite, ...]]:
+    """Each module's sites, a parameter passed on to an unannotated parameter of another module
+    taking that one's uses (along chains, a few hops), as a module's rounds do for its own
+    functions (infer/links.py): `save(x)` that only calls `store(x)` must support what `store`
+    does with it."""
+    facts = [index.modules.get(m.module) or _facts(m, {}) for m in modules]
+    at: dict[tuple[str, str], tuple[int, int]] = {}
+    for i, (m, f) in enumerate(zip(modules, facts)):
+        for j, site in enumerate(m.sites):
+            function = m.builder.qualified(site.function.name) or ""
+            signature = f.functions.get(function)
+            if signature is None or not wanted(site):
+                continue
+            for target in call_targets(f, function):
+                for slot in signature.slot_of(site.param.name.value):
+                    at[(target, slot)] = (i, j)
+    edges = []
+    for i, (m, f) in enumerate(zip(modules, facts)):
+        for j, site in enumerate(m.sites):
+            for callee, slot in site.profile.passed_to:
+                to = at.get((index.resolve(callee_path(callee, f, m.is_package)), slot))
+                if to is not None and to[0] != i:
+                    edges.append(((i, j), to))
+    sites = [list(m.sites) for m in modules]
+    for _ in range(HOPS):
+        grown = False
+        for (i, j), (k, n) in edges:
+            joined = sites[i][j].profile.with_uses_of(sites[k][n].profile)
+            if joined != sites[i][j].profile:
+                sites[i][j] = replace(sites[i][j], profile=joined)
+                grown = True
+        if not grown:
+            break
+    return [tuple(s) for s in sites]
+
+
+def propagate(
+    files: Sequence[tuple[str, str]],
+    inferers: Mapping[str, TypeInferer],
+    project: ProjectIndex,
+    rounds: int = PROJECT_ROUNDS,
+) -> Propagated:
+    """Predictions for every unannotated parameter of the (path, source) files that have an
+    inferer (the packs they activate); the others lend their parameters' uses to the values
+    passed to them. `project` indexes the whole project as written (the files included). Each
+    round adds the sure predictions of the last as assumed annotations of their modules' facts;
+    a parameter once sure keeps its class, so the rounds end at a fixed point (or after
+    `rounds`)."""
+    if not inferers:
+        return Propagated(project, {}, {})
+    modules = [m for path, source in files
+               if (m := _parsed(path, source, inferers.get(path))) is not None]
+    sites = dict(zip((m.path for m in modules), _with_uses_across(modules, project)))
+    joined = {m.path: {(m.builder.qualified(new.function.name) or "", new.param.name.value):
+                       new.profile for old, new in zip(m.sites, sites[m.path])
+                       if new.profile != old.profile} for m in modules}
+    joined = {path: j for path, j in joined.items() if j}
+    assumed: dict[str, dict[str, dict[str, str]]] = {}
+    state = Propagated(project, {}, {}, joined)
+    out: dict[str, list[Prediction]] = {}
+    pending = [(m, m.inferer) for m in modules if m.inferer is not None]
+    for _ in range(max(1, rounds)):
+        grown = False
+        for m, inferer in pending:
+            index = state.index_for(m.module)
+            predicted = predict_sites(m.builder, sites[m.path], inferer, index,
+                                      index.modules.get(m.module) or _facts(m, {}), m.is_package,
+                                      m.imported)
+            out[m.path] = [p for _, p in predicted]
+            for site, p in predicted:
+                if p.confidence < LINKED:
+                    continue
+                function = m.builder.qualified(site.function.name) or ""
+                params = assumed.setdefault(m.module, {}).setdefault(function, {})
+                if p.parameter not in params:
+                    params[p.parameter] = p.candidates[0].annotation
+                    grown = True
+        state = Propagated(project, {m.module: _facts(m, assumed) for m in modules
+                                     if m.module in assumed}, out, joined)
+        if not grown:
+            break
+        pending = [(m, i) for m, i in pending
+                   if any(p.confidence < LINKED for p in out.get(m.path, ()))]
+    return state
+
+
+def predict_project(
+    files: Sequence[tuple[str, str]],
+    inferers: Mapping[str, TypeInferer],
+    project: ProjectIndex,
+    rounds: int = PROJECT_ROUNDS,
+) -> dict[str, list[Prediction]]:
+    """`propagate`'s predictions, by path."""
+    return dict(propagate(files, inferers, project, rounds).predictions)
