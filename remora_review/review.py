@@ -225,9 +225,11 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
                             backends.project(root, changes.source_rev, note, blobs))
     generated = None
     if settings.generator is not None and packs:
+        from remora_review.checks.import_style import read_import_style
         from remora_review.generate.fixing import GeneratedFixes
 
-        generated = GeneratedFixes(settings.generator, packs, retrieval)
+        generated = GeneratedFixes(settings.generator, packs, retrieval,
+                                   import_style=read_import_style(root))
     return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict,
                    generated)
 

@@ -20,6 +20,7 @@ from remora_review.generate.wanted import Wanted, wanted_fixes
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
+    from remora_review.checks.import_style import ImportStyle
     from remora_review.config import Generator as GeneratorSettings
     from remora_review.generate.region import Region
     from remora_review.packs.loader import LoadedPack
@@ -100,6 +101,7 @@ class GeneratedFixes:
     packs: Mapping[str, LoadedPack]
     retrieval: Retrieval | None
     open_generator: Callable[[], Generator] | None = None  # default: from the settings
+    import_style: ImportStyle | None = None  # where isort puts an import (the project's settings)
     _generator: Generator | None = field(default=None, repr=False)
 
     def generator(self) -> Generator:
@@ -151,7 +153,7 @@ class GeneratedFixes:
         answer = read_answer(generation.text)
         if not isinstance(answer, Answer):
             return f"{where}: generated fix for {codes} dropped: {answer}"
-        new = apply_answer(source, job.region, answer)
+        new = apply_answer(source, job.region, answer, self.import_style)
         if isinstance(new, Rejected):
             return f"{where}: generated fix for {codes} dropped: {new.reason}"
         tables = [p.api_table for p in self.packs.values() if p.kind == "library"]

@@ -14,10 +14,12 @@ import libcst as cst
 import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
+from remora_review.checks.annotate import ModuleImports
+from remora_review.checks.import_style import ImportStyle
 from remora_review.checks.policies.rewrite import must_compile
 from remora_review.engine import remap_lines
 from remora_review.findings import Finding
-from remora_review.fixes import split_lines
+from remora_review.fixes import apply_edits, split_lines
 from remora_review.generate.prompt import Answer
 from remora_review.generate.region import Region
 
@@ -31,29 +33,37 @@ class Rejected:
     reason: str  # a clause for the note: "it does not parse (...)"
 
 
-def apply_answer(source: str, region: Region, answer: Answer) -> str | Rejected:
+def apply_answer(source: str, region: Region, answer: Answer,
+                 style: ImportStyle | None = None) -> str | Rejected:
     """The file with the region replaced by the answer (at the region's indentation) and the
-    answer's imports added where the file keeps its imports."""
+    answer's imports added where isort puts them (the type-hint fix's import edits), or where
+    libcst's AddImportsVisitor does when the import block is too crowded for a point edit."""
     lines = split_lines(source)
     code = textwrap.indent(answer.code, region.indent)
     text = "".join(lines[:region.start_line - 1]) + code + "".join(lines[region.end_line:])
     try:
-        module = cst.parse_module(text)
+        cst.parse_module(text)
     except cst.ParserSyntaxError as e:
         return Rejected(f"it does not parse in the file ({str(e).splitlines()[0]})")
-    if answer.imports:
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import AddImportsVisitor
-
-        context = CodemodContext()
-        for module_name, name in answer.imports:
-            AddImportsVisitor.add_needed_import(context, module_name, name)
-        module = AddImportsVisitor(context).transform_module(module)
+    for module_name, name in answer.imports:
+        text = _imported(text, module_name, name, style or ImportStyle())
     try:
-        must_compile(module.code)
+        must_compile(text)
     except SyntaxError as e:
         return Rejected(f"it does not compile ({e.msg})")
-    return module.code
+    return text
+
+
+def _imported(text: str, module: str, name: str | None, style: ImportStyle) -> str:
+    edits = ModuleImports(text, style).edits(f"{module}.{name}", False) if name else None
+    if edits is not None:
+        return apply_edits(text, edits)
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, module, name)
+    return AddImportsVisitor(context).transform_module(cst.parse_module(text)).code
 
 
 def gate(old: str, new: str, region: Region, answer: Answer, targets: Sequence[Finding],
@@ -126,9 +136,26 @@ def _unknown_import(module: str, name: str | None, tables: Sequence[ApiTable]) -
         names = _table_names(table)
         if not any(n.split(".")[0] == top for n in names):
             continue
-        if table.canonical(full) is None and not any(n.startswith(full + ".") for n in names):
+        if table.canonical(full) is None and not any(n.startswith(full + ".") for n in names) \
+                and not _installed_has(module, name):
             return Rejected(f"the API check: {table.library} {table.version} has no `{full}`")
     return None
+
+
+def _installed_has(module: str, name: str | None) -> bool:
+    """Whether the installed library has it after all: the table records classes and functions,
+    not module-level instances such as sqlalchemy's `func`. Only a library a pack is for is
+    imported here, and only when it is installed."""
+    import importlib
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            return False
+        found = importlib.import_module(module)
+    except (ImportError, ValueError):
+        return False
+    return name is None or hasattr(found, name)
 
 
 def _table_names(table: ApiTable) -> Collection[str]:
