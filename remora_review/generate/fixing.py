@@ -79,8 +79,15 @@ def _job(region: Region, wanted: tuple[Wanted, ...], source_lines: list[str],
     prompt = build_prompt(label, hints, problems, list(dict.fromkeys(examples)), context, code)
     return FixJob(region, wanted, GenerationRequest(
         prompt, adapter=pack.name if pack.lora_path is not None else None,
-        max_tokens=settings.max_tokens, stop=STOP,
+        max_tokens=answer_budget(code, settings.max_tokens), stop=STOP,
     ))
+
+
+def answer_budget(code: str, most: int) -> int:
+    """Tokens a rewrite of `code` may take: about half a token per character of the region (code
+    runs 3-4 characters a token, so room for half again as long) plus room for imports, at most
+    `most`. A small model that falls into repeating a line stops there, not at `max-tokens`."""
+    return min(most, len(code) // 2 + 64)
 
 
 def _context(retrieval: Retrieval | None, pack: LoadedPack, query: str, k: int) -> list[str]:

@@ -58,9 +58,9 @@ def add_lora(
         f"{len(held)} held out"
     )
     if rewrites:
-        train += list(rewrites) * max(1, len(train) // len(rewrites))
-        progress.note(f"{len(rewrites)} generated-fix pairs, each trained on "
-                      f"{max(1, len(train_snippets) // len(rewrites))} times as often")
+        repeat = max(1, len(train) // len(rewrites))
+        train += list(rewrites) * repeat
+        progress.note(f"{len(rewrites)} generated-fix pairs, each {repeat} times")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

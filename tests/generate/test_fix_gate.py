@@ -178,3 +178,27 @@ def test_an_instance_the_library_exports_is_no_invented_import(runtime, packs) -
             return session.scalar(select(func.count()).select_from(User).filter_by(name=name))
         ''')
     assert isinstance(new, str), new
+
+
+def test_a_request_carries_the_finding_the_hint_the_examples_and_the_code(runtime, packs) -> None:
+    from remora_review.generate.fixing import plan_requests
+    from remora_review.generate.prompt import STOP
+
+    settings = Settings.model_validate(
+        {"generator": {"backend": "transformers", "model": "m", "context-documents": 0}})
+    assert settings.generator is not None
+    wanted = [w for w in wanted_fixes(_findings(runtime), packs) if w.finding.code == "SQLA001"]
+    jobs, notes = plan_requests("shop/app.py", SHOP, wanted, settings.generator, None)
+    assert not notes and len(jobs) == 1
+    request = jobs[0].request
+    assert request.adapter is None  # the shipped pack has no adapter: the base model answers
+    assert request.stop == STOP
+    code = "def find(session: Session, name: str):\n    return session.query(User).filter_by(name=name).first()\n"
+    # A rewrite may run half again as long as the code; a model repeating itself stops there.
+    assert request.max_tokens == len(code) // 2 + 64 < settings.generator.max_tokens
+    prompt = request.prompt
+    assert isinstance(prompt, str)
+    assert prompt.startswith("# Rewrite Python code that uses sqlalchemy 2.1.9.\n# SQLAlchemy 2.0 style:")
+    assert "# Problem: line 2: `Session.query()` is SQLAlchemy's legacy Query API" in prompt
+    assert prompt.count("### End") == 3  # the pack's three examples
+    assert prompt.endswith("### Before\n" + code + "### After\n")
