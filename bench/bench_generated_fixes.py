@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=32)
     parser.add_argument("--skip", type=int, default=0, help="start at this snippet")
+    parser.add_argument("--shortest-first", action="store_true")
     parser.add_argument("--max-tokens", type=int, default=320)
     parser.add_argument("--context-documents", type=int, default=0)
     parser.add_argument("--adapter-pack", type=Path, help="a sqlalchemy pack with a LoRA adapter")
@@ -154,7 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from remora_review.packs.loader import load_pack
 
     with tempfile.TemporaryDirectory() as tmp:
-        cases = [s for d in fetch(Path(tmp)) for s in snippets(d)][args.skip:][: args.limit]
+        cases = [s for d in fetch(Path(tmp)) for s in snippets(d)]
+    if args.shortest_first:  # on a loaded machine: the most snippets in the time there is
+        cases.sort(key=lambda c: len(c.source))
+    cases = cases[args.skip:][: args.limit]
     gguf = Path(gemma.assemble())
     settings = Settings.model_validate({
         "select": ["SQLA", "RR2"],

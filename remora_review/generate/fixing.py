@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from remora_review.generate.region import Region
     from remora_review.packs.loader import LoadedPack
 
+# The file's findings as they would be for a text, with these lines in scope (None: all).
 CheckText = Callable[[str, frozenset[int] | None], Sequence[Finding]]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -20,11 +20,10 @@ from remora_review.checks.policies.rewrite import must_compile
 from remora_review.engine import remap_lines
 from remora_review.findings import Finding
 from remora_review.fixes import apply_edits, split_lines
+from remora_review.generate.fixing import CheckText
 from remora_review.generate.prompt import Answer
 from remora_review.generate.region import Region
 
-# The file's findings as they would be for a text, with these lines in scope (None: all).
-CheckText = Callable[[str, frozenset[int] | None], Sequence[Finding]]
 API_CODES = ("RR201", "RR202", "RR203", "RR204")
 
 
