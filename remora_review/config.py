@@ -45,6 +45,8 @@ class Generator(_Section):
     # openai: load pack adapters through /v1/load_lora_adapter (the server must allow it).
     load_adapters: bool = Field(True, alias="load-adapters")
     max_tokens: int = Field(256, alias="max-tokens", ge=1, le=8192)
+    # Documents of the pack's index a generated fix's prompt quotes (0: none, a shorter prompt).
+    context_documents: int = Field(3, alias="context-documents", ge=0, le=20)
     max_loras: int = Field(4, alias="max-loras", ge=1)  # adapters in one batch (vllm)
     max_cpu_loras: int | None = Field(None, alias="max-cpu-loras", ge=1)  # adapters kept warm
     max_lora_rank: int = Field(16, alias="max-lora-rank", ge=1, le=512)

@@ -17,6 +17,7 @@ from remora_review.suppression import parse_suppressions
 if TYPE_CHECKING:
     from remora_review.checks.base import Check, Retrieval
     from remora_review.config_file import PreSettings
+    from remora_review.generate.fixing import GeneratedFixes
     from remora_review.packs.loader import LoadedPack
 
 MAX_FIX_ROUNDS = 4
@@ -39,6 +40,7 @@ class Runtime:
     checks: tuple[Check, ...]
     retrieval: Retrieval | None
     strict: bool = False  # a check that raises fails the run instead of becoming a note
+    generated: GeneratedFixes | None = None  # the code model's fixes; None: no generator configured
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,41 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     return FileOutcome(job.path, _sorted(kept), tuple(notes))
 
 
+def check_file(job: FileJob, runtime: Runtime) -> FileOutcome:
+    """check_source, then the fixes the code model writes for findings a pack asks it to fix
+    (each validated by re-running check_source on its result; a failing one is dropped with a
+    note, the others kept)."""
+    outcome = check_source(job, runtime)
+    if not outcome.findings or not runtime.packs:
+        return outcome
+    if runtime.generated is None:
+        from remora_review.generate.wanted import wanted_fixes
+
+        codes = dict.fromkeys(w.finding.code for w in wanted_fixes(outcome.findings, runtime.packs))
+        if not codes:
+            return outcome
+        return replace(outcome, notes=(*outcome.notes, (
+            f"no generator is configured, so {', '.join(codes)} got no generated fix; enable it "
+            "with [tool.remora-review.generator] and `pip install 'remora-review[generate]'`")))
+
+    def check(text: str, lines: frozenset[int] | None) -> Sequence[Finding]:
+        return check_source(replace(job, source=text, changed_lines=lines), runtime).findings
+
+    from remora_review.errors import UserError
+
+    try:
+        fixed = runtime.generated.fix(job.path, job.source, job.changed_lines, outcome.findings,
+                                      check)
+    except UserError:
+        raise  # the generator's configuration: the user must correct it
+    except Exception as e:
+        if runtime.strict:
+            raise
+        return replace(outcome, notes=(
+            *outcome.notes, f"{job.path}: generated fixes failed: {type(e).__name__}: {e}"))
+    return replace(outcome, findings=fixed.findings, notes=outcome.notes + fixed.notes)
+
+
 def _sorted(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (f.line, f.col, f.code, f.message)))
 
@@ -151,8 +188,8 @@ def fix_source(job: FileJob, runtime: Runtime) -> FileOutcome:
 
     current = job
     applied_total = 0
-    notes: list[str] = []
-    outcome = check_source(current, runtime)
+    outcome = check_file(current, runtime)  # generated fixes are asked for once, here
+    notes: list[str] = list(outcome.notes)  # a dropped generated fix says so even when others apply
     for _ in range(MAX_FIX_ROUNDS):
         fixable = [f for f in outcome.findings if f.fix is not None]
         if not fixable:
@@ -171,7 +208,7 @@ def fix_source(job: FileJob, runtime: Runtime) -> FileOutcome:
         outcome = check_source(current, runtime)
         notes.extend(outcome.notes)
     return FileOutcome(
-        job.path, outcome.findings, tuple(notes) + outcome.notes,
+        job.path, outcome.findings, tuple(dict.fromkeys(notes)),
         fixed_source=current.source if current.source != job.source else None,
         fixes_applied=applied_total,
     )

@@ -18,7 +18,7 @@ from remora_review.activation import PackTrigger, activations
 from remora_review.changes import ChangedFile, ChangeSet, python_files, unstaged_paths
 from remora_review.checks import registry
 from remora_review.config_file import PreSettings, validated
-from remora_review.engine import FileJob, Runtime, check_source, fix_source
+from remora_review.engine import FileJob, Runtime, check_file, fix_source
 from remora_review.errors import UserError
 from remora_review.findings import Finding
 from remora_review.sources import Skipped, SourceFile, read_existing, read_source
@@ -234,7 +234,15 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
                  if packs else None)
     env = registry.CheckEnv(root, settings, packs, retrieval,
                             backends.project(root, changes.source_rev, note, blobs), files)
-    return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict)
+    generated = None
+    if settings.generator is not None and packs:
+        from remora_review.checks.import_style import read_import_style
+        from remora_review.generate.fixing import GeneratedFixes
+
+        generated = GeneratedFixes(settings.generator, packs, retrieval,
+                                   import_style=read_import_style(root))
+    return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict,
+                   generated)
 
 
 def review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends = Backends(),
@@ -261,7 +269,17 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
     runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs,
                        [(s.path, s.text, p) for s, p in zip(sources, packs_per_file)])
+    try:
+        files = _review_files(read, packs_per_file, settings, runtime, fix, notes)
+    finally:
+        if runtime.generated is not None:
+            runtime.generated.close()  # the code model's memory goes back at the run's end
+    return Review(changes, tuple(files), tuple(dict.fromkeys(notes)), tuple(sorted(runtime.packs)))
 
+
+def _review_files(read: list[tuple[ChangedFile, SourceFile | Skipped, bool]],
+                  packs_per_file: list[tuple[str, ...]], settings: PreSettings, runtime: Runtime,
+                  fix: bool, notes: list[str]) -> list[FileReview]:
     per_file = iter(packs_per_file)
     files: list[FileReview] = []
     for changed, source, fixable in read:
@@ -270,7 +288,7 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
             continue
         packs = next(per_file)
         job = FileJob(changed.path, source.text, changed_lines(changed, settings.filter_mode), packs)
-        outcome = fix_source(job, runtime) if fix and fixable else check_source(job, runtime)
+        outcome = fix_source(job, runtime) if fix and fixable else check_file(job, runtime)
         notes.extend(outcome.notes)
         text = outcome.fixed_source or source.text
         files.append(Checked(
@@ -278,4 +296,4 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
             tuple(Reviewed(f, fingerprint(f, text)) for f in outcome.findings),
             outcome.fixed_source, outcome.fixes_applied, fixable,
         ))
-    return Review(changes, tuple(files), tuple(dict.fromkeys(notes)), tuple(sorted(runtime.packs)))
+    return files

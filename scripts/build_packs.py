@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from remora_review.train.build import TrainSpec, build  # noqa: E402
-from remora_review.train.inputs import load_glossary, load_policies  # noqa: E402
+from remora_review.train.inputs import load_glossary, load_policies, load_rewrites  # noqa: E402
 from remora_review.train.progress import RichProgress  # noqa: E402
 
 
@@ -33,15 +33,18 @@ def specs(repos: dict[str, list[Path]] | None = None) -> dict[str, TrainSpec]:
     repos = repos or {}
     return {
         "sqlalchemy": TrainSpec(library="sqlalchemy", activate_on=("sqlalchemy",),
-                                repos=tuple(repos.get("sqlalchemy", ()))),
+                                repos=tuple(repos.get("sqlalchemy", ())),
+                                policies=load_policies(SOURCES / "sqlalchemy" / "policies.toml")),
         "httpx": TrainSpec(library="httpx", activate_on=("httpx",),
-                           repos=tuple(repos.get("httpx", ()))),
+                           repos=tuple(repos.get("httpx", ())),
+                           rewrites=load_rewrites(SOURCES / "httpx" / "rewrites.toml")),
         "fastapi": TrainSpec(
             library="fastapi",
             modules=("starlette",),
             activate_on=("fastapi", "starlette"),
             repos=tuple(repos.get("fastapi", ())),
             templates=SOURCES / "fastapi" / "templates",
+            rewrites=load_rewrites(SOURCES / "fastapi" / "rewrites.toml"),
         ),
         "acme": TrainSpec(
             library="acme",

@@ -248,7 +248,7 @@ def _check_member(file: _File, known: _Known, node: cst.Attribute,
     problem = _misfit(call, overrides)
     if problem is not None:
         yield _misfit_finding(file, known.table, f"{_short(known.cls.name)}.{attr}()",
-                              call, member, problem)
+                              call, member, problem, f"{known.cls.name}.{attr}")
 
 
 def _check_library_call(file: _File, call: cst.Call) -> Iterator[Finding]:
@@ -279,7 +279,7 @@ def _check_library_call(file: _File, call: cst.Call) -> Iterator[Finding]:
                            _deprecation_message(label, table, deprecated), table, {"callee": name})
         problem = _misfit(call, [signature])
         if problem is not None:
-            yield _misfit_finding(file, table, label, call, signature, problem)
+            yield _misfit_finding(file, table, label, call, signature, problem, name)
         return
 
 
@@ -537,7 +537,7 @@ def _unknown_attribute(file: _File, known: _Known, node: cst.Attribute) -> Findi
 
 
 def _misfit_finding(file: _File, table: ApiTable, label: str, call: cst.Call, member: Member,
-                    problem: tuple[str, str | int]) -> Finding:
+                    problem: tuple[str, str | int], target: str) -> Finding:
     kind, value = problem
     if kind == "keyword":
         node: cst.CSTNode = next(a.keyword for a in call.args
@@ -550,7 +550,9 @@ def _misfit_finding(file: _File, table: ApiTable, label: str, call: cst.Call, me
         message = (f"`{label}` takes at most {most} positional argument{'s' * (most != 1)}, "
                    f"{value} given, in {_version(table)}")
         code = TOO_MANY_POSITIONAL
-    return _finding(file, node, code, message, table, {"callee": label, kind: value})
+    # `target`: the qualified name, which a pack's `rewrites` entry names (packs/manifest.py).
+    return _finding(file, node, code, message, table,
+                    {"callee": label, "target": target, kind: value})
 
 
 def _deprecated(file: _File, known: _Known, node: cst.Attribute, member: Member,

@@ -43,6 +43,13 @@ class Lora(_Strict):
     perplexity_adapter: float | None = None
 
 
+class RewriteExample(_Strict):
+    """One before/after pair a generated fix is shown (and an adapter can be trained on)."""
+
+    before: str
+    after: str
+
+
 class Policy(_Strict):
     """A rule on calls, matched by qualified name, with conditions and a fix."""
 
@@ -59,6 +66,24 @@ class Policy(_Strict):
     replace_with: str | None = None  # dotted name, e.g. acme.audit.AuditLogger.log_transaction
     set_keywords: dict[str, str] = Field(default_factory=dict)  # name -> Python expression
     rename_keywords: dict[str, str] = Field(default_factory=dict)
+    # "generate": the fix is not mechanical; the pack's code model writes it (generate/), told
+    # `hint` and shown `examples`, and it is proposed only once validated.
+    fix: Literal["rewrite", "generate"] = "rewrite"
+    hint: str = ""
+    examples: tuple[RewriteExample, ...] = ()
+
+
+class Rewrite(_Strict):
+    """An API-check finding whose fix needs rewriting, not a rename: the code model writes it.
+
+    Matched on the finding's code and callee (`data["callee"]`), and on the keyword for RR202.
+    """
+
+    code: str  # RR201 | RR202 | RR203 | RR204
+    callee: str  # as the finding names it, e.g. "Client()" or "fastapi.FastAPI.on_event"
+    keyword: str | None = None  # RR202: the keyword the version no longer takes
+    hint: str
+    examples: tuple[RewriteExample, ...] = ()
 
 
 class Manifest(_Strict):
@@ -73,6 +98,7 @@ class Manifest(_Strict):
     api_table: str = "api.json"
     names: str | None = None  # parameter name -> annotation -> count, mined with the usages
     policies: tuple[Policy, ...] = ()
+    rewrites: tuple[Rewrite, ...] = ()  # API-check findings whose fix the code model writes
     glossary: dict[str, str] = Field(default_factory=dict)  # term -> what it means here
     templates: tuple[str, ...] = ()  # paths of .pym templates inside the pack
     lora: Lora | None = None

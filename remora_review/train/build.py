@@ -23,6 +23,7 @@ from remora_review.packs.manifest import (
     Library,
     Manifest,
     Policy,
+    Rewrite,
 )
 from remora_review.retrieval.base import Document, Embedder
 from remora_review.train import api_extract, documents, fine_tune, inferred, mining, returns
@@ -53,6 +54,7 @@ class TrainSpec:
     kind: Literal["library", "company"] = "library"
     activate_on: tuple[str, ...] | None = None  # default: the library (nothing for a company pack)
     policies: tuple[Policy, ...] = ()
+    rewrites: tuple[Rewrite, ...] = ()  # API-check findings whose fix the code model writes
     glossary: Mapping[str, str] = field(default_factory=dict)
     templates: Path | None = None
     embed_model: str = DEFAULT_EMBED_MODEL
@@ -446,6 +448,7 @@ def _manifest(
         api_table="api.json",
         names="names.json",
         policies=spec.policies,
+        rewrites=spec.rewrites,
         glossary=dict(spec.glossary),
         templates=tuple(templates),
         embedding_checkpoint="embedding" if checkpoint else None,

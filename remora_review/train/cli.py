@@ -77,7 +77,37 @@ def _add_lora_parser(sub: Any) -> None:
     lora.add_argument("--max-length", type=int, default=256, help="tokens per snippet")
     lora.add_argument("--learning-rate", type=float, default=2e-4)
     lora.add_argument("--max-snippets", type=int, default=2000)
+    lora.add_argument("--rewrites", type=Path, metavar="FILE.jsonl",
+                      help='generated-fix pairs to train on too, one {"prompt": ..., "answer": ...} '
+                           "a line (the prompt as a review asks it)")
     lora.set_defaults(handler=run_lora)
+
+
+def _rewrite_texts(path: Path) -> list[str]:
+    """Each line's prompt followed by its answer and the end marker, as generation reads them."""
+    import json
+
+    from remora_review.generate.prompt import END
+
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"--rewrites: cannot read {path}: {e}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            pair = json.loads(line)
+            prompt, answer = pair["prompt"], pair["answer"]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f'{path}:{n}: expected {{"prompt": ..., "answer": ...}}') from None
+        if not isinstance(prompt, str) or not isinstance(answer, str):
+            raise UserError(f"{path}:{n}: prompt and answer must be strings")
+        out.append(prompt + answer.rstrip("\n") + "\n" + END + "\n")
+    if not out:
+        raise UserError(f"--rewrites: {path} holds no pairs")
+    return out
 
 
 def run_lora(args: argparse.Namespace) -> int:
@@ -90,6 +120,7 @@ def run_lora(args: argparse.Namespace) -> int:
     for repo in args.repo:
         if not repo.is_dir():
             raise UserError(f"repository directory not found: {repo}")
+    rewrites = _rewrite_texts(args.rewrites) if args.rewrites else []
     settings = LoraSettings(rank=args.rank, alpha=2 * args.rank, steps=args.steps,
                             batch_size=args.batch_size, max_length=args.max_length,
                             learning_rate=args.learning_rate)
@@ -98,7 +129,7 @@ def run_lora(args: argparse.Namespace) -> int:
     with RichProgress() as progress:
         result = add_lora(args.pack, args.base_model, args.out, progress, gguf_file=args.gguf_file,
                           modules=args.library, repos=args.repo, max_snippets=args.max_snippets,
-                          settings=settings)
+                          settings=settings, rewrites=rewrites)
     lora = result.lora
     print(
         f"{result.path}: pack {result.manifest.name} {result.manifest.version} with a rank-"

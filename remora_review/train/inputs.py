@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from remora_review.errors import UserError
-from remora_review.packs.manifest import Policy
+from remora_review.packs.manifest import Policy, Rewrite
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +51,26 @@ def load_policies(path: Path) -> tuple[Policy, ...]:
     if duplicates:
         raise UserError(f"{path}: policy code {duplicates[0]} appears more than once")
     return tuple(sorted(policies, key=lambda p: p.code))
+
+
+def load_rewrites(path: Path) -> tuple[Rewrite, ...]:
+    """`[[rewrite]]` tables, each a `Rewrite`: API-check findings whose fix the code model writes."""
+    raw = _read_toml(path, "rewrites")
+    unknown = sorted(set(raw) - {"rewrite"})
+    if unknown:
+        raise UserError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[rewrite]] tables)")
+    tables = raw.get("rewrite", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise UserError(f"{path}: `rewrite` must be an array of tables ([[rewrite]])")
+    out = []
+    for n, table in enumerate(tables, 1):
+        try:
+            out.append(Rewrite.model_validate(table))
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(table)"
+            raise UserError(f"{path}: rewrite #{n}: {where}: {first['msg']}") from None
+    return tuple(out)
 
 
 def load_glossary(path: Path) -> dict[str, str]:

@@ -38,7 +38,10 @@ def add_lora(
     repos: Sequence[Path] = (),
     max_snippets: int = 2000,
     settings: LoraSettings | None = None,
+    rewrites: Sequence[str] = (),
 ) -> LoraPackResult:
+    """`rewrites`: prompt-and-answer texts of generated fixes (generate/prompt.py's format), trained
+    on beside the snippets and repeated until they are about half of what the adapter sees."""
     settings = settings or LoraSettings()
     loaded = load_pack(pack)
     roots = tuple(modules) or loaded.activate_on
@@ -48,11 +51,16 @@ def add_lora(
         units = library_units(roots) + [u for r in repos for u in repo_units(r)]
         snippets = golden_snippets(units, max_snippets)
         stage.advance()
-    train, held = split_held_out(snippets)
+    train_snippets, held = split_held_out(snippets)
+    train = [s.text for s in train_snippets]
     progress.note(
         f"{len(snippets)} golden snippets from {len(units)} files: {len(train)} to train on, "
         f"{len(held)} held out"
     )
+    if rewrites:
+        repeat = max(1, len(train) // len(rewrites))
+        train += list(rewrites) * repeat
+        progress.note(f"{len(rewrites)} generated-fix pairs, each {repeat} times")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -61,7 +69,7 @@ def add_lora(
         if loaded.manifest.lora is not None:  # a retrained adapter replaces the old one
             shutil.rmtree(directory / loaded.manifest.lora.path, ignore_errors=True)
         result = train_lora(
-            base_model, [s.text for s in train], [s.text for s in held],
+            base_model, train, [s.text for s in held],
             directory / ADAPTER_DIR, progress, gguf_file=gguf_file, settings=settings,
         )
         lora = Lora(

@@ -112,7 +112,7 @@ def test_the_no_pack_path_never_calls_the_pack_backends(root):
 def test_ignoring_every_code_of_the_active_packs_builds_no_check(root):
     _stage(root, {"a.py": SAVE})
     backends = replace(_backends(SQLALCHEMY), retrieval=_fail, project=_fail)
-    result = review(root, staged_changes(root), Settings(ignore=("RR101", "RR2")), backends)
+    result = review(root, staged_changes(root), Settings(ignore=("RR101", "RR2", "SQLA")), backends)
     assert result.packs == ("sqlalchemy",) and result.findings == ()
 
 

@@ -51,7 +51,7 @@ def build_tokenizer(out: Path, vocab_size: int = 384) -> Any:
     return wrapped
 
 
-def build_model(out: Path, seed: int = 0, vocab_size: int = 384) -> Path:
+def build_model(out: Path, seed: int = 0, vocab_size: int = 384, max_positions: int = 512) -> Path:
     """A random 2-layer Llama (hidden 128, 2 heads of 64) with the tiny tokenizer, in float32."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -65,7 +65,7 @@ def build_model(out: Path, seed: int = 0, vocab_size: int = 384) -> Path:
         num_attention_heads=2,
         num_key_value_heads=2,
         head_dim=64,
-        max_position_embeddings=512,
+        max_position_embeddings=max_positions,
         # Wider than the default 0.02: peaked logits, so greedy choices are not near-ties that
         # two correct kernels could break differently.
         initializer_range=0.2,
@@ -104,6 +104,12 @@ def build_adapter(model_dir: Path, out: Path, seed: int, rank: int = 8) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def long_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random Llama with room for a generated fix's whole prompt (~700 of its tokens)."""
+    return build_model(tmp_path_factory.mktemp("tiny-llama-long"), max_positions=2048)
 
 
 @pytest.fixture(scope="session")

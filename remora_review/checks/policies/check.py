@@ -142,7 +142,8 @@ class PolicyCheck:
             severity=Severity(match.policy.severity),
             confidence=min(max(similarity, 0.0), 1.0),
             pack=match.pack.name,
-            fix=self._fix(ctx, facts, match, notes),
+            # A generated fix is written later, by the code model (generate/fixing.py).
+            fix=None if match.policy.fix == "generate" else self._fix(ctx, facts, match, notes),
             data={
                 "callee": match.callee,
                 "policy": match.policy.code,
