@@ -221,7 +221,7 @@ def _activations(root: Path, at: str | None, sources: Sequence[SourceFile],
 
 def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backends,
              packs: Mapping[str, LoadedPack], note: Note, blobs: git.Blobs,
-             files: Sequence[tuple[str, str, tuple[str, ...]]] = ()) -> Runtime:
+             files: Sequence[registry.RunFile] = ()) -> Runtime:
     wanted = registry.wanted(backends.checks, pre, packs)
     if not wanted:  # the fast path: no pack, so no pydantic, libcst, numpy or torch
         return Runtime(pre, packs, (), None, backends.strict)
@@ -267,8 +267,10 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
         if delegated is not None:
             return delegated
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
+    read_sources = [(c, s) for c, s, _ in read if isinstance(s, SourceFile)]
     runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs,
-                       [(s.path, s.text, p) for s, p in zip(sources, packs_per_file)])
+                       [registry.RunFile(s.path, s.text, p, changed_lines(c, settings.filter_mode))
+                        for (c, s), p in zip(read_sources, packs_per_file)])
     try:
         files = _review_files(read, packs_per_file, settings, runtime, fix, notes)
     finally:

@@ -32,8 +32,19 @@ class CheckEnv:
     packs: Mapping[str, LoadedPack]  # every pack some file of the run activates
     retrieval: Retrieval | None  # None without the embedding model
     project: Callable[[], ProjectIndex]  # the project's declarations, read on first call
-    # Every file of the run as it is checked: (path, text, the packs it activates)
-    files: Sequence[tuple[str, str, tuple[str, ...]]] = ()
+    # Every file of the run as it is checked
+    files: Sequence[RunFile] = ()
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """One file of the run: its whole text, the packs it activates, and the lines the run
+    reports on (None: all of them, as for `check --all`)."""
+
+    path: str
+    text: str
+    packs: tuple[str, ...]
+    lines: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)

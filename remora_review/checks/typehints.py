@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 CODE = "RR101"
 
 
+def _whole(text: str, lines: frozenset[int] | None) -> bool:
+    """Whether the run reports on every line of the text."""
+    return lines is None or len(lines) >= text.count("\n") + (not text.endswith("\n"))
+
+
 def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
     """The module the profiles are read from (FileContext.analysed: blank runs folded, shared
     with the API check), with every provider the check reads resolved in one batched pass."""
@@ -53,7 +58,8 @@ class TypeHintCheck:
     project: Callable[[], ProjectIndex] = ProjectIndex
     # The run's files (path, text, active library packs): what is sure in one is a declaration
     # for the others (infer/propagation.py), worked out once, on first use.
-    files: Sequence[tuple[str, str, Sequence[LoadedPack]]] = ()
+    # (path, whole text, the library packs it activates, the lines reported on; None: all)
+    files: Sequence[tuple[str, str, Sequence[LoadedPack], frozenset[int] | None]] = ()
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
@@ -71,10 +77,14 @@ class TypeHintCheck:
         """The project's declarations, with the sure predictions of the run's files."""
         if self._propagated is None:
             # Files that activate no pack lend their parameters' uses (`store(session)`).
-            wanted = [(p, text, packs) for p, text, packs in self.files if has_unannotated(text)]
-            inferers = {p: self.inferers.for_packs(packs) for p, _, packs in wanted if packs} \
+            # Only files the run reads whole take part (`check --all`, new files): propagation
+            # analyses every function of a file, and a commit's cost must follow the lines it
+            # changes, not the size of the files it touches (measured: 4.3 s against 2.2 s on
+            # the hook bench's ten alembic files, each given one function).
+            wanted = [f for f in self.files if _whole(f[1], f[3]) and has_unannotated(f[1])]
+            inferers = {p: self.inferers.for_packs(packs) for p, _, packs, _ in wanted if packs} \
                 if len(wanted) > 1 else {}
-            self._propagated = propagate([(p, text) for p, text, _ in wanted], inferers,
+            self._propagated = propagate([(p, text) for p, text, _, _ in wanted], inferers,
                                          self.project())
         return self._propagated
 
@@ -192,7 +202,7 @@ class _FileImports:
 def build(env: CheckEnv) -> TypeHintCheck:
     """The check for one run (checks/registry.py)."""
     library = {name: p for name, p in env.packs.items() if p.kind == "library"}
-    files = [(path, text, [library[n] for n in packs if n in library])
-             for path, text, packs in env.files]
+    files = [(f.path, f.text, [library[n] for n in f.packs if n in library], f.lines)
+             for f in env.files]
     return TypeHintCheck(InfererCache(env.retrieval, top_k=env.settings.typehints.top_k), env.root,
                          env.project, files)

@@ -32,8 +32,10 @@ def test_a_value_only_passed_on_takes_its_class_from_another_file_of_the_run(rep
     # `store` in the committed project is unannotated too: alone, `x` says nothing sure.
     assert alone is None or alone["confidence"] < 0.9, alone
 
-    repo.write("app/db.py", DB.replace("def store", "# rows are refreshed after commit\ndef store"))
-    repo.git("add", "app/db.py")
+    # Two new modules in one commit: the callee's uses reach the caller's parameter.
+    repo.write("app/store.py", DB)
+    repo.write("app/views.py", VIEWS.replace("app.db", "app.store"))
+    repo.git("add", "app/store.py", "app/views.py")
     result = repo.review("check", "--output-format", "json")
     assert result.returncode == 1, result.stderr
     x = _finding(result, "x")
