@@ -137,7 +137,7 @@ class ParameterSite:
     annotation: cst.Annotation | None
 
 
-class _Collector:
+class UseCollector:
     """Accumulates one parameter's uses from its scope references."""
 
     def __init__(self) -> None:
@@ -150,6 +150,25 @@ class _Collector:
         self.isinstance_of: set[str] = set()
         self.returned = False
         self.stored: set[str] = set()  # instance attributes the value is assigned to
+
+    def profile(self, name: str, function: str, is_async_function: bool, default: str | None = None,
+                related: tuple[str, ...] = ()) -> UsageProfile:
+        """The uses collected, as the profile of `name` in `function`."""
+        return UsageProfile(
+            name=name,
+            function=function,
+            attributes=frozenset(self.attributes - self.assigned - {c.name for c in self.calls}),
+            assigned=frozenset(self.assigned),
+            calls=tuple(sorted(set(self.calls))),
+            protocols=frozenset(self.protocols),
+            operators=frozenset(self.operators),
+            passed_to=tuple(sorted(set(self.passed_to))),
+            isinstance_of=frozenset(self.isinstance_of),
+            default=default,
+            is_async_function=is_async_function,
+            returned=self.returned,
+            related=related,
+        )
 
 
 @dataclass(frozen=True)
@@ -259,7 +278,7 @@ class ProfileBuilder:
         self, function: cst.FunctionDef, param: cst.Param, related: tuple[str, ...] = ()
     ) -> UsageProfile:
         name = param.name.value
-        acc = _Collector()
+        acc = UseCollector()
         receivers = self._receivers(function)
         for ref in self._references(function, param):
             self._use(ref, acc, receivers)
@@ -269,21 +288,8 @@ class ProfileBuilder:
         default = None
         if param.default is not None:
             default = cst.Module([]).code_for_node(param.default)[:40]
-        return UsageProfile(
-            name=name,
-            function=function.name.value,
-            attributes=frozenset(acc.attributes - acc.assigned - {c.name for c in acc.calls}),
-            assigned=frozenset(acc.assigned),
-            calls=tuple(sorted(set(acc.calls))),
-            protocols=frozenset(acc.protocols),
-            operators=frozenset(acc.operators),
-            passed_to=tuple(sorted(set(acc.passed_to))),
-            isinstance_of=frozenset(acc.isinstance_of),
-            default=default,
-            is_async_function=function.asynchronous is not None,
-            returned=acc.returned,
-            related=related,
-        )
+        return acc.profile(name, function.name.value, function.asynchronous is not None, default,
+                           related)
 
     def _references(self, function: cst.FunctionDef, param: cst.Param) -> Iterator[cst.Name]:
         """Where a parameter's value is read in its function's body."""
@@ -297,7 +303,7 @@ class ProfileBuilder:
                 if isinstance(ref.node, cst.Name):
                     yield ref.node
 
-    def _stored_uses(self, owner: cst.ClassDef, acc: _Collector) -> None:
+    def _stored_uses(self, owner: cst.ClassDef, acc: UseCollector) -> None:
         """A value stored on the instance (`self.dialect = dialect`) is used wherever the class's
         methods read that attribute back: those uses are the parameter's too."""
         stored = set(acc.stored)
@@ -364,7 +370,7 @@ class ProfileBuilder:
                 out[name] = f"{callee}()"
         return out
 
-    def _use(self, node: cst.Name | cst.Attribute, acc: _Collector,
+    def _use(self, node: cst.Name | cst.Attribute, acc: UseCollector,
              receivers: _Receivers | None = None, store: bool = True) -> None:
         """`store`: record `self.x = value` (off for uses of a stored attribute itself)."""
         parent = self.parents.get(node)
@@ -422,7 +428,7 @@ class ProfileBuilder:
                 if op and op not in ("in", "not in"):
                     acc.operators.add(op)
 
-    def _argument(self, call: cst.Call, arg: cst.Arg, acc: _Collector,
+    def _argument(self, call: cst.Call, arg: cst.Arg, acc: UseCollector,
                   receivers: _Receivers | None = None) -> None:
         callee = self.qualified(call.func)
         if callee is None and isinstance(call.func, cst.Name):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.metadata as meta
 
-from remora_review.infer.profile import ProfileBuilder, UsageProfile, _Collector
+from remora_review.infer.profile import ProfileBuilder, UsageProfile, UseCollector
 from remora_review.pysource.annotations import cst_dotted
 
 MODULE_FUNCTION = "<module>"  # the `function` of a profile of a module-level variable
@@ -198,25 +198,14 @@ class UsageMiner(ProfileBuilder):
 
     def _variable_profile(self, function: cst.FunctionDef | None, name: str,
                           assignments: list[meta.BaseAssignment]) -> UsageProfile:
-        acc = _Collector()
+        acc = UseCollector()
         receivers = self._receivers(function) if function is not None else None
         for assignment in assignments:
             for ref in assignment.references:
                 if isinstance(ref.node, cst.Name):
                     self._use(ref.node, acc, receivers, store=False)
-        return UsageProfile(
-            name=name,
-            function=function.name.value if function is not None else MODULE_FUNCTION,
-            attributes=frozenset(acc.attributes - acc.assigned - {c.name for c in acc.calls}),
-            assigned=frozenset(acc.assigned),
-            calls=tuple(sorted(set(acc.calls))),
-            protocols=frozenset(acc.protocols),
-            operators=frozenset(acc.operators),
-            passed_to=tuple(sorted(set(acc.passed_to))),
-            isinstance_of=frozenset(acc.isinstance_of),
-            is_async_function=function is not None and function.asynchronous is not None,
-            returned=acc.returned,
-        )
+        return acc.profile(name, function.name.value if function is not None else MODULE_FUNCTION,
+                           function is not None and function.asynchronous is not None)
 
     # --- pytest fixtures -----------------------------------------------------------------------
 
