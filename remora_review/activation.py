@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from remora_review.pysource.imports import absolute, from_imports, imported_modules
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads any such name)
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
 
 def project_imports(source: str, module: str, is_package: bool) -> frozenset[str]:
@@ -40,13 +44,16 @@ def neighbour_paths(source: str, path: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in found if p not in own))
 
 
-@dataclass(frozen=True)
-class PackTrigger:
-    """The part of a pack that activation needs: its name, kind and the modules that activate it."""
-
-    name: str
-    kind: str  # library | company
-    activate_on: tuple[str, ...]
+# What activation needs of a pack: its name, kind (library | company) and the modules that activate
+# it. A named tuple made by `collections`, not a dataclass or typing.NamedTuple: the no-pack hook
+# builds these and must not pay for importing dataclasses or typing (mypy reads the class below).
+if TYPE_CHECKING:
+    class PackTrigger(NamedTuple):
+        name: str
+        kind: str
+        activate_on: tuple[str, ...]
+else:
+    PackTrigger = namedtuple("PackTrigger", "name kind activate_on")
 
 
 def _imports_any(modules: Iterable[str], roots: Sequence[str]) -> bool:

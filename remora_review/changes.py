@@ -8,10 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from remora_review import git
+from remora_review.diff_records import parse_raw
 from remora_review.errors import UserError
 
-_STATUS = {"A": "added", "M": "modified", "T": "modified", "U": "modified", "X": "modified",
-           "B": "modified", "R": "renamed", "C": "copied", "D": "deleted"}
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _PY_SUFFIXES = (".py", ".pyi")
 
@@ -60,29 +59,6 @@ def _require(root: Path, rev: str, role: str) -> str:
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
-
-
-def _parse_raw(raw: bytes) -> list[tuple[str, str, str | None, str | None, str]]:
-    """`git diff --raw -z` → [(status, path, old_path, new blob id or None, new mode)]."""
-    fields = raw.split(b"\0")
-    if fields and fields[-1] == b"":
-        fields.pop()
-    out: list[tuple[str, str, str | None, str | None, str]] = []
-    i = 0
-    while i < len(fields):
-        # ":old_mode new_mode old_id new_id STATUS[score]"
-        meta = _decode(fields[i]).lstrip(":").split()
-        letter = meta[4][:1] if len(meta) == 5 else ""
-        status = _STATUS.get(letter, "modified")
-        new_id = meta[3] if len(meta) == 5 and meta[3] != git.NULL_ID else None
-        new_mode = meta[1] if len(meta) == 5 else ""
-        if letter in ("R", "C"):
-            out.append((status, _decode(fields[i + 2]), _decode(fields[i + 1]), new_id, new_mode))
-            i += 3
-        else:
-            out.append((status, _decode(fields[i + 1]), None, new_id, new_mode))
-            i += 2
-    return out
 
 
 _ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
@@ -162,7 +138,7 @@ def _diff(root: Path, revs: Sequence[str], cached: bool = False) -> list[Changed
     raw, patch = git.diff(root, revs, cached=cached)
     lines = _parse_patch(patch)
     out = []
-    for status, path, old, new_id, mode in _parse_raw(raw):
+    for status, path, old, new_id, mode in parse_raw(raw):
         added, hunk = lines.get(path, (frozenset(), frozenset())) if status != "deleted" else (
             frozenset(), frozenset())
         out.append(ChangedFile(path, status, old, added, hunk, object_id=new_id, mode=mode))

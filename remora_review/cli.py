@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from remora_review import __version__
-from remora_review.errors import run_command
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads any such name)
+if TYPE_CHECKING:
+    import argparse
 
 # Sub-commands live in their own modules, imported only when chosen: `check` on a commit that
 # activates no pack must stay clear of libcst, numpy and torch until it knows it needs them.
@@ -25,6 +23,12 @@ SUBCOMMANDS = {
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that sub-command's module is imported and registered (the
     hook runs `check` on every commit and needs none of the others)."""
+    import argparse
+    import importlib
+    from pathlib import Path
+
+    from remora_review import __version__
+
     parser = argparse.ArgumentParser(prog="remora-review", description=__doc__)
     parser.add_argument("--version", action="version", version=f"remora-review {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and notes")
@@ -54,6 +58,15 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:  # the hook, on every commit: most activate no pack
+        import os
+
+        from remora_review.no_pack import answer
+
+        if (code := answer(argv[1:], os.environ, os.getcwd())) is not None:
+            return code
+    from remora_review.errors import run_command
+
     parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     return run_command("remora-review", args.handler, args, args.verbose)

@@ -69,12 +69,17 @@ def _runs(check: Check, job: FileJob, settings: PreSettings) -> bool:
 
 
 def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
-    """Findings for one file as it is now: syntax first, then the checks that apply to it."""
+    """Findings for one file as it is now: syntax first, then the checks that apply to it. A file
+    that activates no pack and no check runs on is not even parsed: the hook must cost what
+    Python's start-up does there (no_pack.py), and a syntax error in it is Python's, ruff's and
+    pre-commit's check-ast's to report."""
+    checks = [c for c in runtime.checks if _runs(c, job, runtime.settings)]
+    if not checks and not job.packs:
+        return FileOutcome(job.path, ())
     error = syntax_error(job.path, job.source)
     if error is not None:
         return FileOutcome(job.path, (error,) if runtime.settings.code_enabled(error.code) else ())
-    checks = [c for c in runtime.checks if _runs(c, job, runtime.settings)]
-    if not checks:  # no pack active: no libcst either
+    if not checks:  # --select / --ignore left none on: no libcst either
         return FileOutcome(job.path, ())
     from remora_review.checks.base import FileContext
     from remora_review.config_file import validated

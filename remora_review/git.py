@@ -31,7 +31,6 @@ CONFIG = (
 )
 DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M",
              "--src-prefix=a/", "--dst-prefix=b/")
-NULL_ID = "0" * 40
 
 
 @dataclass(frozen=True)

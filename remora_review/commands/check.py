@@ -53,7 +53,7 @@ def _settings(args: argparse.Namespace, root: Path) -> PreSettings:
         overrides["ignore"] = args.ignore
     if args.filter_mode is not None:
         overrides["filter_mode"] = args.filter_mode
-    from remora_review.packs.loader import default_cache_root  # discovery imports it anyway
+    from remora_review.user_dirs import default_cache_root
 
     return settings_for(read_config(args.config, root), overrides,
                         default_cache_root(os.environ).parent / "settings")

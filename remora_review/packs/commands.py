@@ -191,7 +191,8 @@ def _verified(path: Path, environ: Mapping[str, str]) -> LoadedPack:
 def _install(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from remora_review.packs.archive import write_pack
     from remora_review.packs.discovery import read_pack_manifest
-    from remora_review.packs.loader import PackError, default_install_dir
+    from remora_review.packs.loader import PackError
+    from remora_review.user_dirs import default_install_dir
 
     path: Path = args.path
     if not path.exists():

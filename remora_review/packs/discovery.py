@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from remora_review.packs import trigger_cache
 from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.loader import (
     MANIFEST,
     PackError,
-    default_cache_root,
-    default_install_dir,
     parse_manifest,
 )
+from remora_review.user_dirs import default_cache_root, default_install_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,12 +131,15 @@ def scan_packs(
             continue
         candidates.extend(_scan_location(path, PACK_PATHS, problems))
     install_dir = default_install_dir(environ)
+    before = trigger_cache.environment_stamps(str(install_dir))
     searched.append(f"{INSTALL_DIR} {install_dir}")
     if install_dir.is_dir():
         candidates.extend(_scan_children(install_dir, INSTALL_DIR, problems))
     searched.append(f"entry points {ENTRY_POINT_GROUP!r}")
+    modules = []
     for name, value in entry_points(environ):
         candidates.extend(_scan_entry_point(name, value, problems))
+        modules.append(_module_file(value))
 
     winners: dict[str, PackRef] = {}
     shadowed: list[Shadowed] = []
@@ -146,6 +149,11 @@ def scan_packs(
             shadowed.append(Shadowed(ref, winners[ref.name]))
         else:
             winners[ref.name] = ref
+    if not problems and not settings.pack_paths:  # for the hook's no-pack path (no_pack.py)
+        trigger_cache.remember(
+            str(default_cache_root(environ).parent), before,
+            [*(m or "" for m in modules), *(_manifest_file(r.path) for r in winners.values())],
+            [(r.name, r.kind, tuple(r.activate_on)) for r in winners.values()])
     return Discovery(
         packs=tuple(sorted(winners.values(), key=lambda r: r.name)),
         shadowed=tuple(shadowed),
@@ -263,6 +271,19 @@ def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str
 
 # An entry point's value, "module.sub:attr.attr [extras]" (the packaging spec's object reference).
 _REFERENCE = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?\Z")
+
+
+def _module_file(reference: str) -> str | None:
+    """The file of the module an entry point's reference names (imported by then), if any."""
+    match = _REFERENCE.match(reference)
+    module = sys.modules.get(match["module"]) if match else None
+    return getattr(module, "__file__", None)
+
+
+def _manifest_file(path: Path) -> str:
+    """The file whose stamp changes when a pack's manifest does: a `.pack` itself, or a directory
+    pack's manifest.toml."""
+    return str(path / MANIFEST if path.is_dir() else path)
 
 
 def _load_reference(value: str) -> object:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from remora_review.errors import UserError
+from remora_review.user_dirs import default_cache_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -140,22 +141,6 @@ class LoadedPack:
     @property
     def template_paths(self) -> tuple[Path, ...]:
         return tuple(self.root / t for t in self.manifest.templates)
-
-
-def default_cache_root(environ: Mapping[str, str] = os.environ) -> Path:
-    return _xdg(environ, "XDG_CACHE_HOME", ".cache") / "remora-review" / "packs"
-
-
-def default_install_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    return _xdg(environ, "XDG_DATA_HOME", ".local/share") / "remora-review" / "packs"
-
-
-def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:
-    value = environ.get(var, "")
-    if value and os.path.isabs(value):  # the XDG spec says relative values are to be ignored
-        return Path(value)
-    home = environ.get("HOME")
-    return (Path(home) if home else Path.home()) / fallback
 
 
 def sha256_file(path: Path) -> str:

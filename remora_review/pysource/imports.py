@@ -6,9 +6,13 @@ Standard library only and cheap to import: activation decides with it before lib
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads any such name)
+
+if TYPE_CHECKING:  # `ast` is imported where a parsed module is read: not on activation's path
+    import ast
 
 # `import a.b as c, d` and `from a.b import (...)` at any indentation; relative imports name no library.
 _IMPORT = re.compile(
@@ -71,6 +75,8 @@ def bindings(statement: ast.Import | ast.ImportFrom, module: str | None,
     `import a.b` binds `a` to `a`, `import a.b as c` binds `c` to `a.b`, `from m import x as y`
     binds `y` to `m.x`. Relative imports are resolved against `module`, and left out where it is
     unknown (None); `*` binds nothing that can be named."""
+    import ast
+
     if isinstance(statement, ast.Import):
         for alias in statement.names:
             if alias.asname:

@@ -19,6 +19,8 @@ from remora_review.sources import Skipped
 PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
 SQLALCHEMY = PackRef("sqlalchemy", "test", PACKS / "sqlalchemy.pack",
                      activate_on=("sqlalchemy",))
+# A file the sqlalchemy pack reviews, which does not parse (RR001).
+BROKEN = "import sqlalchemy\n\n\ndef f(:\n"
 SAVE = "import sqlalchemy\n\n\ndef save(s, user):\n    s.add(user)\n    s.commit()\n"
 
 
@@ -53,13 +55,13 @@ def _backends(*refs: PackRef) -> Backends:
 
 
 def test_files_are_checked_or_skipped_with_the_reason_in_the_change_order(root):
-    _stage(root, {"a.py": "def f(:\n", "b.py": b"\x00\x01", "c.py": "x = 1\n", "d.txt": "x"})
-    result = review(root, staged_changes(root), Settings(), _backends())
+    _stage(root, {"a.py": BROKEN, "b.py": b"\x00\x01", "c.py": "x = 1\n", "d.txt": "x"})
+    result = review(root, staged_changes(root), Settings(), _backends(SQLALCHEMY))
     assert [type(f).__name__ for f in result.files] == ["Checked", "Skipped", "Checked"]
     assert result.files[1] == Skipped("b.py", "binary file")
     assert result.notes == ("b.py: skipped, binary file",)
     assert [r.finding.code for r in result.findings] == ["RR001"]
-    assert result.packs == ()
+    assert result.packs == ("sqlalchemy",)
 
 
 def test_findings_carry_the_fingerprint_of_their_code(root):
@@ -117,12 +119,11 @@ def test_ignoring_every_code_of_the_active_packs_builds_no_check(root):
 
 
 def test_exclude_leaves_matching_files_and_directories_out(root):
-    broken = "def f(:\n"
-    _stage(root, {"app/a.py": broken, "migrations/versions/b.py": broken,
-                  "app/c_pb2.py": broken})
+    _stage(root, {"app/a.py": BROKEN, "migrations/versions/b.py": BROKEN,
+                  "app/c_pb2.py": BROKEN})
     settings = Settings(exclude=("migrations", "*_pb2.py"))
-    result = review(root, staged_changes(root), settings, _backends())
+    result = review(root, staged_changes(root), settings, _backends(SQLALCHEMY))
     assert [f.finding.path for c in result.checked for f in c.findings] == ["app/a.py"]
     # The same change without the setting reports all three.
-    everything = review(root, staged_changes(root), Settings(), _backends())
+    everything = review(root, staged_changes(root), Settings(), _backends(SQLALCHEMY))
     assert len([f for c in everything.checked for f in c.findings]) == 3

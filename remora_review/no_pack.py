@@ -1,0 +1,161 @@
+"""`remora-review check` on a commit that activates no pack, answered before the full path loads.
+
+Most commits touch no file that imports a pack's library, and then the hook must cost about what
+Python's start-up costs. This path reads the staged Python files through one `git cat-file
+--batch` (after one `git diff`, or `git ls-files` for the files pre-commit names), scans their
+imports and those of the project modules they import (activation.py, as the full path does) and
+takes the installed packs' triggers from packs/trigger_cache.py. When no file activates a pack,
+the answer is the full path's own for such a commit: nothing to check, "All checks passed.", exit
+0. Whatever it cannot answer exactly, it leaves to the full path by returning None, as if this
+module did not exist: a repository that configures remora-review, a range or `--all`, another
+output format or option, a file the full path would skip with a note (binary, not UTF-8, too big,
+a symlink, missing), triggers not remembered or out of date, and of course an active pack.
+
+Standard library only (no dataclasses, pydantic, gitpython or libcst): it runs on every commit.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+from remora_review.activation import PackTrigger, activations
+from remora_review.diff_records import parse_raw
+from remora_review.packs import trigger_cache
+from remora_review.user_dirs import default_cache_root, default_install_dir
+
+# As config_file.CoreSettings' defaults: the settings of a repository that configures nothing.
+_MAX_FILE_SIZE = 1_000_000
+_BINARY_PROBE = 8192  # as sources.decode_source looks for a NUL byte
+_PY_SUFFIXES = (".py", ".pyi")
+# Pinned as git.CONFIG pins them: output formats whatever the user's config says.
+_GIT = ("git", "-c", "core.quotepath=off", "-c", "diff.relative=false")
+
+
+def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | None:
+    """The exit status of `remora-review check ARGV` when no file activates a pack (its output
+    printed), or None: run the full path."""
+    if any(a.startswith("-") for a in argv) or not _plain_environment(environ, cwd):
+        return None
+    try:
+        with open(os.path.join(cwd, "pyproject.toml"), "rb") as fh:
+            if b"remora-review" in fh.read():  # a [tool.remora-review] table: validate it there
+                return None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    remembered = trigger_cache.read(str(default_cache_root(environ).parent),
+                                    str(default_install_dir(environ)))
+    if remembered is None:
+        return None
+    triggers = [PackTrigger(*t) for t in remembered]
+    entries = _entries(argv, cwd, environ)
+    if entries is None:
+        return None
+    with _Blobs(cwd, environ) as blobs:
+        texts = []
+        for path, mode, object_id in entries:
+            text = blobs.text(object_id) if mode.startswith("100") else None
+            if text is None:
+                return None  # a symlink, a submodule, binary, not UTF-8 or too big: noted there
+            texts.append((path, text))
+        active = activations(texts, triggers, (), blobs.existing)  # follow-imports is on
+    if any(active):
+        return None
+    sys.stdout.write("All checks passed.\n")  # output.text for a report with no finding
+    return 0
+
+
+def _plain_environment(environ: Mapping[str, str], cwd: str) -> bool:
+    """A commit's hook in the top of its work tree (pre-commit runs hooks there; git exports
+    GIT_DIR to hooks in a linked worktree), not a pre-push range or a work tree set apart."""
+    if environ.get("PRE_COMMIT_FROM_REF") or environ.get("PRE_COMMIT_TO_REF"):
+        return False
+    if environ.get("GIT_WORK_TREE"):
+        return False
+    return os.path.lexists(os.path.join(cwd, ".git"))
+
+
+def _git(cwd: str, environ: Mapping[str, str], *args: str) -> bytes | None:
+    env = {**environ, "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run([*_GIT, *args], cwd=cwd, env=env, capture_output=True,
+                              stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _entries(argv: Sequence[str], cwd: str,
+             environ: Mapping[str, str]) -> list[tuple[str, str, str]] | None:
+    """(path, mode, blob id) of each staged Python file the full path would review: the named
+    ones (every named one counts, whatever its suffix), or every staged one."""
+    if argv:
+        names = [os.path.relpath(os.path.join(cwd, a), cwd).replace(os.sep, "/") for a in argv]
+        if any(n == ".." or n.startswith("../") for n in names):
+            return None  # outside the repository: an error there
+        out = _git(cwd, environ, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *names)
+        if out is None:
+            return None
+        found = {}
+        for record in out.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[2] == b"0":
+                found[name.decode("utf-8", "surrogateescape")] = (parts[0].decode(),
+                                                                   parts[1].decode())
+        if any(n not in found for n in names):
+            return None  # not in the index (or in conflict): read, or skipped with a note, there
+        return [(n, *found[n]) for n in dict.fromkeys(names)]
+    out = _git(cwd, environ, "diff", "--cached", "--no-ext-diff", "--no-textconv", "-M", "--raw",
+               "-z", "--no-abbrev", "--")
+    if out is None:
+        return None
+    return [(path, mode, object_id) for status, path, _, object_id, mode in parse_raw(out)
+            if status != "deleted" and path.endswith(_PY_SUFFIXES) and object_id]
+
+
+class _Blobs:
+    """One `git cat-file --batch` for every blob the answer reads (git.Blobs without its imports)."""
+
+    def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            [*_GIT, "cat-file", "--batch"], cwd=cwd, env={**environ, "LC_ALL": "C"},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> _Blobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.close()
+        self._proc.stdout.close()
+        self._proc.wait()
+
+    def text(self, name: str) -> str | None:
+        """The text of blob `name` (an id or `:path`) as the full path reads it; None when there
+        is none, or it would be skipped there (binary, not UTF-8, over the size limit)."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if "\n" in name:
+            return None
+        self._proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline().split()
+        if len(header) != 3:  # "<name> missing"
+            return None
+        data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
+        if header[1] != b"blob" or len(data) > _MAX_FILE_SIZE or b"\0" in data[:_BINARY_PROBE]:
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def existing(self, paths: set[str]) -> dict[str, str]:
+        """Activation's reader for follow-imports: the staged texts of those paths that exist."""
+        found = {p: self.text(f":{p}") for p in sorted(paths)}
+        return {p: t for p, t in found.items() if t is not None}

@@ -1,0 +1,92 @@
+"""What activation needs of the installed packs (name, kind, the modules that activate it),
+remembered between runs so the hook's no-pack path decides without reading a manifest.
+
+Discovery (discovery.scan_packs) writes it; no_pack.py reads it. An entry holds the stamps of
+everything discovery read: the directories on sys.path (pip adds, renames or deletes a dist-info
+there), the install dir, the module behind each entry point, each winning pack's manifest (a
+`.pack` file, or a directory pack's manifest.toml), the interpreter, this release and this
+module's and discovery's own files; each stamp is a file's size, mtime and inode. It is read only
+while every stamp is unchanged, and, as git does for its index, nothing is written while any of
+those mtimes is under two seconds old, so a change within one timestamp tick cannot hide behind an
+equal stamp. Discovery with `pack-paths` is not remembered: a repository that configures those
+configures remora-review, and its runs take the full path.
+
+Standard library only, and cheap to import: it runs on every commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+# (name, kind, activate_on), as activation.PackTrigger holds them.
+Trigger = tuple[str, str, tuple[str, ...]]
+_RACY_NS = 2_000_000_000
+_DISCOVERY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "discovery.py")
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def environment_stamps(install_dir: str) -> dict[str, object]:
+    """The stamps of what decides discovery before any pack is read: take them before scanning."""
+    from remora_review import __version__
+
+    paths = [entry or os.getcwd() for entry in sys.path]  # "" is the current directory
+    return {"python": sys.version, "release": __version__, "install_dir": install_dir,
+            "stamps": [[p, _stamp(p)] for p in (__file__, _DISCOVERY, install_dir, *paths)]}
+
+
+def _cache_file(cache_dir: str) -> str:
+    # One file per interpreter environment, so two virtual environments do not evict each other.
+    key = zlib.crc32(json.dumps([sys.prefix, sys.path]).encode("utf-8", "surrogateescape"))
+    return os.path.join(cache_dir, f"triggers-{key:08x}.json")
+
+
+def read(cache_dir: str, install_dir: str) -> list[Trigger] | None:
+    """The remembered triggers, or None when there are none or anything they rest on changed."""
+    try:
+        with open(_cache_file(cache_dir), encoding="utf-8") as fh:
+            entry = json.load(fh)
+        if entry["environment"] != environment_stamps(install_dir):
+            return None
+        if any(_stamp(path) != stamp for path, stamp in entry["files"]):
+            return None
+        return [(str(name), str(kind), tuple(str(m) for m in modules))
+                for name, kind, modules in entry["triggers"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember(cache_dir: str, environment: dict[str, object], files: Iterable[str],
+             triggers: Sequence[Trigger]) -> None:
+    """Keep `triggers` under `environment` (taken before the scan) and the stamps of `files` (what
+    the scan read), unless one of them is missing or too fresh to trust; a failure to write only
+    means the next run scans again."""
+    stamps = {path: _stamp(path) for path in files}
+    earlier: list[tuple[str, list[int] | None]] = environment["stamps"]  # type: ignore[assignment]
+    now = time.time_ns()
+    if any(s is None for s in stamps.values()) or any(
+            s is not None and now - s[1] < _RACY_NS for s in [*stamps.values(),
+                                                             *(s for _, s in earlier)]):
+        return
+    if read(cache_dir, str(environment["install_dir"])) == list(triggers):
+        return  # already remembered: no write on every full run
+    from remora_review.atomic import write_atomic
+
+    entry = {"environment": environment, "files": [[p, s] for p, s in stamps.items()],
+             "triggers": [[name, kind, list(modules)] for name, kind, modules in triggers]}
+    with contextlib.suppress(OSError):
+        write_atomic(Path(_cache_file(cache_dir)),
+                     json.dumps(entry).encode("utf-8", "surrogateescape"), make_parents=True)
