@@ -8,7 +8,7 @@ takes the installed packs' triggers from packs/trigger_cache.py. When no file ac
 the answer is the full path's own for such a commit: nothing to check, "All checks passed.", exit
 0. Whatever it cannot answer exactly, it leaves to the full path by returning None, as if this
 module did not exist: a repository that configures remora-review, a range or `--all`, another
-output format or option, a file the full path would skip with a note (binary, not UTF-8, too big,
+output format or option (`--fix` is answered too, unless a file has unstaged work to note), a file the full path would skip with a note (binary, not UTF-8, too big,
 a symlink, missing), triggers not remembered or out of date, and of course an active pack.
 
 Standard library only (no dataclasses, pydantic, gitpython or libcst): it runs on every commit.
@@ -37,6 +37,8 @@ _GIT = ("git", "-c", "core.quotepath=off", "-c", "diff.relative=false")
 def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | None:
     """The exit status of `remora-review check ARGV` when no file activates a pack (its output
     printed), or None: run the full path."""
+    fix = "--fix" in argv  # the remora-review-fix hook: nothing to fix where no pack is active
+    argv = [a for a in argv if a != "--fix"]
     if any(a.startswith("-") for a in argv) or not _plain_environment(environ, cwd):
         return None
     try:
@@ -53,7 +55,7 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
         return None
     triggers = [PackTrigger(*t) for t in remembered]
     entries = _entries(argv, cwd, environ)
-    if entries is None:
+    if entries is None or (fix and _unstaged(cwd, environ, [p for p, _, _ in entries])):
         return None
     with _Blobs(cwd, environ) as blobs:
         texts = []
@@ -116,6 +118,16 @@ def _entries(argv: Sequence[str], cwd: str,
         return None
     return [(path, mode, object_id) for status, path, _, object_id, mode in parse_raw(out)
             if status != "deleted" and path.endswith(_PY_SUFFIXES) and object_id]
+
+
+def _unstaged(cwd: str, environ: Mapping[str, str], paths: Sequence[str]) -> bool:
+    """Whether any of `paths` has work not staged (the full path notes it is not fixed), or git
+    cannot say."""
+    if not paths:
+        return False
+    out = _git(cwd, environ, "--literal-pathspecs", "diff", "--no-ext-diff", "--no-textconv",
+               "--name-only", "-z", "--", *paths)
+    return out is None or bool(out.strip(b"\0"))
 
 
 class _Blobs:

@@ -60,6 +60,13 @@ def test_a_commit_that_activates_no_pack_is_answered_before_the_full_path(repo: 
     # The files pre-commit names, as it passes them.
     named, loaded = _hook(repo, "pkg/m0.py", "pkg/broken.py")
     assert (named.returncode, named.stdout) == (0, "All checks passed.\n") and _gate_answered(loaded)
+    # The fix hook: nothing to fix; unstaged work in a file is the full path's to note.
+    fixed, loaded = _hook(repo, "--fix")
+    assert (fixed.returncode, fixed.stdout) == (0, "All checks passed.\n") and _gate_answered(loaded)
+    repo.write("pkg/m1.py", PLAIN)
+    noted, loaded = _hook(repo, "--fix")
+    assert "pkg/m1.py: not fixed, it has unstaged changes" in noted.stderr
+    assert "remora_review.review" in loaded
 
 
 def test_a_file_that_activates_a_pack_goes_to_the_full_path(repo: Repo) -> None:
