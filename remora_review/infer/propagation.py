@@ -73,8 +73,13 @@ class Propagated:
     def index_for(self, module: str) -> ProjectIndex:
         """The index a module is predicted with: the other modules' sure parameters assumed,
         its own as written (its own links are the module's rounds, infer/rounds.py)."""
-        return ProjectIndex({**self.project.modules,
-                             **{m: f for m, f in self.assumed.items() if m != module}})
+        others = {m: f for m, f in self.assumed.items() if m != module}
+        if not others:
+            # The index itself, so what it works out once (the calls' arguments, the classes) is
+            # kept across the run's files, and across reviews in the server: on the hook, worked
+            # out anew per file, that was a tenth of a warm review.
+            return self.project
+        return ProjectIndex({**self.project.modules, **others})
 
 
 def _with_uses_across(modules: Sequence[_Module], index: ProjectIndex) -> list[tuple[ParameterSite, ...]]:
