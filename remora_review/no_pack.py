@@ -4,7 +4,7 @@ Most commits touch no file that imports a pack's library, and then the hook must
 Python's start-up costs. This path reads the staged Python files through one `git cat-file
 --batch` (after one `git diff`, or `git ls-files` for the files pre-commit names), scans their
 imports and those of the project modules they import (activation.py, as the full path does) and
-takes the installed packs' triggers from packs/trigger_cache.py. When no file activates a pack,
+takes the installed packs' triggers from packs/discovery_cache.py. When no file activates a pack,
 the answer is the full path's own for such a commit: nothing to check, "All checks passed.", exit
 0. Whatever it cannot answer exactly, it leaves to the full path by returning None, as if this
 module did not exist: a repository that configures remora-review, a range or `--all`, another
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from remora_review.activation import PackTrigger, activations
 from remora_review.diff_records import parse_raw
-from remora_review.packs import trigger_cache
+from remora_review.packs import discovery_cache
 from remora_review.user_dirs import default_cache_root, default_install_dir
 
 # As config_file.CoreSettings' defaults: the settings of a repository that configures nothing.
@@ -49,11 +49,16 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
         pass
     except OSError:
         return None
-    remembered = trigger_cache.read(str(default_cache_root(environ).parent),
-                                    str(default_install_dir(environ)))
-    if remembered is None:
+    found = discovery_cache.read(str(default_cache_root(environ).parent),
+                                 str(default_install_dir(environ)))
+    if found is None:
         return None
-    triggers = [PackTrigger(*t) for t in remembered]
+    try:
+        triggers = [PackTrigger(str(f["name"]), str(f["kind"]),
+                                tuple(str(m) for m in f["activate_on"]))  # type: ignore[attr-defined]
+                    for f in found]
+    except (KeyError, TypeError):
+        return None
     entries = _entries(argv, cwd, environ)
     if entries is None or (fix and _unstaged(cwd, environ, [p for p, _, _ in entries])):
         return None
@@ -64,9 +69,10 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
             if text is None:
                 return None  # a symlink, a submodule, binary, not UTF-8 or too big: noted there
             texts.append((path, text))
-        active = activations(texts, triggers, (), blobs.existing)  # follow-imports is on
-    if any(active):
-        return None
+        # A file that imports a pack's library itself needs no reading of its neighbours.
+        if any(activations(texts, triggers, ())) or any(
+                activations(texts, triggers, (), blobs.existing)):  # follow-imports is on
+            return None
     sys.stdout.write("All checks passed.\n")  # output.text for a report with no finding
     return 0
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remora_review.packs import trigger_cache
+from remora_review.packs import discovery_cache
 from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.loader import (
     MANIFEST,
@@ -103,6 +103,8 @@ def discover_packs(
     A place that should hold a pack but holds no readable one (a broken pip package, a bad file in
     pack-paths) raises PackError, or, given `on_problem`, is reported to it and skipped.
     """
+    if not settings.pack_paths and (remembered := _remembered(environ)) is not None:
+        return remembered
     found = scan_packs(settings, root, environ)
     if found.problems and on_problem is None:
         first = found.problems[0]
@@ -112,6 +114,28 @@ def discover_packs(
         for problem in found.problems:
             on_problem(problem.message)
     return list(found.packs)
+
+
+def _remembered(environ: Mapping[str, str]) -> list[PackRef] | None:
+    """The packs the last scan found, while nothing it read has changed (discovery_cache.py)."""
+    found = discovery_cache.read(str(default_cache_root(environ).parent),
+                                 str(default_install_dir(environ)))
+    if found is None:
+        return None
+    try:
+        return [PackRef(name=str(f["name"]), origin=str(f["origin"]), path=Path(str(f["path"])),
+                        version=str(f["version"]), kind=str(f["kind"]), library=str(f["library"]),
+                        library_version=str(f["library_version"]),
+                        activate_on=tuple(str(m) for m in f["activate_on"]))  # type: ignore[attr-defined]
+                for f in found]
+    except (KeyError, TypeError):
+        return None
+
+
+def _found(ref: PackRef) -> discovery_cache.Found:
+    return {"name": ref.name, "origin": ref.origin, "path": str(ref.path), "version": ref.version,
+            "kind": ref.kind, "library": ref.library, "library_version": ref.library_version,
+            "activate_on": list(ref.activate_on)}
 
 
 def scan_packs(
@@ -131,7 +155,7 @@ def scan_packs(
             continue
         candidates.extend(_scan_location(path, PACK_PATHS, problems))
     install_dir = default_install_dir(environ)
-    before = trigger_cache.environment_stamps(str(install_dir))
+    before = discovery_cache.environment_stamps(str(install_dir))
     searched.append(f"{INSTALL_DIR} {install_dir}")
     if install_dir.is_dir():
         candidates.extend(_scan_children(install_dir, INSTALL_DIR, problems))
@@ -149,11 +173,11 @@ def scan_packs(
             shadowed.append(Shadowed(ref, winners[ref.name]))
         else:
             winners[ref.name] = ref
-    if not problems and not settings.pack_paths:  # for the hook's no-pack path (no_pack.py)
-        trigger_cache.remember(
+    if not problems and not settings.pack_paths:  # read back by discover_packs and no_pack.py
+        discovery_cache.remember(
             str(default_cache_root(environ).parent), before,
             [*(m or "" for m in modules), *(_manifest_file(r.path) for r in winners.values())],
-            [(r.name, r.kind, tuple(r.activate_on)) for r in winners.values()])
+            [_found(r) for r in sorted(winners.values(), key=lambda r: r.name)])
     return Discovery(
         packs=tuple(sorted(winners.values(), key=lambda r: r.name)),
         shadowed=tuple(shadowed),

@@ -1,5 +1,6 @@
 """The hook's answer for a commit that activates no pack, given before the full path loads
-(no_pack.py), and the packs' triggers it remembers (packs/trigger_cache.py): never stale."""
+(no_pack.py), and the packs discovery remembers for it and for reviews
+(packs/discovery_cache.py): never stale."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from remora_review.packs import trigger_cache
+from remora_review.packs import discovery_cache
 from tests.integration.conftest import Repo
 from tests.packs.conftest import write_pack_files
 
@@ -131,17 +132,17 @@ def test_remembered_triggers_are_dropped_when_what_they_rest_on_changes(tmp_path
     manifest.parent.mkdir()
     manifest.write_text("x")
     _age(manifest)
-    triggers = [("p", "library", ("p",))]
-    before = trigger_cache.environment_stamps(str(install))
-    trigger_cache.remember(str(cache), before, [str(manifest)], triggers)
-    assert trigger_cache.read(str(cache), str(install)) == triggers
+    triggers: list[dict[str, object]] = [{"name": "p", "kind": "library", "activate_on": ["p"]}]
+    before = discovery_cache.environment_stamps(str(install))
+    discovery_cache.remember(str(cache), before, [str(manifest)], triggers)
+    assert discovery_cache.read(str(cache), str(install)) == triggers
     manifest.write_text("y")  # a pack rebuilt in place
-    assert trigger_cache.read(str(cache), str(install)) is None
+    assert discovery_cache.read(str(cache), str(install)) is None
     # Too fresh to trust: not remembered at all.
-    trigger_cache.remember(str(cache), before, [str(manifest)], triggers)
-    assert trigger_cache.read(str(cache), str(install)) is None
+    discovery_cache.remember(str(cache), before, [str(manifest)], triggers)
+    assert discovery_cache.read(str(cache), str(install)) is None
     _age(manifest)
-    trigger_cache.remember(str(cache), before, [str(manifest)], triggers)
-    assert trigger_cache.read(str(cache), str(install)) == triggers
+    discovery_cache.remember(str(cache), before, [str(manifest)], triggers)
+    assert discovery_cache.read(str(cache), str(install)) == triggers
     install.mkdir()  # the first pack installed by hand
-    assert trigger_cache.read(str(cache), str(install)) is None
+    assert discovery_cache.read(str(cache), str(install)) is None

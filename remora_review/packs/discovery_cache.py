@@ -1,7 +1,9 @@
-"""What activation needs of the installed packs (name, kind, the modules that activate it),
-remembered between runs so the hook's no-pack path decides without reading a manifest.
+"""The packs discovery found (each winning copy's name, where it is, its manifest's activation
+fields), remembered between runs so that neither the hook's no-pack path nor a review reads a
+manifest again, or imports tomllib, zipfile or importlib.metadata to do so.
 
-Discovery (discovery.scan_packs) writes it; no_pack.py reads it. An entry holds the stamps of
+Discovery (discovery.scan_packs) writes it; discovery.discover_packs and no_pack.py read it. An
+entry holds the stamps of
 everything discovery read: the directories on sys.path (pip adds, renames or deletes a dist-info
 there), the install dir, the module behind each entry point, each winning pack's manifest (a
 `.pack` file, or a directory pack's manifest.toml), the interpreter, this release and this
@@ -25,8 +27,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-# (name, kind, activate_on), as activation.PackTrigger holds them.
-Trigger = tuple[str, str, tuple[str, ...]]
+# A PackRef's fields (discovery.py), as JSON holds them: name, origin, path, version, kind,
+# library, library_version, activate_on (a list).
+Found = dict[str, object]
 _RACY_NS = 2_000_000_000
 _DISCOVERY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "discovery.py")
 
@@ -51,11 +54,11 @@ def environment_stamps(install_dir: str) -> dict[str, object]:
 def _cache_file(cache_dir: str) -> str:
     # One file per interpreter environment, so two virtual environments do not evict each other.
     key = zlib.crc32(json.dumps([sys.prefix, sys.path]).encode("utf-8", "surrogateescape"))
-    return os.path.join(cache_dir, f"triggers-{key:08x}.json")
+    return os.path.join(cache_dir, f"discovered-{key:08x}.json")
 
 
-def read(cache_dir: str, install_dir: str) -> list[Trigger] | None:
-    """The remembered triggers, or None when there are none or anything they rest on changed."""
+def read(cache_dir: str, install_dir: str) -> list[Found] | None:
+    """The remembered packs, or None when there are none or anything they rest on changed."""
     try:
         with open(_cache_file(cache_dir), encoding="utf-8") as fh:
             entry = json.load(fh)
@@ -63,15 +66,17 @@ def read(cache_dir: str, install_dir: str) -> list[Trigger] | None:
             return None
         if any(_stamp(path) != stamp for path, stamp in entry["files"]):
             return None
-        return [(str(name), str(kind), tuple(str(m) for m in modules))
-                for name, kind, modules in entry["triggers"]]
+        packs = entry["packs"]
+        if not isinstance(packs, list) or not all(isinstance(p, dict) for p in packs):
+            return None
+        return packs
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def remember(cache_dir: str, environment: dict[str, object], files: Iterable[str],
-             triggers: Sequence[Trigger]) -> None:
-    """Keep `triggers` under `environment` (taken before the scan) and the stamps of `files` (what
+             packs: Sequence[Found]) -> None:
+    """Keep `packs` under `environment` (taken before the scan) and the stamps of `files` (what
     the scan read), unless one of them is missing or too fresh to trust; a failure to write only
     means the next run scans again."""
     stamps = {path: _stamp(path) for path in files}
@@ -81,12 +86,12 @@ def remember(cache_dir: str, environment: dict[str, object], files: Iterable[str
             s is not None and now - s[1] < _RACY_NS for s in [*stamps.values(),
                                                              *(s for _, s in earlier)]):
         return
-    if read(cache_dir, str(environment["install_dir"])) == list(triggers):
+    if read(cache_dir, str(environment["install_dir"])) == list(packs):
         return  # already remembered: no write on every full run
     from remora_review.atomic import write_atomic
 
     entry = {"environment": environment, "files": [[p, s] for p, s in stamps.items()],
-             "triggers": [[name, kind, list(modules)] for name, kind, modules in triggers]}
+             "packs": list(packs)}
     with contextlib.suppress(OSError):
         write_atomic(Path(_cache_file(cache_dir)),
                      json.dumps(entry).encode("utf-8", "surrogateescape"), make_parents=True)
