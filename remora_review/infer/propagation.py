@@ -4,7 +4,7 @@ sure at one end of a call, a return or an override travels to the other end, acr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -35,9 +35,14 @@ class _Module:
     imported: frozenset[str]
 
 
-def _parsed(path: str, source: str, inferer: TypeInferer | None) -> _Module | None:
+def _parse(source: str) -> meta.MetadataWrapper:
+    return meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+
+
+def _parsed(path: str, source: str, inferer: TypeInferer | None,
+            parse: Callable[[str], meta.MetadataWrapper]) -> _Module | None:
     try:
-        wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+        wrapper = parse(source)
     except cst.ParserSyntaxError:
         return None
     builder = ProfileBuilder(wrapper)
@@ -118,17 +123,19 @@ def propagate(
     inferers: Mapping[str, TypeInferer],
     project: ProjectIndex,
     rounds: int = PROJECT_ROUNDS,
+    parse: Callable[[str], meta.MetadataWrapper] = _parse,
 ) -> Propagated:
     """Predictions for every unannotated parameter of the (path, source) files that have an
     inferer (the packs they activate); the others lend their parameters' uses to the values
     passed to them. `project` indexes the whole project as written (the files included). Each
     round adds the sure predictions of the last as assumed annotations of their modules' facts;
     a parameter once sure keeps its class, so the rounds end at a fixed point (or after
-    `rounds`)."""
+    `rounds`). `parse` gives a source's tree: one a caller's checks share (checks/trees.py) or
+    one of its own."""
     if not inferers:
         return Propagated(project, {}, {})
     modules = [m for path, source in files
-               if (m := _parsed(path, source, inferers.get(path))) is not None]
+               if (m := _parsed(path, source, inferers.get(path), parse)) is not None]
     sites = dict(zip((m.path for m in modules), _with_uses_across(modules, project)))
     joined = {m.path: {(m.builder.qualified(new.function.name) or "", new.param.name.value):
                        new.profile for old, new in zip(m.sites, sites[m.path])
