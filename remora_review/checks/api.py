@@ -9,6 +9,8 @@ or a subclass the value might be, answers unknown attributes (`__getattr__`) or 
 
 from __future__ import annotations
 
+import ast
+import bisect
 import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,6 +58,7 @@ class _Hierarchy:
 
     table: ApiTable
     subclasses: Mapping[str, tuple[ClassInfo, ...]]
+    names: tuple[str, ...]  # every name `table.canonical` knows, sorted
 
     @classmethod
     def of(cls, table: ApiTable) -> _Hierarchy:
@@ -63,10 +66,17 @@ class _Hierarchy:
         for info in table.classes.values():
             for base in info.bases:
                 below.setdefault(base, []).append(info)
-        return cls(table, {k: tuple(v) for k, v in below.items()})
+        names = tuple(sorted({*table.classes, *table.functions, *table.aliases}))
+        return cls(table, {k: tuple(v) for k, v in below.items()}, names)
 
     def family(self, info: ClassInfo) -> tuple[ClassInfo, ...]:
         return (info, *self.subclasses.get(info.name, ()))
+
+    def reaches(self, dotted: str) -> bool:
+        """Whether the table knows `dotted` or a name below it (`sqlalchemy.orm`)."""
+        at = bisect.bisect_left(self.names, dotted)
+        return at < len(self.names) and (self.names[at] == dotted
+                                         or self.names[at].startswith(dotted + "."))
 
 
 @dataclass
@@ -117,6 +127,9 @@ class ApiCheck:
         tables = [p.api_table for p in ctx.packs if p.kind == "library"]
         if not tables:
             return CheckResult()
+        hierarchies = [self._hierarchy(t) for t in tables]
+        if not _may_reach(ctx.source, hierarchies):
+            return CheckResult()  # nothing here can name a table's class: no scope analysis
         # The type-hint check resolves the same scopes on the same wrapper: one cost.
         wrapper = ctx.analysed
         seen = _Collector()
@@ -124,7 +137,7 @@ class ApiCheck:
         file = _File(
             ctx=ctx,
             wrapper=wrapper,
-            hierarchies=[self._hierarchy(t) for t in tables],
+            hierarchies=hierarchies,
             scopes=wrapper.resolve(meta.ScopeProvider),
             seen=seen,
         )
@@ -140,6 +153,30 @@ class ApiCheck:
 
 
 # --- what the file does ------------------------------------------------------------------------
+
+
+def _may_reach(source: str, hierarchies: Sequence[_Hierarchy]) -> bool:
+    """Whether some import of the module could lead to a table's class or function: every value
+    the check judges starts from a name whose qualified name comes from an import (libcst's
+    QualifiedNameSource.IMPORT), and that name is the import's own (`import a.b` binds `a`) or
+    one below it (`a.b.Session`). Read with `ast`, whose parse costs a fraction of the scope
+    analysis it spares on modules that import nothing of the library."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name if a.asname else a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if any(a.name == "*" for a in node.names):
+                return True  # a star import binds names no scope analysis lists
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue  # relative: libcst qualifies its names with a leading dot, which no table has
+        if any(h.reaches(name) for h in hierarchies for name in names):
+            return True
+    return False
 
 
 class _Collector(cst.CSTVisitor):

@@ -224,3 +224,16 @@ def test_receivers_through_each_kind_of_binding(packs):
         "        x.nope0\n"
     )
     assert _codes(source, packs) == [(line, "RR201") for line in (7, 9, 11, 15, 17)]
+
+
+def test_every_import_form_that_names_the_library_is_read(packs):
+    # A module is analysed only when some import could name a table's class (checks/api.py
+    # _may_reach); each of these does, through a name the import binds or one below it.
+    sources = {
+        "import sqlalchemy.cyextension\ndef f(e: sqlalchemy.Engine):\n    e.nope\n": [(3, "RR201")],
+        "import sqlalchemy.orm as orm\ndef f(s: orm.Session):\n    s.nope\n": [(3, "RR201")],
+        "from sqlalchemy import orm\ndef f(s: orm.Session):\n    s.nope\n": [(3, "RR201")],
+        "def f():\n    from httpx import Client\n    Client(proxies='x')\n": [(3, "RR202")],
+        "import os\nfrom . import sqlalchemy\ndef f(s: sqlalchemy.orm.Session):\n    s.nope\n": [],
+    }
+    assert {s: _codes(s, packs) for s in sources} == sources
