@@ -142,7 +142,8 @@ class TypeHintCheck:
         changed = propagated.with_joined_uses(ctx.path, builder, changed)
         imports = _FileImports(ctx.source, self.import_style)
         for site, prediction in predict_sites(builder, changed, inferer, project, facts,
-                                              is_package, imported_modules(ctx.source)):
+                                              is_package, imported_modules(ctx.source),
+                                              propagated.memo):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue

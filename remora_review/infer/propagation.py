@@ -13,7 +13,7 @@ import libcst.metadata as meta
 from remora_review.infer.inferer import Prediction, TypeInferer
 from remora_review.infer.links import call_targets, callee_path
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
-from remora_review.infer.rounds import predict_sites, wanted
+from remora_review.infer.rounds import RankedMemo, predict_sites, wanted
 from remora_review.infer.weights import HOPS, LINKED, PROJECT_ROUNDS
 from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex
@@ -66,6 +66,8 @@ class Propagated:
     # path -> (function qualname, parameter) -> its profile with the uses of the parameters of
     # other modules it is passed on to (only those that took some)
     joined: Mapping[str, Mapping[tuple[str, str], UsageProfile]] = field(default_factory=dict)
+    # Each module's last ranking and its inputs, for the check's own prediction after the rounds
+    memo: RankedMemo = field(default_factory=RankedMemo)
 
     def with_joined_uses(self, path: str, builder: ProfileBuilder,
                          sites: Sequence[ParameterSite]) -> list[ParameterSite]:
@@ -142,7 +144,8 @@ def propagate(
                        if new.profile != old.profile} for m in modules}
     joined = {path: j for path, j in joined.items() if j}
     assumed: dict[str, dict[str, dict[str, str]]] = {}
-    state = Propagated(project, {}, {}, joined)
+    memo = RankedMemo()
+    state = Propagated(project, {}, {}, joined, memo)
     out: dict[str, list[Prediction]] = {}
     pending = [(m, m.inferer) for m in modules if m.inferer is not None]
     for _ in range(max(1, rounds)):
@@ -151,7 +154,7 @@ def propagate(
             index = state.index_for(m.module)
             predicted = predict_sites(m.builder, sites[m.path], inferer, index,
                                       index.modules.get(m.module) or _facts(m, {}), m.is_package,
-                                      m.imported)
+                                      m.imported, memo)
             out[m.path] = [p for _, p in predicted]
             for site, p in predicted:
                 if p.confidence < LINKED:
@@ -162,7 +165,7 @@ def propagate(
                     params[p.parameter] = p.candidates[0].annotation
                     grown = True
         state = Propagated(project, {m.module: _facts(m, assumed) for m in modules
-                                     if m.module in assumed}, out, joined)
+                                     if m.module in assumed}, out, joined, memo)
         if not grown:
             break
         pending = [(m, i) for m, i in pending
