@@ -7,10 +7,11 @@ run; a strict runtime (the tests') re-raises instead, so a broken check cannot p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from remora_review.checks.syntax import syntax_error
+from remora_review.checks.trees import SharedTrees
 from remora_review.findings import Finding
 from remora_review.suppression import parse_suppressions
 
@@ -41,6 +42,7 @@ class Runtime:
     retrieval: Retrieval | None
     strict: bool = False  # a check that raises fails the run instead of becoming a note
     generated: GeneratedFixes | None = None  # the code model's fixes; None: no generator configured
+    trees: SharedTrees = field(default_factory=SharedTrees)  # the libcst trees its readers share
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
         path=job.path, source=slice_source(job.source, job.changed_lines),
         changed_lines=job.changed_lines, packs=tuple(runtime.packs[name] for name in job.packs),
         retrieval=runtime.retrieval, settings=validated(runtime.settings),
+        trees=runtime.trees,
     )
     if any(c.needs_packs for c in checks):  # pack checks work on the libcst tree
         import libcst as cst  # only files that activate a pack pay for libcst

@@ -232,8 +232,11 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
         note(skipped)
     retrieval = (backends.retrieval(list(packs.values()), settings, backends.environ, note)
                  if packs else None)
+    from remora_review.checks.trees import SharedTrees
+
+    trees = SharedTrees()
     env = registry.CheckEnv(root, settings, packs, retrieval,
-                            backends.project(root, changes.source_rev, note, blobs), files)
+                            backends.project(root, changes.source_rev, note, blobs), files, trees)
     generated = None
     if settings.generator is not None and packs:
         from remora_review.checks.import_style import read_import_style
@@ -242,7 +245,7 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
         generated = GeneratedFixes(settings.generator, packs, retrieval,
                                    import_style=read_import_style(root))
     return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict,
-                   generated)
+                   generated, trees)
 
 
 def review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Backends = Backends(),

@@ -9,10 +9,13 @@ or a subclass the value might be, answers unknown attributes (`__getattr__`) or 
 
 from __future__ import annotations
 
+import ast
+import bisect
 import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import libcst as cst
 import libcst.matchers as m
@@ -55,6 +58,7 @@ class _Hierarchy:
 
     table: ApiTable
     subclasses: Mapping[str, tuple[ClassInfo, ...]]
+    names: tuple[str, ...]  # every name `table.canonical` knows, sorted
 
     @classmethod
     def of(cls, table: ApiTable) -> _Hierarchy:
@@ -62,10 +66,17 @@ class _Hierarchy:
         for info in table.classes.values():
             for base in info.bases:
                 below.setdefault(base, []).append(info)
-        return cls(table, {k: tuple(v) for k, v in below.items()})
+        names = tuple(sorted({*table.classes, *table.functions, *table.aliases}))
+        return cls(table, {k: tuple(v) for k, v in below.items()}, names)
 
     def family(self, info: ClassInfo) -> tuple[ClassInfo, ...]:
         return (info, *self.subclasses.get(info.name, ()))
+
+    def reaches(self, dotted: str) -> bool:
+        """Whether the table knows `dotted` or a name below it (`sqlalchemy.orm`)."""
+        at = bisect.bisect_left(self.names, dotted)
+        return at < len(self.names) and (self.names[at] == dotted
+                                         or self.names[at].startswith(dotted + "."))
 
 
 @dataclass
@@ -73,13 +84,30 @@ class _File:
     """What one file's check resolves once."""
 
     ctx: FileContext
+    wrapper: meta.MetadataWrapper
     hierarchies: Sequence[_Hierarchy]
     scopes: Mapping[cst.CSTNode, meta.Scope | None]
-    parents: Mapping[cst.CSTNode, cst.CSTNode]
-    positions: Mapping[cst.CSTNode, meta.CodeRange]
     seen: _Collector
     cache: dict[cst.CSTNode, _Known | None] = field(default_factory=dict)
     judged: int = 0
+
+    @property
+    def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        return self.seen.parents
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, meta.CodeRange]:
+        """Resolved when first read: a whole-file run reads them for its findings only (the
+        provider generates the module's whole code)."""
+        return self.wrapper.resolve(meta.PositionProvider)
+
+    def in_scope(self, node: cst.CSTNode, first_line_only: bool = False) -> bool:
+        """Whether the node lies on a line the run reports on."""
+        if self.ctx.changed_lines is None:
+            return True  # every node of the module has a position, and every line is in scope
+        span = self.positions.get(node)
+        return span is not None and self.ctx.touches(
+            span.start.line, span.start.line if first_line_only else span.end.line)
 
 
 @dataclass
@@ -99,16 +127,18 @@ class ApiCheck:
         tables = [p.api_table for p in ctx.packs if p.kind == "library"]
         if not tables:
             return CheckResult()
-        # The type-hint check resolves the same scopes and parents on the same wrapper: one cost.
+        hierarchies = [self._hierarchy(t) for t in tables]
+        if not _may_reach(ctx.source, hierarchies):
+            return CheckResult()  # nothing here can name a table's class: no scope analysis
+        # The type-hint check resolves the same scopes on the same wrapper: one cost.
         wrapper = ctx.analysed
         seen = _Collector()
         wrapper.module.visit(seen)
         file = _File(
             ctx=ctx,
-            hierarchies=[self._hierarchy(t) for t in tables],
+            wrapper=wrapper,
+            hierarchies=hierarchies,
             scopes=wrapper.resolve(meta.ScopeProvider),
-            parents=wrapper.resolve(meta.ParentNodeProvider),
-            positions=wrapper.resolve(meta.PositionProvider),
             seen=seen,
         )
         found = tuple(_findings(file))
@@ -125,6 +155,30 @@ class ApiCheck:
 # --- what the file does ------------------------------------------------------------------------
 
 
+def _may_reach(source: str, hierarchies: Sequence[_Hierarchy]) -> bool:
+    """Whether some import of the module could lead to a table's class or function: every value
+    the check judges starts from a name whose qualified name comes from an import (libcst's
+    QualifiedNameSource.IMPORT), and that name is the import's own (`import a.b` binds `a`) or
+    one below it (`a.b.Session`). Read with `ast`, whose parse costs a fraction of the scope
+    analysis it spares on modules that import nothing of the library."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name if a.asname else a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if any(a.name == "*" for a in node.names):
+                return True  # a star import binds names no scope analysis lists
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue  # relative: libcst qualifies its names with a leading dot, which no table has
+        if any(h.reaches(name) for h in hierarchies for name in names):
+            return True
+    return False
+
+
 class _Collector(cst.CSTVisitor):
     """One pass over the module: the attribute reads and calls to look at, and what tells a read
     apart from an API use the table must know."""
@@ -138,6 +192,10 @@ class _Collector(cst.CSTVisitor):
         self.dynamic_names: set[str] = set()
         self._stores: set[cst.CSTNode] = set()
         self._probing = 0  # how many `try` bodies around, whose handlers catch a failed probe
+        # The parent of each node whose parent a value's class is read through (a called
+        # attribute, a binding's statement): only those, in this same pass, where libcst's
+        # ParentNodeProvider would map every node of the module in one more.
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node not in self._stores:
@@ -145,17 +203,47 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+        self.parents[node.func] = node
         if m.matches(node.func, m.Name("hasattr") | m.Name("getattr") | m.Name("setattr")
                      | m.Name("delattr")) and len(node.args) >= 2:
             value = node.args[1].value
             if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
                 self.dynamic_names.add(value.evaluated_value)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self.parents[target] = node
+
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.parents[node.target] = node
         self._store(node.target)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.parents[node.target] = node
         self._store(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.parents[node.target] = node
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.parents[node.name] = node
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            self.parents[item] = node
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.parents[node.asname] = node
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self.parents[node.name] = node
+
+    def visit_Parameters(self, node: cst.Parameters) -> None:
+        for star in (node.star_arg, node.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.parents[star] = node
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._store(node.target)
@@ -208,16 +296,14 @@ def _findings(file: _File) -> Iterator[Finding]:
         attr = node.attr.value
         if probing or attr.startswith("_"):
             continue  # API tables list public members only
-        span = file.positions.get(node.attr)
-        if span is None or not file.ctx.touches(span.start.line, span.end.line):
+        if not file.in_scope(node.attr):
             continue
         known = _value_class(file, node.value, 0)
         if known is not None:
             file.judged += 1
             yield from _check_member(file, known, node, _called(file, node))
     for call in file.seen.calls:
-        span = file.positions.get(call)
-        if span is not None and file.ctx.touches(span.start.line, span.start.line):
+        if file.in_scope(call, first_line_only=True):
             yield from _check_library_call(file, call)
 
 

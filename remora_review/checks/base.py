@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
+from remora_review.checks.trees import SharedTrees
 from remora_review.config import Settings
 from remora_review.findings import Finding
 
@@ -42,18 +43,18 @@ class FileContext:
     retrieval: Retrieval | None  # None when the embedding extra is not installed
     settings: Settings
 
+    # Where its trees come from: the run's, so that a tree another reader of the run parsed
+    # (propagation, checks/trees.py) is not parsed and resolved again.
+    trees: SharedTrees = field(default_factory=SharedTrees)
+
     @cached_property
     def module(self) -> cst.Module:
         """The libcst tree of `source`; raises libcst.ParserSyntaxError where libcst cannot parse."""
-        import libcst as cst
-
-        return cst.parse_module(self.source)
+        return self.wrapper.module
 
     @cached_property
     def wrapper(self) -> meta.MetadataWrapper:
-        import libcst.metadata as meta
-
-        return meta.MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return self.trees.parse(self.source)
 
     @cached_property
     def analysed(self) -> meta.MetadataWrapper:
@@ -62,7 +63,6 @@ class FileContext:
         positions, scopes and names in fewer nodes. Its module's code is not `source`: read
         positions from it, never text (`module` is the slice itself)."""
         import libcst as cst
-        import libcst.metadata as meta
 
         from remora_review.checks.folded import fold_blank_runs
 
@@ -70,7 +70,7 @@ class FileContext:
         if folded != self.source:
             # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
             with contextlib.suppress(cst.ParserSyntaxError):
-                return meta.MetadataWrapper(cst.parse_module(folded), unsafe_skip_copy=True)
+                return self.trees.parse(folded)
         return self.wrapper
 
     def touches(self, start: int, end: int) -> bool:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from remora_review.checks.trees import SharedTrees
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Check, Retrieval
@@ -34,6 +36,9 @@ class CheckEnv:
     project: Callable[[], ProjectIndex]  # the project's declarations, read on first call
     # Every file of the run as it is checked
     files: Sequence[RunFile] = ()
+    # The libcst trees its readers share (checks/trees.py): the Runtime's, which the files'
+    # contexts parse through.
+    trees: SharedTrees = field(default_factory=SharedTrees)
 
 
 @dataclass(frozen=True)

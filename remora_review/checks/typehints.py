@@ -12,7 +12,9 @@ import libcst.metadata as meta
 
 from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import CheckResult, FileContext
+from remora_review.checks.folded import fold_blank_runs
 from remora_review.checks.import_style import ImportStyle, Section, read_import_style
+from remora_review.checks.trees import SharedTrees
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.inferer import InfererCache, Prediction, TypeInferer
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
@@ -60,11 +62,17 @@ class TypeHintCheck:
     # for the others (infer/propagation.py), worked out once, on first use.
     # (path, whole text, the library packs it activates, the lines reported on; None: all)
     files: Sequence[tuple[str, str, Sequence[LoadedPack], frozenset[int] | None]] = ()
+    # Where propagation parses the files it takes: the run's trees, which the files' own checks
+    # read again (checks/trees.py).
+    trees: SharedTrees = field(default_factory=SharedTrees)
     name: str = "typehints"
     codes: Sequence[str] = (CODE,)
     needs_packs: bool = True
     _style: ImportStyle | None = field(default=None, init=False, repr=False)
     _propagated: Propagated | None = field(default=None, init=False, repr=False)
+    _taken: list[tuple[str, str, Sequence[LoadedPack]]] | None = field(default=None, init=False,
+                                                                        repr=False)
+    _folded: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def import_style(self) -> ImportStyle:
@@ -73,19 +81,38 @@ class TypeHintCheck:
             self._style = read_import_style(self.repo_root)
         return self._style
 
+    def taken(self) -> list[tuple[str, str, Sequence[LoadedPack]]]:
+        """The files propagation takes (path, text, library packs); none when it would not run.
+
+        Files that activate no pack lend their parameters' uses (`store(session)`). Only files
+        the run reads whole take part (`check --all`, new files): propagation analyses every
+        function of a file, and a commit's cost must follow the lines it changes, not the size
+        of the files it touches (measured: 4.3 s against 2.2 s on the hook bench's ten alembic
+        files, each given one function)."""
+        if self._taken is None:
+            wanted = [(p, text, packs) for p, text, packs, lines in self.files
+                      if _whole(text, lines) and has_unannotated(text)]
+            self._taken = wanted if len(wanted) > 1 and any(w[2] for w in wanted) else []
+        return self._taken
+
+    def share_trees(self) -> None:
+        """Have the run keep the trees propagation parses, for the files' own checks (which
+        parse the same folded text, FileContext.analysed), whichever of them comes first."""
+        self.trees.share(self._fold(text) for _, text, _ in self.taken())
+
+    def _fold(self, text: str) -> str:
+        if text not in self._folded:
+            self._folded[text] = fold_blank_runs(text)
+        return self._folded[text]
+
     def propagated(self) -> Propagated:
         """The project's declarations, with the sure predictions of the run's files."""
         if self._propagated is None:
-            # Files that activate no pack lend their parameters' uses (`store(session)`).
-            # Only files the run reads whole take part (`check --all`, new files): propagation
-            # analyses every function of a file, and a commit's cost must follow the lines it
-            # changes, not the size of the files it touches (measured: 4.3 s against 2.2 s on
-            # the hook bench's ten alembic files, each given one function).
-            wanted = [f for f in self.files if _whole(f[1], f[3]) and has_unannotated(f[1])]
-            inferers = {p: self.inferers.for_packs(packs) for p, _, packs, _ in wanted if packs} \
-                if len(wanted) > 1 else {}
-            self._propagated = propagate([(p, text) for p, text, _, _ in wanted], inferers,
-                                         self.project())
+            taken = self.taken()
+            inferers = {p: self.inferers.for_packs(packs) for p, _, packs in taken if packs}
+            self._propagated = propagate([(p, text) for p, text, _ in taken], inferers,
+                                         self.project(),
+                                         parse=lambda text: self.trees.parse(self._fold(text)))
         return self._propagated
 
     def run(self, ctx: FileContext) -> CheckResult:
@@ -115,7 +142,8 @@ class TypeHintCheck:
         changed = propagated.with_joined_uses(ctx.path, builder, changed)
         imports = _FileImports(ctx.source, self.import_style)
         for site, prediction in predict_sites(builder, changed, inferer, project, facts,
-                                              is_package, imported_modules(ctx.source)):
+                                              is_package, imported_modules(ctx.source),
+                                              propagated.memo):
             high = prediction.confidence >= settings.threshold
             if not high and not settings.report_below:
                 continue
@@ -204,5 +232,7 @@ def build(env: CheckEnv) -> TypeHintCheck:
     library = {name: p for name, p in env.packs.items() if p.kind == "library"}
     files = [(f.path, f.text, [library[n] for n in f.packs if n in library], f.lines)
              for f in env.files]
-    return TypeHintCheck(InfererCache(env.retrieval, top_k=env.settings.typehints.top_k), env.root,
-                         env.project, files)
+    check = TypeHintCheck(InfererCache(env.retrieval, top_k=env.settings.typehints.top_k),
+                          env.root, env.project, files, env.trees)
+    check.share_trees()
+    return check

@@ -4,7 +4,7 @@ sure at one end of a call, a return or an override travels to the other end, acr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -13,7 +13,7 @@ import libcst.metadata as meta
 from remora_review.infer.inferer import Prediction, TypeInferer
 from remora_review.infer.links import call_targets, callee_path
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
-from remora_review.infer.rounds import predict_sites, wanted
+from remora_review.infer.rounds import RankedMemo, predict_sites, wanted
 from remora_review.infer.weights import HOPS, LINKED, PROJECT_ROUNDS
 from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex
@@ -35,9 +35,14 @@ class _Module:
     imported: frozenset[str]
 
 
-def _parsed(path: str, source: str, inferer: TypeInferer | None) -> _Module | None:
+def _parse(source: str) -> meta.MetadataWrapper:
+    return meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+
+
+def _parsed(path: str, source: str, inferer: TypeInferer | None,
+            parse: Callable[[str], meta.MetadataWrapper]) -> _Module | None:
     try:
-        wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+        wrapper = parse(source)
     except cst.ParserSyntaxError:
         return None
     builder = ProfileBuilder(wrapper)
@@ -61,6 +66,8 @@ class Propagated:
     # path -> (function qualname, parameter) -> its profile with the uses of the parameters of
     # other modules it is passed on to (only those that took some)
     joined: Mapping[str, Mapping[tuple[str, str], UsageProfile]] = field(default_factory=dict)
+    # Each module's last ranking and its inputs, for the check's own prediction after the rounds
+    memo: RankedMemo = field(default_factory=RankedMemo)
 
     def with_joined_uses(self, path: str, builder: ProfileBuilder,
                          sites: Sequence[ParameterSite]) -> list[ParameterSite]:
@@ -123,24 +130,27 @@ def propagate(
     inferers: Mapping[str, TypeInferer],
     project: ProjectIndex,
     rounds: int = PROJECT_ROUNDS,
+    parse: Callable[[str], meta.MetadataWrapper] = _parse,
 ) -> Propagated:
     """Predictions for every unannotated parameter of the (path, source) files that have an
     inferer (the packs they activate); the others lend their parameters' uses to the values
     passed to them. `project` indexes the whole project as written (the files included). Each
     round adds the sure predictions of the last as assumed annotations of their modules' facts;
     a parameter once sure keeps its class, so the rounds end at a fixed point (or after
-    `rounds`)."""
+    `rounds`). `parse` gives a source's tree: one a caller's checks share (checks/trees.py) or
+    one of its own."""
     if not inferers:
         return Propagated(project, {}, {})
     modules = [m for path, source in files
-               if (m := _parsed(path, source, inferers.get(path))) is not None]
+               if (m := _parsed(path, source, inferers.get(path), parse)) is not None]
     sites = dict(zip((m.path for m in modules), _with_uses_across(modules, project)))
     joined = {m.path: {(m.builder.qualified(new.function.name) or "", new.param.name.value):
                        new.profile for old, new in zip(m.sites, sites[m.path])
                        if new.profile != old.profile} for m in modules}
     joined = {path: j for path, j in joined.items() if j}
     assumed: dict[str, dict[str, dict[str, str]]] = {}
-    state = Propagated(project, {}, {}, joined)
+    memo = RankedMemo()
+    state = Propagated(project, {}, {}, joined, memo)
     out: dict[str, list[Prediction]] = {}
     pending = [(m, m.inferer) for m in modules if m.inferer is not None]
     for _ in range(max(1, rounds)):
@@ -149,7 +159,7 @@ def propagate(
             index = state.index_for(m.module)
             predicted = predict_sites(m.builder, sites[m.path], inferer, index,
                                       index.modules.get(m.module) or _facts(m, {}), m.is_package,
-                                      m.imported)
+                                      m.imported, memo)
             out[m.path] = [p for _, p in predicted]
             for site, p in predicted:
                 if p.confidence < LINKED:
@@ -160,7 +170,7 @@ def propagate(
                     params[p.parameter] = p.candidates[0].annotation
                     grown = True
         state = Propagated(project, {m.module: _facts(m, assumed) for m in modules
-                                     if m.module in assumed}, out, joined)
+                                     if m.module in assumed}, out, joined, memo)
         if not grown:
             break
         pending = [(m, i) for m, i in pending

@@ -5,8 +5,9 @@ to it."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import libcst as cst
 import libcst.metadata as meta
@@ -115,11 +116,33 @@ def _linked(
     return out
 
 
+@dataclass
+class RankedMemo:
+    """Each module's last ranking with everything it was ranked from. Propagation's rounds, and
+    the check after them, rank a module again whenever another module's sure predictions grew,
+    and most of the time nothing it reads changed: the same uses, declarations and classes give
+    the same ranking, taken from here instead of ranked again."""
+
+    _last: dict[str, tuple[tuple[Any, ...], list[tuple[Candidate, ...]]]] = field(
+        default_factory=dict)
+
+    def ranked(self, module: str, inputs: tuple[Any, ...],
+               rank: Callable[[], list[tuple[Candidate, ...]]]) -> list[tuple[Candidate, ...]]:
+        last = self._last.get(module)
+        if last is not None and last[0] == inputs:
+            return last[1]
+        out = rank()
+        self._last[module] = (inputs, out)
+        return out
+
+
 def predict_sites(
     builder: ProfileBuilder, sites: Sequence[ParameterSite], inferer: TypeInferer,
     project: ProjectIndex, facts: ModuleFacts, is_package: bool, imported: frozenset[str],
+    memo: RankedMemo | None = None,
 ) -> list[tuple[ParameterSite, Prediction]]:
-    """A prediction for each wanted site of one module that some class fits."""
+    """A prediction for each wanted site of one module that some class fits; `memo`: the
+    rankings of the run's earlier rounds, reused where nothing they read changed."""
     chosen = [_with_implementation(builder, s) for s in sites if wanted(s)]
     if not chosen:
         return []
@@ -132,9 +155,19 @@ def predict_sites(
     linked = links(facts, named, is_package)
     named = with_linked_uses(named, linked)
     classes = project.classes()
-    ranked = inferer.predict([profile for _, _, profile in named], declared, classes, imported,
-                             facts.module)
-    ranked = _linked(inferer, named, declared, ranked, linked, classes, imported, facts.module)
+
+    def rank() -> list[tuple[Candidate, ...]]:
+        first = inferer.predict([profile for _, _, profile in named], declared, classes,
+                                imported, facts.module)
+        return _linked(inferer, named, declared, first, linked, classes, imported, facts.module)
+
+    if memo is None:
+        ranked = rank()
+    else:
+        # The inferer compares by identity: one per set of packs, kept for the run.
+        inputs = (inferer, tuple(named), tuple(map(tuple, declared)), tuple(linked),
+                  classes, imported)
+        ranked = memo.ranked(facts.module, inputs, rank)
     out = []
     for site, candidates in zip(chosen, ranked):
         if not candidates:

@@ -194,3 +194,46 @@ def test_golden_fix(case, packs):
     outcome = fix_source(_job(source, packs), _runtime(packs))
     assert (outcome.fixed_source or source) == expected
     assert not [f for f in outcome.findings if f.code == "RR204"]  # nothing left to fix
+
+
+def test_receivers_through_each_kind_of_binding(packs):
+    # The parents the check reads a binding's class through (its own pass, no ParentNodeProvider):
+    # an annotated local, an assignment, a walrus, `except ... as`, a called attribute; and
+    # `*args: X` / `**kw: X`, which hold a tuple and a dict of X, not an X.
+    source = (
+        "from sqlalchemy.orm import Session\n"
+        "from sqlalchemy.exc import NoResultFound\n"
+        "def f(make, *many: Session, **named: Session):\n"
+        "    many.nope0\n"
+        "    named.nope0\n"
+        "    local: Session = make()\n"
+        "    local.nope1\n"
+        "    other = Session()\n"
+        "    other.nope2()\n"
+        "    if (s := Session()) is not None:\n"
+        "        s.nope3\n"
+        "    try:\n"
+        "        pass\n"
+        "    except NoResultFound as e:\n"
+        "        e.nope4\n"
+        "    first = second = Session()\n"
+        "    second.nope5\n"
+        "    a, b = Session(), Session()\n"
+        "    a.nope0\n"
+        "    for x in [Session()]:\n"
+        "        x.nope0\n"
+    )
+    assert _codes(source, packs) == [(line, "RR201") for line in (7, 9, 11, 15, 17)]
+
+
+def test_every_import_form_that_names_the_library_is_read(packs):
+    # A module is analysed only when some import could name a table's class (checks/api.py
+    # _may_reach); each of these does, through a name the import binds or one below it.
+    sources = {
+        "import sqlalchemy.cyextension\ndef f(e: sqlalchemy.Engine):\n    e.nope\n": [(3, "RR201")],
+        "import sqlalchemy.orm as orm\ndef f(s: orm.Session):\n    s.nope\n": [(3, "RR201")],
+        "from sqlalchemy import orm\ndef f(s: orm.Session):\n    s.nope\n": [(3, "RR201")],
+        "def f():\n    from httpx import Client\n    Client(proxies='x')\n": [(3, "RR202")],
+        "import os\nfrom . import sqlalchemy\ndef f(s: sqlalchemy.orm.Session):\n    s.nope\n": [],
+    }
+    assert {s: _codes(s, packs) for s in sources} == sources

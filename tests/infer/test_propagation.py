@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from remora_review.infer.inferer import build_inferer
-from remora_review.infer.propagation import predict_project
+from remora_review.infer.propagation import predict_project, propagate
 from remora_review.packs.loader import load_pack
 from remora_review.project.scan import index_from_sources
 
@@ -42,3 +42,23 @@ def test_a_sure_class_travels_along_callers_across_modules_until_it_is_less_sure
     # below the 0.95 at which a prediction is passed on, so `target` is not.
     assert _sure(inferer, 4) == {("main", "session"): "sqlalchemy.orm.Session",
                                  ("audit", "log"): "sqlalchemy.orm.Session"}
+
+
+def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monkeypatch):
+    # Round 1 ranks the three modules; `main`'s session is sure, so round 2 predicts each again
+    # (each has a parameter not sure: `row`, `log`, `target`): `audit`, whose caller now passes
+    # a Session, is ranked anew; the others read nothing that changed and keep their rankings.
+    ranked: list[str] = []
+    predict = inferer.predict
+
+    def counted(profiles, declared, project, imported, module):
+        ranked.append(module)
+        return predict(profiles, declared, project, imported, module)
+
+    monkeypatch.setattr(inferer, "predict", counted)
+    found = propagate(FILES, {p: inferer for p, _ in FILES}, index_from_sources(FILES), 4)
+    assert ranked.count("app.db") == 1 and ranked.count("app.sink") == 1
+    assert ranked.count("app.audit") == 2
+    sure = {(p.function, p.parameter) for ps in found.predictions.values() for p in ps
+            if p.confidence >= 0.9}
+    assert sure == {("main", "session"), ("audit", "log")}  # the fixed point, as above
