@@ -77,8 +77,8 @@ def test_gemma_with_a_small_adapter_proposes_only_what_the_gate_accepts(tmp_path
     assert "Traceback" not in review.stderr, review.stderr
     assert "no generator is configured" not in review.stderr
     fixed = (repo / "teams" / "service.py").read_text()
-    dropped = [line for line in review.stderr.splitlines()
-               if line.startswith("teams/service.py:7: generated fix for SQLA001 dropped: ")]
+    dropped = [line for line in review.stderr.splitlines() if line.startswith(
+        "remora-review: teams/service.py:7: generated fix for SQLA001 dropped: ")]
     if dropped:  # the verdict, with its reason; the user's file is untouched and still reported
         assert len(dropped) == 1 and dropped[0].split(" dropped: ", 1)[1].strip(), review.stderr
         assert fixed == TEAMS
