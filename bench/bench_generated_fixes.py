@@ -204,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             peer["proposed"] += 1
             accepted.append((case.where, apply_edits(job.source, fixed[0].fix.edits)))
             print(f"{case.where}: accepted ({seconds[-1]:.1f} s)")
+            # Shown at once too: a run stopped early still shows what it accepted.
+            print(textwrap.indent(accepted[-1][1].strip("\n"), "    + "), flush=True)
             continue
         reason = result.notes[0].split("dropped: ", 1)[-1] if result.notes else "no note"
         kind = _kind(reason)

@@ -25,7 +25,9 @@ from remora_review.sources import Skipped, SourceFile, read_existing, read_sourc
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
+    from remora_review.config import Generator as GeneratorSettings
     from remora_review.config import Settings
+    from remora_review.generate.base import Generator
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
     from remora_review.project.index import ProjectIndex
@@ -145,6 +147,10 @@ class Backends:
     # Where a review that needs packs may run instead (the hook: the warm server, through
     # review_client.review_in_server); None from it, or no delegate, runs it here.
     delegate: Delegate | None = None
+    # Opens the code model for the activated packs, on the run's first generated fix; the run
+    # closes what it returns at its end. None: generate/factory.py opens a fresh one. The warm
+    # server returns one it keeps (server_review.py), whose close() leaves it loaded.
+    generator: Callable[[GeneratorSettings, Mapping[str, LoadedPack]], Generator] | None = None
 
 
 # (root, changes, settings, fix, backends, note) -> the Review, or None to run it here.
@@ -242,8 +248,11 @@ def _runtime(root: Path, changes: ChangeSet, pre: PreSettings, backends: Backend
         from remora_review.checks.import_style import read_import_style
         from remora_review.generate.fixing import GeneratedFixes
 
-        generated = GeneratedFixes(settings.generator, packs, retrieval,
-                                   import_style=read_import_style(root))
+        opener, configured = backends.generator, settings.generator
+        generated = GeneratedFixes(
+            configured, packs, retrieval,
+            open_generator=None if opener is None else lambda: opener(configured, packs),
+            import_style=read_import_style(root))
     return Runtime(settings, packs, registry.build_checks(wanted, env), retrieval, backends.strict,
                    generated, trees)
 

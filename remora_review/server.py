@@ -85,6 +85,7 @@ def _status(state: ServerState, sock: str) -> dict[str, Any]:
             "uptime_s": round(time.monotonic() - state.started, 3),
             "requests": state.requests,
             "reviews": state.review_count,
+            "generator": state.reviews.generator_status() if state.reviews else None,
             "models": [dict(m, dimensions=list(m["dimensions"])) for m in state.models.values()],
             "peak_rss_mb": peak_rss_mb(),
             "idle_timeout": state.idle_timeout,

@@ -36,12 +36,17 @@ def format_status(status: Mapping[str, Any]) -> str:
         f"{m['model']} ({m['device']}, {'/'.join(map(str, m['dimensions']))} dims)"
         for m in status["models"]
     ) or "none loaded yet"
+    code = status.get("generator")
+    code_model = "none loaded" if not code else (
+        f"{code['model']} ({code['backend']}, adapters: {', '.join(code['adapters']) or 'none'}; "
+        f"loaded {code['loads']} time{'s' if code['loads'] != 1 else ''})")
     return "\n".join([
         f"embedding server: running (pid {status['pid']})",
         f"  socket:       {status['socket']}",
         f"  uptime:       {_duration(status['uptime_s'])}",
         f"  requests:     {status['requests']} ({status.get('reviews', 0)} reviews)",
         f"  models:       {models}",
+        f"  code model:   {code_model}",
         f"  peak RSS:     {status['peak_rss_mb']:.0f} MB",
         f"  idle timeout: {status['idle_timeout']:g} s",
     ])

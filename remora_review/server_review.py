@@ -7,6 +7,9 @@ requests kept, each piece under a key that changes whenever its answer could.
   manifest), so an upgraded or rebuilt pack is loaded, and verified, again;
 - the embedded vector index over a run's packs: per set of those pack objects;
 - the embedding model: the server's, shared with its `embed` requests;
+- the code model (the generator of `[tool.remora-review.generator]` with the activated packs'
+  LoRA adapters): the last one opened, keyed by its settings and by each adapter's pack key, so
+  a retrained adapter, upgraded in place, is loaded again;
 - the project index: per repository, keyed by every tracked file's path and blob id, so an edit,
   a staged change or a branch switch builds another;
 - discovery, settings, the change's texts: read again on every request (cheap, and where a
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +37,9 @@ from remora_review.review_wire import decode_changes, decode_settings, encode_re
 
 if TYPE_CHECKING:
     from remora_review.checks.base import Retrieval
+    from remora_review.config import Generator as GeneratorSettings
     from remora_review.config import Settings
+    from remora_review.generate.base import Generation, GenerationRequest, Generator
     from remora_review.packs.discovery import PackRef
     from remora_review.packs.loader import LoadedPack
     from remora_review.packs.manifest import EmbeddingModel
@@ -72,6 +78,10 @@ class ReviewCache:
     indexes: dict[tuple[int, ...], tuple[list[LoadedPack], VectorIndex]] = field(
         default_factory=dict)
     projects: dict[str, tuple[Any, ProjectIndex]] = field(default_factory=dict)
+    # One code model at a time (it is the largest thing here): (key, generator), and how many
+    # times one was opened, for `remora-review server status`.
+    code_model: tuple[tuple[Any, ...], Generator] | None = None
+    code_model_loads: int = 0
 
     def load(self, refs: Sequence[PackRef], environ: Mapping[str, str]) -> dict[str, LoadedPack]:
         from remora_review.packs.loader import load_pack
@@ -95,6 +105,33 @@ class ReviewCache:
                 self._forget_indexes()
             loaded[ref.name] = pack
         return loaded
+
+    def generator(self, settings: GeneratorSettings,
+                  packs: Mapping[str, LoadedPack]) -> Generator:
+        """The code model for these settings with these packs' adapters: the kept one when
+        nothing it was opened from has changed, else a new one (the old one closed first)."""
+        from remora_review.generate.factory import open_generator, pack_adapters
+
+        adapters = pack_adapters(packs)
+        keys = {id(pack): key for key, pack in self.packs.values()}
+        key = (settings.model_dump_json(), tuple(
+            (a.name, str(a.path), keys.get(id(packs[a.name]), ("unkept", id(packs[a.name]))))
+            for a in adapters))
+        if self.code_model is not None and self.code_model[0] != key:
+            old, self.code_model = self.code_model[1], None
+            old.close()
+        if self.code_model is None:
+            self.code_model = (key, open_generator(settings, adapters))
+            self.code_model_loads += 1
+        return _Kept(self.code_model[1])
+
+    def generator_status(self) -> dict[str, Any] | None:
+        if self.code_model is None:
+            return None
+        settings = json.loads(self.code_model[0][0])
+        return {"model": settings.get("model"), "backend": settings.get("backend"),
+                "adapters": [name for name, _, _ in self.code_model[0][1]],
+                "loads": self.code_model_loads}
 
     def _forget_indexes(self) -> None:
         kept = {id(p) for _, p in self.packs.values()}
@@ -124,6 +161,19 @@ class ReviewCache:
                                       memo=self.projects)
 
         return load
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The kept code model as a run sees it: the run's close() at its end leaves it loaded."""
+
+    inner: Generator
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        return self.inner.generate(requests)
+
+    def close(self) -> None:
+        pass
 
 
 class ServerRetrieval:
@@ -203,6 +253,7 @@ def answer(cache: ReviewCache, request: Mapping[str, Any]) -> dict[str, Any]:
         retrieval=_retrieval(cache),
         project=cache.project,
         strict=bool(request.get("strict")),
+        generator=cache.generator,
     )
     git_vars = {k: v for k, v in environ.items() if k.startswith("GIT_")}
     with git.client_environment(git_vars):

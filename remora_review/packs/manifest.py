@@ -41,6 +41,12 @@ class Lora(_Strict):
     # Held-out perplexity of the library's code, base model alone and with the adapter.
     perplexity_base: float | None = None
     perplexity_adapter: float | None = None
+    # What they were measured on: whole files of golden snippets that training never saw.
+    held_out_files: tuple[str, ...] = ()
+    held_out_snippets: int | None = None
+    held_out_tokens: int | None = None
+    train_snippets: int | None = None  # golden snippets trained on
+    train_rewrites: int | None = None  # generated-fix pairs trained on (before repetition)
 
 
 class RewriteExample(_Strict):

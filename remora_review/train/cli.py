@@ -16,6 +16,7 @@ from remora_review.errors import UserError, run_command
 
 if TYPE_CHECKING:
     from remora_review.train.build import TrainSpec
+    from remora_review.train.lora import TrainingText
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +75,9 @@ def _add_lora_parser(sub: Any) -> None:
     lora.add_argument("--rank", type=int, default=8, help="LoRA rank, at most 16 (default 8)")
     lora.add_argument("--steps", type=int, default=200)
     lora.add_argument("--batch-size", type=int, default=4)
-    lora.add_argument("--max-length", type=int, default=256, help="tokens per snippet")
+    lora.add_argument("--max-length", type=int, default=256,
+                      help="tokens per example: a snippet is cut at its end, a --rewrites pair "
+                           "keeps its answer and the end of its prompt")
     lora.add_argument("--learning-rate", type=float, default=2e-4)
     lora.add_argument("--max-snippets", type=int, default=2000)
     lora.add_argument("--rewrites", type=Path, metavar="FILE.jsonl",
@@ -83,11 +86,12 @@ def _add_lora_parser(sub: Any) -> None:
     lora.set_defaults(handler=run_lora)
 
 
-def _rewrite_texts(path: Path) -> list[str]:
-    """Each line's prompt followed by its answer and the end marker, as generation reads them."""
+def _rewrite_texts(path: Path) -> list[TrainingText]:
+    """Each line's prompt, and its answer followed by the end marker, as generation reads them."""
     import json
 
     from remora_review.generate.prompt import END
+    from remora_review.train.lora import TrainingText
 
     try:
         lines = path.read_text("utf-8").splitlines()
@@ -104,7 +108,7 @@ def _rewrite_texts(path: Path) -> list[str]:
             raise UserError(f'{path}:{n}: expected {{"prompt": ..., "answer": ...}}') from None
         if not isinstance(prompt, str) or not isinstance(answer, str):
             raise UserError(f"{path}:{n}: prompt and answer must be strings")
-        out.append(prompt + answer.rstrip("\n") + "\n" + END + "\n")
+        out.append(TrainingText(answer.rstrip("\n") + "\n" + END + "\n", prompt))
     if not out:
         raise UserError(f"--rewrites: {path} holds no pairs")
     return out
@@ -131,11 +135,13 @@ def run_lora(args: argparse.Namespace) -> int:
                           modules=args.library, repos=args.repo, max_snippets=args.max_snippets,
                           settings=settings, rewrites=rewrites)
     lora = result.lora
+    held_out_files = result.manifest.lora.held_out_files if result.manifest.lora else ()
     print(
         f"{result.path}: pack {result.manifest.name} {result.manifest.version} with a rank-"
         f"{args.rank} LoRA for {args.base_model}; held-out perplexity {lora.perplexity_base:.2f} "
-        f"without it, {lora.perplexity_adapter:.2f} with it ({lora.held_out_snippets} snippets, "
-        f"{lora.held_out_tokens} tokens; trained on {lora.train_snippets}) "
+        f"without it, {lora.perplexity_adapter:.2f} with it ({lora.held_out_snippets} snippets "
+        f"of {len(held_out_files)} held-out files, {lora.held_out_tokens} tokens; trained on "
+        f"{lora.train_examples} examples) "
         f"in {time.monotonic() - started:.0f}s",
         file=sys.stderr,
     )

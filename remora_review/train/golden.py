@@ -30,6 +30,7 @@ class Snippet:
     line: int
     callers: int  # distinct other files that call a function of this name
     text: str  # what the model trains on: a header, the call contexts, the function itself
+    code: str  # the function itself (decorators, signature, docstring, body), dedented
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def golden_snippets(units: Sequence[SourceUnit], max_snippets: int = 2000) -> li
         contexts = [elsewhere[f] for f in sorted(elsewhere)[:CONTEXTS_PER_SNIPPET]]
         header = [f"# {fn.file}: {fn.qualname}"] + [f"# called as: {c}" for c in contexts]
         snippets.append(
-            Snippet(fn.qualname, fn.file, fn.line, len(elsewhere), "\n".join([*header, fn.source]))
+            Snippet(fn.qualname, fn.file, fn.line, len(elsewhere), "\n".join([*header, fn.source]),
+                    fn.source)
         )
     snippets.sort(key=lambda s: (-s.callers, s.file, s.line))
     return snippets[:max_snippets]
@@ -73,14 +75,19 @@ def golden_snippets(units: Sequence[SourceUnit], max_snippets: int = 2000) -> li
 
 def split_held_out(snippets: Sequence[Snippet], every: int = 10) -> tuple[list[Snippet], list[Snippet]]:
     """(train, held out): one file in `every` (at least one) is held out whole, so no held-out
-    function has its neighbours in training; a stable hash of the path picks them, not the order."""
+    function has its neighbours in training; a stable hash of the path picks them, not the order.
+    A held-out function whose code is also in training (a copy in another file) is left out of
+    both: it would measure memory, not the library's idiom."""
     files = sorted({s.file for s in snippets}, key=lambda f: hashlib.sha256(f.encode()).digest())
     if len(files) < 2:  # one file: nothing to hold out whole, so every `every`-th snippet
-        return [s for i, s in enumerate(snippets) if i % every], list(snippets[::every])
-    held_files = set(files[: max(1, len(files) // every)])
-    train = [s for s in snippets if s.file not in held_files]
-    held = [s for s in snippets if s.file in held_files]
-    return train, held
+        train = [s for i, s in enumerate(snippets) if i % every]
+        held = list(snippets[::every])
+    else:
+        held_files = set(files[: max(1, len(files) // every)])
+        train = [s for s in snippets if s.file not in held_files]
+        held = [s for s in snippets if s.file in held_files]
+    trained = {s.code for s in train}
+    return train, [s for s in held if s.code not in trained]
 
 
 def _read(unit: SourceUnit) -> str | None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,19 +43,28 @@ class LoraSettings:
 
 
 @dataclass(frozen=True)
+class TrainingText:
+    """One training example: the adapter learns to write `target` after `prompt`. The loss is on
+    `target` only: a generated fix's prompt is the review's to write, its answer the model's."""
+
+    target: str
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
 class LoraResult:
     adapter_dir: Path
     base_model_version: str  # the hub commit, else a digest of the local weights
     perplexity_base: float  # held-out perplexity of the base model alone
     perplexity_adapter: float  # ... and with the adapter
-    train_snippets: int
+    train_examples: int
     held_out_snippets: int
     held_out_tokens: int
 
 
 def train_lora(
     base_model: str,
-    train_texts: Sequence[str],
+    train_texts: Sequence[TrainingText],
     held_out_texts: Sequence[str],
     out_dir: Path,
     progress: Progress,
@@ -63,6 +72,8 @@ def train_lora(
     gguf_file: str | None = None,
     settings: LoraSettings = LoraSettings(),
 ) -> LoraResult:
+    """Train on `train_texts`; the perplexities are measured on `held_out_texts` alone (every
+    token of each, cut at `settings.max_length`), before saving."""
     try:
         import torch
         from peft import LoraConfig, get_peft_model
@@ -92,72 +103,118 @@ def train_lora(
         task_type="CAUSAL_LM",
     )
     model: Any = get_peft_model(base, config)
-    train = _encode(tokenizer, train_texts, settings.max_length)
-    held = _encode(tokenizer, held_out_texts, settings.max_length)
+    train = encode(tokenizer, train_texts, settings.max_length)
+    held = encode(tokenizer, [TrainingText(t) for t in held_out_texts], settings.max_length)
+    if not held:
+        raise UserError("remora-train lora: every held-out snippet is shorter than two tokens")
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate
     )
     order = random.Random(settings.seed)
     model.train()
+    losses: list[float] = []
     with progress.stage("lora", total=settings.steps) as stage:
         for _ in range(settings.steps):
             batch = order.sample(train, min(settings.batch_size, len(train)))
-            loss = model(**_collate(batch, tokenizer.pad_token_id)).loss
+            nll, count = _nll(model, _collate(batch, tokenizer.pad_token_id))
+            loss = nll / count
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
+            losses.append(float(loss.detach()))
             stage.advance()
+    tenth = max(1, len(losses) // 10)
+    progress.note(f"training loss {sum(losses[:tenth]) / tenth:.3f} over the first {tenth} steps, "
+                  f"{sum(losses[-tenth:]) / tenth:.3f} over the last {tenth}")
     model.eval()
     with progress.stage("perplexity", total=2 * len(held)) as stage:
         with model.disable_adapter():
-            base_ppl, tokens = _perplexity(model, held, tokenizer.pad_token_id, stage.advance)
-        adapted_ppl, _ = _perplexity(model, held, tokenizer.pad_token_id, stage.advance)
+            base_ppl, tokens = perplexity(model, held, tokenizer.pad_token_id, stage.advance)
+        adapted_ppl, _ = perplexity(model, held, tokenizer.pad_token_id, stage.advance)
     _save(model, out_dir, base_model)
     return LoraResult(
         adapter_dir=out_dir,
         base_model_version=model_version(base_model, model),
         perplexity_base=base_ppl,
         perplexity_adapter=adapted_ppl,
-        train_snippets=len(train),
+        train_examples=len(train),
         held_out_snippets=len(held),
         held_out_tokens=tokens,
     )
 
 
-def _encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
+@dataclass(frozen=True)
+class Encoded:
+    ids: list[int]
+    start: int  # the first token the loss is on (at least 1: the first token has no prediction)
+
+
+def encode(tokenizer: Any, texts: Sequence[TrainingText], max_length: int) -> list[Encoded]:
+    """Token ids of each example, at most `max_length`: a plain text is cut at its end; a prompted
+    one keeps its target whole (up to the limit) and as much of the prompt's end as fits, after
+    the beginning-of-text token: what comes just before an answer says most about it."""
     out = []
     for text in texts:
-        ids = tokenizer(text, truncation=True, max_length=max_length).input_ids
-        if len(ids) >= 2:
-            out.append(list(ids))
+        if not text.prompt:
+            ids = list(tokenizer(text.target, truncation=True, max_length=max_length).input_ids)
+            start = 1
+        else:
+            head = list(tokenizer(text.prompt).input_ids)
+            tail = list(tokenizer(text.target, add_special_tokens=False).input_ids)[: max_length - 2]
+            bos = head[:1] if head and head[0] == tokenizer.bos_token_id else []
+            room = max_length - len(bos) - len(tail)
+            context = head[len(bos):][-room:] if room > 0 else []
+            ids = bos + context + tail
+            start = max(1, len(ids) - len(tail))
+        if len(ids) >= 2 and start < len(ids):
+            out.append(Encoded(ids, start))
     return out
 
 
-def _collate(batch: Sequence[list[int]], pad: int) -> dict[str, Any]:
+def _collate(batch: Sequence[Encoded], pad: int) -> dict[str, Any]:
     import torch
 
-    width = max(len(ids) for ids in batch)
+    width = max(len(row.ids) for row in batch)
     ids = torch.full((len(batch), width), pad, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     for i, row in enumerate(batch):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-        labels[i, : len(row)] = torch.tensor(row)
+        ids[i, : len(row.ids)] = torch.tensor(row.ids)
+        mask[i, : len(row.ids)] = 1
+        labels[i, row.start : len(row.ids)] = torch.tensor(row.ids[row.start :])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def _perplexity(model: Any, texts: Sequence[list[int]], pad: int, advance: Any) -> tuple[float, int]:
-    """exp(mean negative log-likelihood per predicted token), over every held-out token."""
+def _nll(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """(summed negative log-likelihood of the labelled tokens, how many). Logits are computed only
+    from the first labelled position on: Gemma's output layer has 262k rows, and over a generated
+    fix's long prompt most of the step would go to logits nothing reads."""
+    import torch
+    import torch.nn.functional as F
+
+    targets = batch["labels"][:, 1:]
+    first = int((targets != -100).any(dim=0).nonzero()[0])
+    keep = torch.arange(first, targets.shape[1])
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                   logits_to_keep=keep).logits
+    wanted = targets[:, first:]
+    nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), wanted.reshape(-1),
+                          ignore_index=-100, reduction="sum")
+    return nll, int((wanted != -100).sum())
+
+
+def perplexity(model: Any, texts: Sequence[Encoded], pad: int,
+               advance: Callable[[], object] = lambda: None) -> tuple[float, int]:
+    """(exp of the mean negative log-likelihood per predicted token, over every labelled token of
+    `texts`; that token count)."""
     import torch
 
     total, count = 0.0, 0
     with torch.inference_mode():
         for row in texts:
-            batch = _collate([row], pad)
-            loss = model(**batch).loss  # the mean over len(row) - 1 predicted tokens
-            total += float(loss) * (len(row) - 1)
-            count += len(row) - 1
+            nll, n = _nll(model, _collate([row], pad))
+            total += float(nll)
+            count += n
             advance()
     return math.exp(total / count), count
 

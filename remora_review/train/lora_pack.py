@@ -13,7 +13,7 @@ from remora_review.packs.archive import finalize_pack, write_manifest, write_pac
 from remora_review.packs.loader import MANIFEST, load_pack
 from remora_review.packs.manifest import Lora, Manifest
 from remora_review.train.golden import golden_snippets, split_held_out
-from remora_review.train.lora import LoraResult, LoraSettings, train_lora
+from remora_review.train.lora import LoraResult, LoraSettings, TrainingText, train_lora
 from remora_review.train.mining import library_units, repo_units
 from remora_review.train.progress import Progress
 
@@ -38,10 +38,11 @@ def add_lora(
     repos: Sequence[Path] = (),
     max_snippets: int = 2000,
     settings: LoraSettings | None = None,
-    rewrites: Sequence[str] = (),
+    rewrites: Sequence[TrainingText] = (),
 ) -> LoraPackResult:
-    """`rewrites`: prompt-and-answer texts of generated fixes (generate/prompt.py's format), trained
-    on beside the snippets and repeated until they are about half of what the adapter sees."""
+    """`rewrites`: generated fixes' prompts and answers (generate/prompt.py's format), trained on
+    beside the snippets and repeated until they are about half of what the adapter sees. The
+    held-out perplexity is measured on golden snippets of held-out files only."""
     settings = settings or LoraSettings()
     loaded = load_pack(pack)
     roots = tuple(modules) or loaded.activate_on
@@ -52,7 +53,7 @@ def add_lora(
         snippets = golden_snippets(units, max_snippets)
         stage.advance()
     train_snippets, held = split_held_out(snippets)
-    train = [s.text for s in train_snippets]
+    train = [TrainingText(s.text) for s in train_snippets]
     progress.note(
         f"{len(snippets)} golden snippets from {len(units)} files: {len(train)} to train on, "
         f"{len(held)} held out"
@@ -79,6 +80,11 @@ def add_lora(
             base_model_version=result.base_model_version,
             perplexity_base=round(result.perplexity_base, 4),
             perplexity_adapter=round(result.perplexity_adapter, 4),
+            held_out_files=tuple(sorted({s.file for s in held})),
+            held_out_snippets=result.held_out_snippets,
+            held_out_tokens=result.held_out_tokens,
+            train_snippets=len(train_snippets),
+            train_rewrites=len(rewrites),
         )
         updated = Manifest.model_validate({**loaded.manifest.model_dump(), "lora": lora, "files": {}})
         write_manifest(updated, directory / MANIFEST)

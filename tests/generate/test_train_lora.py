@@ -4,6 +4,7 @@ held-out perplexity, shipped in a pack that verifies and that the peft backend s
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from remora_review.errors import UserError
 from remora_review.generate.base import Adapter, GenerationRequest
 from remora_review.packs.loader import load_pack
 from remora_review.train.golden import golden_snippets, split_held_out
-from remora_review.train.mining import library_units
+from remora_review.train.mining import SourceUnit, library_units
+from tests.generate.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTPX_PACK = ROOT / "packs" / "remora_packs" / "httpx.pack"
@@ -34,6 +36,87 @@ def test_golden_snippets_are_documented_public_functions_called_elsewhere() -> N
     assert [s.callers for s in snippets] == sorted((s.callers for s in snippets), reverse=True)
     train, held = split_held_out(snippets)
     assert train and held and not {s.file for s in train} & {s.file for s in held}
+    assert not {s.code for s in train} & {s.code for s in held}
+
+
+def test_a_function_copied_into_a_held_out_file_is_not_measured() -> None:
+    """Two files hold the same function: whichever file is held out, that copy is left out of
+    the held-out set (it would measure memory), and the held-out file's other function stays."""
+    copied = 'def parse(text):\n    """Parse it."""\n    value = text.strip()\n    return value\n'
+    own = 'def render(value):\n    """Render it."""\n    text = str(value)\n    return text\n'
+    caller = "parse('x')\nrender(1)\n"
+    units = [SourceUnit(f"pkg/m{i}.py", f"pkg.m{i}", "lib", text=copied + (own if i == 0 else ""))
+             for i in range(12)] + [SourceUnit("pkg/use.py", "pkg.use", "lib", text=caller)]
+    snippets = golden_snippets(units)
+    train, held = split_held_out(snippets)
+    held_files = {s.file for s in snippets} - {s.file for s in train}
+    assert held_files and not {s.code for s in held} & {s.code for s in train}
+    assert all(s.name == "render" for s in held)  # m0's own function, when m0 is held out
+    assert bool(held) == ("pkg/m0.py" in held_files)
+
+
+def test_held_out_perplexity_is_measured_on_the_held_out_texts_alone(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """The figures train_lora reports are those of the held-out texts, recomputed here with plain
+    transformers + peft from the saved adapter; on the training texts the adapter does far better
+    (it was fitted there), so figures taken from the training split would not match."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from remora_review.train.lora import LoraSettings, TrainingText, train_lora
+    from remora_review.train.progress import RecordingProgress
+
+    train_texts = [CORPUS[0], CORPUS[1], CORPUS[3], CORPUS[6]]
+    held_texts = [CORPUS[2], CORPUS[5]]
+    settings = LoraSettings(rank=4, alpha=8, steps=30, batch_size=2, max_length=64,
+                            learning_rate=0.02)
+    result = train_lora(str(tiny_model), [TrainingText(t) for t in train_texts], held_texts,
+                        tmp_path / "adapter", RecordingProgress(), settings=settings)
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()
+
+    def ppl(texts: list[str]) -> tuple[float, int]:
+        total, count = 0.0, 0
+        with torch.inference_mode():
+            for text in texts:
+                ids = tokenizer(text, truncation=True, max_length=64, return_tensors="pt").input_ids
+                n = ids.shape[1] - 1
+                total += float(model(input_ids=ids, labels=ids).loss) * n
+                count += n
+        return math.exp(total / count), count
+
+    held_adapter, held_tokens = ppl(held_texts)
+    train_adapter, _ = ppl(train_texts)
+    with model.disable_adapter():
+        held_base, _ = ppl(held_texts)
+        train_base, _ = ppl(train_texts)
+    assert result.held_out_snippets == 2 and result.held_out_tokens == held_tokens
+    assert result.perplexity_adapter == pytest.approx(held_adapter, rel=1e-4)
+    assert result.perplexity_base == pytest.approx(held_base, rel=1e-4)
+    assert train_adapter < 0.5 * train_base  # it learned its training texts...
+    assert train_adapter < 0.5 * held_adapter  # ...far better than what it never saw
+
+
+def test_a_prompted_example_keeps_its_answer_and_the_end_of_its_prompt(tiny_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from remora_review.train.lora import TrainingText, encode
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    prompt = "".join(CORPUS) + "### Before\nx = session.query(User).all()\n### After\n"
+    answer = "x = session.scalars(select(User)).all()\n### End\n"
+    [row] = encode(tokenizer, [TrainingText(answer, prompt)], max_length=48)
+    tail = tokenizer(answer, add_special_tokens=False).input_ids
+    head = tokenizer(prompt).input_ids
+    assert len(row.ids) == 48 and len(head) + len(tail) > 48
+    assert row.ids[row.start:] == tail  # the loss is on the whole answer, and only on it
+    bos = head[:1] if head[0] == tokenizer.bos_token_id else []  # Gemma's adds one, this does not
+    assert row.ids[:row.start] == bos + head[-(row.start - len(bos)):]  # the prompt's end
+    [plain] = encode(tokenizer, [TrainingText(prompt)], max_length=48)
+    assert plain.ids == head[:48] and plain.start == 1
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +147,13 @@ def test_a_trained_adapter_ships_in_the_pack_and_lowers_held_out_perplexity(
     assert lora.base_model_version.startswith("sha256:")
     assert lora.perplexity_adapter is not None and lora.perplexity_base is not None
     assert lora.perplexity_adapter < 0.8 * lora.perplexity_base
+    # Measured on whole files that training never saw: the split of the same snippets.
+    train, held = split_held_out(golden_snippets(library_units(["httpx"]), 120))
+    assert lora.held_out_files == tuple(sorted({s.file for s in held}))
+    assert not set(lora.held_out_files) & {s.file for s in train}
+    assert lora.held_out_snippets == len(held) and lora.train_snippets == len(train)
+    assert lora.held_out_tokens is not None and lora.held_out_tokens > 10 * len(held)
+    assert f"({len(held)} snippets of {len(lora.held_out_files)} held-out files" in printed
     assert sorted(f for f in pack.manifest.files if f.startswith("lora/")) == [
         "lora/adapter_config.json", "lora/adapter_model.safetensors"]
     config = json.loads((pack.root / "lora" / "adapter_config.json").read_text())
