@@ -17,6 +17,7 @@ from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import Function, ModuleFacts, Parameter
 from remora_review.project.index import ProjectIndex, on_value
+from remora_review.project.injected import COMPILERS, DIALECT_PACKAGES
 
 _KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": "k"}
 
@@ -90,6 +91,42 @@ class Declarations:
                 return info.members[member].returns
         return None
 
+    def compiler_for(self, construct: str, dialect: str | None) -> str | None:
+        """The compiler SQLAlchemy hands a `@compiles(construct, dialect)` function: the one the
+        construct's root is compiled by, the dialect's own where its package defines exactly one
+        (through the packs' API tables)."""
+        lineage = self._lineage(construct)
+        compiler = next((c for root, c in COMPILERS if root in lineage), None)
+        if compiler is None or dialect is None:
+            return compiler
+        prefix = f"sqlalchemy.dialects.{DIALECT_PACKAGES.get(dialect, dialect)}.base."
+        for api in self.apis:
+            found = {name for name, info in api.classes.items()
+                     if name.startswith(prefix) and compiler in info.bases}
+            # the dialect's compiler, not its subclasses (MSSQLStrictCompiler)
+            found = {name for name in found if not found & set(api.classes[name].bases)}
+            if len(found) == 1:
+                return found.pop()
+        return compiler
+
+    def _lineage(self, cls: str) -> set[str]:
+        """A class and every base, through the project's classes to the packs' canonical names."""
+        out: set[str] = set()
+        stack, seen = [cls], set[str]()
+        while stack and len(seen) < 64:
+            current = self.project.resolve(stack.pop())
+            if current in seen:
+                continue
+            seen.add(current)
+            if self.project.is_class(current):
+                stack.extend(self.project.bases(current))
+                continue
+            for api in self.apis:
+                name = api.canonical(current)
+                if name is not None and name in api.classes:
+                    out.update((name, *api.classes[name].bases))
+        return out
+
     def _library(self, dotted: str) -> Mapping[str, str] | None:
         """A library function, a class (its constructor) or a method of a class (`conn.execute`
         on a parameter annotated `Connection`)."""
@@ -135,6 +172,10 @@ def hints(
                     f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
         out += [Hint(EvidenceKind.SIBLING, a) for a in _siblings(declarations.project, facts, owner, method,
                                                       slots)]
+    for construct, dialect in facts.compiled.get(function, ()):
+        # what SQLAlchemy passes a `@compiles` function: the construct, the compiler
+        given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
+        out += [Hint(EvidenceKind.CALLER, a) for slot in slots if (a := given.get(slot))]
     for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
         out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)

@@ -288,3 +288,43 @@ def test_a_value_a_library_call_makes_bounds_the_parameter_from_below(inferer):
     # Its share went to the bases as the priors weigh them: `ColumnElement` (no sure finding).
     assert found.candidates[0].annotation == "sqlalchemy.ColumnElement", found
     assert found.confidence < 0.9
+
+
+def _project(tmp_path, files):
+    """The (path, source) files written as a project under tmp_path and read back, with its index."""
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
+    read = sorted((str(p.relative_to(tmp_path)), p.read_text()) for p in tmp_path.rglob("*.py"))
+    return read, index_from_sources(read)
+
+
+def test_sqlalchemy_passes_a_compiles_function_its_construct_and_the_dialects_compiler(
+        inferer, tmp_path):
+    # The compiler's uses (`process`, `preparer`) fit SQLCompiler as well as the DDL compilers:
+    # only what `@compiles` registers the function for says which one SQLAlchemy passes. The
+    # decorator is re-exported by a module of the project, as alembic does.
+    files, project = _project(tmp_path, {
+        "app/compat.py": "from sqlalchemy.ext.compiler import compiles\n",
+        "app/ddl.py": (
+            "from sqlalchemy.schema import DDLElement\nfrom sqlalchemy.sql.expression import "
+            "ColumnClause\nfrom app.compat import compiles\n"
+            "class RenameThing(DDLElement):\n    def __init__(self, name):\n"
+            "        self.name = name\n"
+            "class Quoted(ColumnClause):\n    pass\n"
+            "@compiles(RenameThing)\ndef visit_rename(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"
+            "@compiles(RenameThing, 'postgresql')\ndef visit_rename_pg(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"
+            "@compiles(Quoted)\ndef visit_quoted(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"),
+    })
+    (_, source), = [f for f in files if f[0] == "app/ddl.py"]
+    found = {(p.function, p.parameter): (p.candidates[0].annotation, p.confidence)
+             for p in predict_source(source, inferer, "app/ddl.py", project)}
+    assert found[("visit_rename", "compiler")][0] == "sqlalchemy.sql.compiler.DDLCompiler"
+    assert found[("visit_rename_pg", "compiler")][0] == \
+        "sqlalchemy.dialects.postgresql.base.PGDDLCompiler"
+    assert found[("visit_quoted", "compiler")][0] == "sqlalchemy.sql.compiler.SQLCompiler"
+    assert all(found[(f, "compiler")][1] >= 0.9
+               for f in ("visit_rename", "visit_rename_pg", "visit_quoted")), found
