@@ -328,3 +328,38 @@ def test_sqlalchemy_passes_a_compiles_function_its_construct_and_the_dialects_co
     assert found[("visit_quoted", "compiler")][0] == "sqlalchemy.sql.compiler.SQLCompiler"
     assert all(found[(f, "compiler")][1] >= 0.9
                for f in ("visit_rename", "visit_rename_pg", "visit_quoted")), found
+
+
+def _repo_predictions(inferer, tmp_path, get_body):
+    files, project = _project(tmp_path, {
+        "app/repo.py": (
+            "from sqlalchemy import Select, select\n"
+            "class Repo:\n    statement: Select\n"
+            "    def __init__(self, session, model):\n        self.session = session\n"
+            "        self.statement = select(model)\n"
+            "    def get(self, item_id, statement=None):\n" + get_body),
+    })
+    (_, source), = files
+    return {p.parameter: (p.candidates[0].annotation, p.confidence)
+            for p in predict_source(source, inferer, "app/repo.py", project)
+            if p.function == "get"}
+
+
+def test_a_local_that_holds_the_parameter_is_used_as_the_parameter(inferer, tmp_path):
+    # `statement` itself is only tested against None: the local that holds it is used.
+    found = _repo_predictions(inferer, tmp_path, (
+        "        resolved = self.statement if statement is None else statement\n"
+        "        resolved = resolved.where(item_id).order_by(item_id).limit(1)\n"
+        "        return self.session.execute(resolved).scalar_one()\n"))
+    assert found["statement"][0] == "sqlalchemy.Select", found
+    assert found["statement"][1] >= 0.9, found
+
+
+def test_an_annotated_attribute_that_stands_in_for_a_none_parameter(inferer, tmp_path):
+    # Nothing is done with the value but passing it to an unknown receiver: the class attribute
+    # that stands in for it where it is None says which class it is.
+    found = _repo_predictions(inferer, tmp_path, (
+        "        resolved = self.statement if statement is None else statement\n"
+        "        return self.session.execute(resolved)\n"))
+    assert found["statement"][0] == "sqlalchemy.Select", found
+    assert found["statement"][1] >= 0.9, found
