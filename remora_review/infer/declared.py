@@ -199,7 +199,7 @@ def hints(
     for construct, dialect in facts.compiled.get(function, ()):
         # what SQLAlchemy passes a `@compiles` function: the construct, the compiler
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
-        out += [Hint(EvidenceKind.CALLER, a) for slot in slots if (a := given.get(slot))]
+        out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
     for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
         out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)

@@ -54,7 +54,14 @@ HINT_WEIGHTS: Mapping[EvidenceKind, float] = {
     EvidenceKind.FLOW: 0.5, EvidenceKind.LIBRARY_FLOW: 0.6, EvidenceKind.OVERRIDE: 0.9,
     EvidenceKind.OVERRIDDEN: 0.9, EvidenceKind.SIBLING: 0.95, EvidenceKind.CALLER: 0.9,
     EvidenceKind.RETURN: 0.85, EvidenceKind.NAME: 0.92, EvidenceKind.CALLER_CALL: 0.6,
+    EvidenceKind.FRAMEWORK: 0.97,
 }
+# What a library passes a function it is told to call (`@compiles`: the dialect's compiler) is
+# what the function is given at run time, whatever its authors annotate: the dev set's annotations
+# name that exact class 30 times of 34 (the others name a base: `DDLCompiler` in alembic's sqlite
+# module). It is weighed as certain, not at that rate, so that the functions are sure enough
+# (LINKED) to declare the helpers they pass the compiler to: with the caller's 0.9, alembic was at
+# 47.2 % coverage, 91.9 % precision; with 0.97, 48.6 %, 93.6 % (project untyped, names kept).
 # A caller's value that a library call returns (`operand = literal(...)`) is of the exact class
 # the call makes, where the parameter is often declared as its base (`right: ColumnElement` given
 # a `BindParameter`): at the caller's weight it made two false findings in the one-file mode
