@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as matchers
 import libcst.metadata as meta
 
 from remora_review.pysource.annotations import Named, cst_dotted, from_cst, named_class
@@ -451,12 +452,22 @@ class ProfileBuilder:
 
     def _alias(self, target: cst.Name, acc: UseCollector, receivers: _Receivers | None,
                store: bool) -> None:
-        """Every read of a local that holds the value is a use of it (its later values too:
-        rebinding a name mostly keeps its kind, `stmt = stmt.where(...)`)."""
+        """Every read of a local that holds the value is a use of it, its later values too
+        where each is made from the last (`stmt = stmt.where(...)`, `stmt = apply(stmt)`); a
+        local bound to anything else as well holds other values (`result = effect()`)."""
         name = target.value
         scope = self.scopes.get(target)
         if name in acc.aliases or scope is None or len(acc.aliases) > _MAX_ALIASES:
             return
+        for assignment in scope.assignments[name]:
+            node = getattr(assignment, "node", None)
+            if node is target:
+                continue
+            bound = self.parents.get(node) if node is not None else None
+            assign = self.parents.get(bound) if isinstance(bound, cst.AssignTarget) else None
+            if not isinstance(assign, cst.Assign) or not matchers.findall(
+                    assign.value, matchers.Name(name)):
+                return
         acc.aliases.add(name)
         for access in scope.accesses[name]:
             if isinstance(access.node, cst.Name):

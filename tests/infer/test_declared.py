@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from remora_review.infer.inferer import build_inferer
+from remora_review.infer.profile import parse_profiles
 from remora_review.infer.rounds import predict_source
 from remora_review.infer.signals import Signals
 from remora_review.packs.loader import load_pack
@@ -363,3 +364,20 @@ def test_an_annotated_attribute_that_stands_in_for_a_none_parameter(inferer, tmp
         "        return self.session.execute(resolved)\n"))
     assert found["statement"][0] == "sqlalchemy.Select", found
     assert found["statement"][1] >= 0.9, found
+
+
+def test_a_local_bound_to_other_values_too_lends_no_uses():
+    # `result` holds the stored value in one branch and another value in the other: what is done
+    # with it says nothing about `value`. `stmt` is only ever made from the value: it does.
+    source = ("class Route:\n"
+              "    def set(self, value):\n        self._value = value\n"
+              "    def resolve(self, request):\n"
+              "        if self._value:\n            result = self._value\n"
+              "        else:\n            result = request.make()\n"
+              "        result.close()\n        return result\n"
+              "def build(statement):\n    stmt = statement\n    stmt = apply(stmt)\n"
+              "    return stmt.where(1)\n")
+    _, sites = parse_profiles(source)
+    profiles = {s.param.name.value: s.profile for s in sites}
+    assert profiles["value"].members == frozenset(), profiles["value"]
+    assert profiles["statement"].members == {"where"}, profiles["statement"]
