@@ -286,13 +286,16 @@ class _Extractor:
             if callee is None:
                 continue
             positional = [a for a in call.args if not isinstance(a, ast.Starred)]
-            if len(positional) == len(call.args):  # after a *args, positions are unknown
-                for i, arg in enumerate(positional):
-                    if isinstance(arg, ast.Name) and arg.id in typed:
-                        self.arguments.append(TypedArgument(callee, str(i), typed[arg.id]))
-            for kw in call.keywords:
-                if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in typed:
-                    self.arguments.append(TypedArgument(callee, kw.arg, typed[kw.value.id]))
+            passed = [(str(i), arg) for i, arg in enumerate(positional)] \
+                if len(positional) == len(call.args) else []  # after a *args, positions are unknown
+            passed += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
+            for slot, arg in passed:
+                # a typed name, or a call made in place (`add(Column("x"))`), as a local bound to
+                # it would be
+                value = typed.get(arg.id) if isinstance(arg, ast.Name) else \
+                    self._returned(arg, receiver, in_class, typed)
+                if value is not None:
+                    self.arguments.append(TypedArgument(callee, slot, value))
 
     def _locals(self, node: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None,
                 in_class: str | None, params: Mapping[str, str]) -> dict[str, str]:
