@@ -212,24 +212,24 @@ def hints(
 
 def _fallbacks(declarations: Declarations, facts: ModuleFacts, function: str,
                profile: UsageProfile, is_package: bool) -> list[Hint]:
-    """What stands in for the parameter where it is None (`p or Client()`, `self.statement if
-    p is None else p`) is a value of its declared type: an attribute the class annotates, or
-    what a call returns; a library call's value as a lower bound, as a caller's is."""
+    """What stands in for the parameter where it is None (`p or Client()`, `select(m) if p is
+    None else p`, `self.statement if p is None else p`) is a value of its declared type: an
+    attribute the class annotates, what a call returns, a literal's builtin. Unlike a caller's
+    value, the default a function makes for itself is of the class it declares (a caller's
+    library value as a lower bound made advanced-alchemy's `statement` of `select(...)` an
+    Executable)."""
     owner = function.rpartition(".")[0]
     out = []
     for value in profile.fallbacks:
         if value.startswith("self."):
             found = declarations.field_type(f"{facts.module}.{owner}", value[5:]) \
                 if owner in facts.classes else None
-            kind = EvidenceKind.CALLER
         elif value.endswith("()"):
             found = declarations.value_type(f"{callee_path(value[:-2], facts, is_package)}()")
-            kind = EvidenceKind.CALLER if found is None or declarations.project.is_class(found) \
-                or found.startswith("builtins.") else EvidenceKind.CALLER_CALL
         else:
-            found, kind = value, EvidenceKind.CALLER
+            found = value
         if found is not None:
-            out.append(Hint(kind, found))
+            out.append(Hint(EvidenceKind.CALLER, found))
     return out
 
 
