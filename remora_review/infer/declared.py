@@ -243,11 +243,17 @@ def _project_name(project: ProjectIndex, parameter: str) -> Iterator[str]:
     (`request: Request` throughout a web app). Where it annotates no parameter of this name, the
     class the other modules' sure predictions give it, by a stricter rule: they err alike (a
     sync and an async twin, a base for its subclass), and a habit spreads what they say."""
-    # A TypeVar or an alias the project defines names no class: it says nothing here.
-    written = {a: n for a, n in project.annotations_of(parameter).items()
-               if a.rpartition(".")[0] not in project.modules or project.is_class(a)}
+    written = project.annotations_of(parameter)
+    # A TypeVar or an alias the project defines names no class: where the project annotates the
+    # name with nothing else, the sure predictions speak (advanced-alchemy's `statement:
+    # StatementTypeT`); beside classes it still says the name is not always one of them
+    # (sqladmin's `prop: MODEL_ATTR`, a union with `str`).
+    unclassed = {a for a in written
+                 if a.rpartition(".")[0] in project.modules and not project.is_class(a)}
     found = _habit(written, NAME_SEEN, NAME_AGREE)
-    if found is None and not written:
+    if found in unclassed:
+        found = None
+    if found is None and unclassed == written.keys():
         found = _habit(project.annotations_of(parameter, assumed=True), HABIT_SEEN, HABIT_AGREE)
     if found is not None:
         yield found
