@@ -16,6 +16,7 @@ class EvidenceKind(enum.Enum):
     CALLER_CALL = "caller_call"  # they pass what a library call returns (`create_engine(url)`)
     RETURN = "return"  # returned as it is under an annotated return type
     NAME = "name"  # the project's habit for the parameter's name (a name signal)
+    FRAMEWORK = "framework"  # what a library passes a function it is told to call (@compiles)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class Hint:
 
 
 # Several declarations of one of these kinds are joined into their nearest common base.
-JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.CALLER_CALL, EvidenceKind.OVERRIDDEN)
+JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.CALLER_CALL, EvidenceKind.OVERRIDDEN,
+                EvidenceKind.FRAMEWORK)
 # A library's parameter is typed as broadly as the library accepts (`execute(statement:
 # Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
 # the class and its subclasses as the usage and the priors weigh them.

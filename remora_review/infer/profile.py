@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as matchers
 import libcst.metadata as meta
 
 from remora_review.pysource.annotations import Named, cst_dotted, from_cst, named_class
@@ -51,6 +52,10 @@ class UsageProfile:
     is_async_function: bool = False
     returned: bool = False  # the function returns the value as it is
     related: tuple[str, ...] = field(default=(), compare=False)  # names of sibling parameters
+    # Values that stand in for it where it is None or empty (`p or make()`, `X if p is None else
+    # p`, `if p is None: p = X`): a call written `callee()`, an attribute of the instance
+    # `self.attr`, a literal's builtin `builtins.dict`. Declarations, not uses (infer/declared.py).
+    fallbacks: tuple[str, ...] = ()
 
     @property
     def members(self) -> frozenset[str]:
@@ -85,6 +90,7 @@ class UsageProfile:
             "default": self.default,
             "is_async_function": self.is_async_function,
             "returned": self.returned,
+            "fallbacks": list(self.fallbacks),
         }
 
     @classmethod
@@ -102,6 +108,7 @@ class UsageProfile:
             default=raw.get("default"),
             is_async_function=raw.get("is_async_function", False),
             returned=raw.get("returned", False),
+            fallbacks=tuple(raw.get("fallbacks", ())),
         )
 
     def text(self, with_name: bool = True) -> str:
@@ -150,6 +157,8 @@ class UseCollector:
         self.isinstance_of: set[str] = set()
         self.returned = False
         self.stored: set[str] = set()  # instance attributes the value is assigned to
+        self.fallbacks: set[str] = set()
+        self.aliases: set[str] = set()  # local names found to hold the value
 
     def profile(self, name: str, function: str, is_async_function: bool, default: str | None = None,
                 related: tuple[str, ...] = ()) -> UsageProfile:
@@ -168,6 +177,7 @@ class UseCollector:
             is_async_function=is_async_function,
             returned=self.returned,
             related=related,
+            fallbacks=tuple(sorted(self.fallbacks)),
         )
 
 
@@ -279,9 +289,11 @@ class ProfileBuilder:
     ) -> UsageProfile:
         name = param.name.value
         acc = UseCollector()
+        acc.aliases.add(name)
         receivers = self._receivers(function)
         for ref in self._references(function, param):
             self._use(ref, acc, receivers)
+        self._reassigned_when_none(function, param, acc, receivers)
         owner = self._bound_class(function) if acc.stored else None
         if owner is not None:
             self._stored_uses(owner, acc)
@@ -396,12 +408,9 @@ class ProfileBuilder:
         elif isinstance(parent, cst.Return):
             acc.returned = True
         elif isinstance(parent, cst.Assign) and parent.value is node:
-            if store and receivers is not None and receivers.self_name is not None:
-                acc.stored.update(
-                    t.target.attr.value for t in parent.targets
-                    if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
-                    and t.target.value.value == receivers.self_name
-                )
+            self._assigned(parent, acc, receivers, store)
+        elif isinstance(parent, (cst.IfExp, cst.BooleanOperation)) and isinstance(node, cst.Name):
+            self._alternative(parent, node, acc, receivers, store)
         elif isinstance(parent, cst.Await):
             acc.protocols.add("await")
         elif isinstance(parent, cst.WithItem) and parent.item is node:
@@ -427,6 +436,109 @@ class ProfileBuilder:
                 op = _OPERATORS.get(type(target.operator))
                 if op and op not in ("in", "not in"):
                     acc.operators.add(op)
+
+    def _assigned(self, assign: cst.Assign, acc: UseCollector, receivers: _Receivers | None,
+                  store: bool) -> None:
+        """The value assigned: to the instance (`self.x = v`, its uses where the class reads
+        `self.x`), or to a local, whose uses are the value's (`resolved = v`)."""
+        if store and receivers is not None and receivers.self_name is not None:
+            acc.stored.update(
+                t.target.attr.value for t in assign.targets
+                if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
+                and t.target.value.value == receivers.self_name
+            )
+        if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+            self._alias(assign.targets[0].target, acc, receivers, store)
+
+    def _alias(self, target: cst.Name, acc: UseCollector, receivers: _Receivers | None,
+               store: bool) -> None:
+        """Every read of a local that holds the value is a use of it, its later values too
+        where each is made from the last (`stmt = stmt.where(...)`, `stmt = apply(stmt)`); a
+        local bound to anything else as well holds other values (`result = effect()`)."""
+        name = target.value
+        scope = self.scopes.get(target)
+        if name in acc.aliases or scope is None or len(acc.aliases) > _MAX_ALIASES:
+            return
+        for assignment in scope.assignments[name]:
+            node = getattr(assignment, "node", None)
+            if node is target:
+                continue
+            bound = self.parents.get(node) if node is not None else None
+            assign = self.parents.get(bound) if isinstance(bound, cst.AssignTarget) else None
+            if not isinstance(assign, cst.Assign) or not matchers.findall(
+                    assign.value, matchers.Name(name)):
+                return
+        acc.aliases.add(name)
+        for access in scope.accesses[name]:
+            if isinstance(access.node, cst.Name):
+                self._use(access.node, acc, receivers, store)
+
+    def _alternative(self, expr: cst.IfExp | cst.BooleanOperation, node: cst.Name,
+                     acc: UseCollector, receivers: _Receivers | None, store: bool) -> None:
+        """`node or other`, `other if node is None else node` (and `node if node is not None
+        else other`): `other` stands in for the value, and the whole is used as the value is."""
+        if isinstance(expr, cst.BooleanOperation):
+            if not isinstance(expr.operator, cst.Or) or expr.left is not node:
+                return
+            other: cst.BaseExpression = expr.right
+        else:
+            tested = _none_test(expr.test)
+            if tested is None or tested[0] != node.value:
+                return
+            is_none = tested[1]
+            if (expr.orelse if is_none else expr.body) is not node:
+                return
+            other = expr.body if is_none else expr.orelse
+        value = self._value_text(other, receivers)
+        if value is not None:
+            acc.fallbacks.add(value)
+        parent = self.parents.get(expr)
+        if isinstance(parent, cst.Assign) and parent.value is expr:
+            self._assigned(parent, acc, receivers, store)
+        elif isinstance(parent, cst.Return):
+            acc.returned = True
+        elif isinstance(parent, cst.Arg) and parent.value is expr:
+            call = self.parents.get(parent)
+            if isinstance(call, cst.Call):
+                self._argument(call, parent, acc, receivers)
+
+    def _reassigned_when_none(self, function: cst.FunctionDef, param: cst.Param,
+                              acc: UseCollector, receivers: _Receivers) -> None:
+        """`if p is None: p = X` (or `if not p:`): X stands in for the value."""
+        scope = self.scopes.get(function.body)
+        if scope is None:
+            return
+        for assignment in scope.assignments[param.name.value]:
+            node = getattr(assignment, "node", None)
+            target = self.parents.get(node) if isinstance(node, cst.Name) else None
+            assign = self.parents.get(target) if isinstance(target, cst.AssignTarget) else None
+            if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+                continue
+            line = self.parents.get(assign)
+            block = self.parents.get(line) if line is not None else None
+            branch = self.parents.get(block) if block is not None else None
+            tested = _none_test(branch.test) if isinstance(branch, cst.If) else None
+            if tested is not None and tested == (param.name.value, True):
+                value = self._value_text(assign.value, receivers)
+                if value is not None:
+                    acc.fallbacks.add(value)
+
+    def _value_text(self, node: cst.BaseExpression, receivers: _Receivers | None) -> str | None:
+        """A fallback value as the profile writes it (see UsageProfile.fallbacks)."""
+        if isinstance(node, cst.Await):
+            node = node.expression
+        if isinstance(node, cst.Call):
+            callee = self.qualified(node.func) or (
+                receivers.callee(node.func) if receivers is not None else None) or (
+                node.func.value if isinstance(node.func, cst.Name) else None)
+            return f"{callee}()" if callee is not None else None
+        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and receivers is not None and node.value.value == receivers.self_name):
+            return f"self.{node.attr.value}"
+        for kind, builtin in _LITERALS:
+            if isinstance(node, kind):
+                return builtin
+        return None
 
     def _argument(self, call: cst.Call, arg: cst.Arg, acc: UseCollector,
                   receivers: _Receivers | None = None) -> None:
@@ -457,6 +569,33 @@ class ProfileBuilder:
             return [n for el in node.elements for n in self._type_names(el.value)]
         name = self.qualified(node) or cst_dotted(node)
         return [name] if name else []
+
+
+_MAX_ALIASES = 8  # locals followed per parameter: a bound on the work, rarely reached
+_LITERALS: tuple[tuple[type[cst.CSTNode], str], ...] = (
+    (cst.BaseString, "builtins.str"), (cst.Dict, "builtins.dict"), (cst.List, "builtins.list"),
+    (cst.Integer, "builtins.int"), (cst.Float, "builtins.float"), (cst.Set, "builtins.set"),
+    (cst.Tuple, "builtins.tuple"))
+
+
+def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """(name, whether the branch taken is the name's None or empty case) for `name is None`,
+    `name is not None`, `not name` and `name`."""
+    if isinstance(test, cst.Name):
+        return test.value, False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) \
+            and isinstance(test.expression, cst.Name):
+        return test.expression.value, True
+    if (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None"):
+        operator = test.comparisons[0].operator
+        if isinstance(operator, cst.Is):
+            return test.left.value, True
+        if isinstance(operator, cst.IsNot):
+            return test.left.value, False
+    return None
 
 
 def _is_overload(function: cst.FunctionDef) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from remora_review.project.injected import FRAMEWORKS, injected
+from remora_review.project.injected import FRAMEWORKS, compiled, injected
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
@@ -82,6 +82,9 @@ class ModuleFacts:
     # pytest fixture name -> the class of its value (a call's written `callee()`, as arguments),
     # None where it is not known
     fixtures: Mapping[str, str | None] = field(default_factory=dict)
+    # function local name -> the (construct, dialect or None) pairs `@compiles` registers it for
+    # (project/injected.py): SQLAlchemy passes it the construct and the dialect's compiler
+    compiled: Mapping[str, tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class ModuleFacts:
             "fields": {n: [[p.name, p.kind, p.annotation] for p in f] for n, f in self.fields.items()},
             "dataclasses": sorted(self.dataclasses),
             "fixtures": dict(self.fixtures),
+            "compiled": {n: [list(c) for c in cs] for n, cs in self.compiled.items()},
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class ModuleFacts:
             fields={n: tuple(Parameter(*p) for p in f) for n, f in raw["fields"].items()},
             dataclasses=frozenset(raw["dataclasses"]),
             fixtures=dict(raw["fixtures"]),
+            compiled={n: tuple((c, d) for c, d in cs) for n, cs in raw["compiled"].items()},
         )
 
 
@@ -281,13 +286,16 @@ class _Extractor:
             if callee is None:
                 continue
             positional = [a for a in call.args if not isinstance(a, ast.Starred)]
-            if len(positional) == len(call.args):  # after a *args, positions are unknown
-                for i, arg in enumerate(positional):
-                    if isinstance(arg, ast.Name) and arg.id in typed:
-                        self.arguments.append(TypedArgument(callee, str(i), typed[arg.id]))
-            for kw in call.keywords:
-                if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in typed:
-                    self.arguments.append(TypedArgument(callee, kw.arg, typed[kw.value.id]))
+            passed = [(str(i), arg) for i, arg in enumerate(positional)] \
+                if len(positional) == len(call.args) else []  # after a *args, positions are unknown
+            passed += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
+            for slot, arg in passed:
+                # a typed name, or a call made in place (`add(Column("x"))`), as a local bound to
+                # it would be
+                value = typed.get(arg.id) if isinstance(arg, ast.Name) else \
+                    self._returned(arg, receiver, in_class, typed)
+                if value is not None:
+                    self.arguments.append(TypedArgument(callee, slot, value))
 
     def _locals(self, node: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None,
                 in_class: str | None, params: Mapping[str, str]) -> dict[str, str]:
@@ -404,6 +412,10 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values())
     arguments = [*extractor.arguments,
                  *(TypedArgument(*found) for found in injected(tree, names.dotted, framework))]
+    registered: dict[str, tuple[tuple[str, str | None], ...]] = {}
+    sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
+    for function, construct, dialect in compiled(_top_level(tree.body), names.dotted, sqlalchemy):
+        registered[function] = (*registered.get(function, ()), (construct, dialect))
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,
-                       frozenset(extractor.dataclasses), extractor.fixtures)
+                       frozenset(extractor.dataclasses), extractor.fixtures, registered)

@@ -1,11 +1,12 @@
 """What a framework passes to the project's functions itself: Starlette (and FastAPI, built on it)
 calls a route endpoint, an exception handler and an HTTP middleware function with the `Request`
-(a WebSocket route with the `WebSocket`) as their first argument."""
+(a WebSocket route with the `WebSocket`) as their first argument; SQLAlchemy calls a `@compiles`
+function with the construct and the dialect's compiler."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 REQUEST = "starlette.requests.Request"
 WEBSOCKET = "starlette.websockets.WebSocket"
@@ -55,3 +56,47 @@ def _registered(call: ast.Call, dotted: Callable[[ast.expr], str | None],
     target = dotted(endpoint) if isinstance(endpoint, (ast.Name, ast.Attribute)) else None
     if target is not None:
         yield target, "0", given
+
+
+# SQLAlchemy calls a function that `@compiles(Construct, "dialect", ...)` registers with an
+# instance of the construct and the compiler of the statement being compiled: the dialect's DDL
+# compiler for a DDL construct, its type compiler for a type, its SQL compiler for any other
+# element (sqlalchemy.ext.compiler).
+COMPILES = "sqlalchemy.ext.compiler.compiles"
+# (the construct's root, the compiler it is given), by the canonical names of the packs' API
+# tables; DDL constructs are clause elements too, so they come first.
+COMPILERS = (("sqlalchemy.BaseDDLElement", "sqlalchemy.sql.compiler.DDLCompiler"),
+             ("sqlalchemy.types.TypeEngine", "sqlalchemy.sql.compiler.GenericTypeCompiler"),
+             ("sqlalchemy.ClauseElement", "sqlalchemy.sql.compiler.SQLCompiler"))
+# Dialect names whose compilers another dialect's package defines.
+DIALECT_PACKAGES = {"mariadb": "mysql"}
+
+# (function's local name, the construct's dotted path, the dialect name or None for any)
+Compiled = tuple[str, str, str | None]
+
+
+def compiled(body: Iterable[ast.stmt], dotted: Callable[[ast.expr], str | None],
+             imports_sqlalchemy: bool) -> Iterator[Compiled]:
+    """Every module-level function of `body` that `@compiles` registers, once per construct and
+    dialect it is registered for. Projects re-export the decorator from a module of their own
+    (alembic's `util.sqla_compat.compiles`), so in a module that imports sqlalchemy a decorator
+    named `compiles` is taken for it."""
+    for node in body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            name = dotted(decorator.func) if isinstance(decorator, ast.Call) else None
+            if not (name == COMPILES or (imports_sqlalchemy and name is not None
+                                         and name.rsplit(".", 1)[-1] == "compiles")):
+                continue
+            assert isinstance(decorator, ast.Call)
+            if not decorator.args:
+                continue
+            construct = dotted(decorator.args[0])
+            if construct is None:
+                continue
+            dialects: list[str | None] = [
+                a.value for a in decorator.args[1:]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            for dialect in dialects or [None]:
+                yield node.name, construct, dialect

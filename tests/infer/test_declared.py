@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from remora_review.infer.inferer import build_inferer
+from remora_review.infer.profile import parse_profiles
 from remora_review.infer.rounds import predict_source
 from remora_review.infer.signals import Signals
 from remora_review.packs.loader import load_pack
@@ -288,3 +289,95 @@ def test_a_value_a_library_call_makes_bounds_the_parameter_from_below(inferer):
     # Its share went to the bases as the priors weigh them: `ColumnElement` (no sure finding).
     assert found.candidates[0].annotation == "sqlalchemy.ColumnElement", found
     assert found.confidence < 0.9
+
+
+def _project(tmp_path, files):
+    """The (path, source) files written as a project under tmp_path and read back, with its index."""
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
+    read = sorted((str(p.relative_to(tmp_path)), p.read_text()) for p in tmp_path.rglob("*.py"))
+    return read, index_from_sources(read)
+
+
+def test_sqlalchemy_passes_a_compiles_function_its_construct_and_the_dialects_compiler(
+        inferer, tmp_path):
+    # The compiler's uses (`process`, `preparer`) fit SQLCompiler as well as the DDL compilers:
+    # only what `@compiles` registers the function for says which one SQLAlchemy passes. The
+    # decorator is re-exported by a module of the project, as alembic does.
+    files, project = _project(tmp_path, {
+        "app/compat.py": "from sqlalchemy.ext.compiler import compiles\n",
+        "app/ddl.py": (
+            "from sqlalchemy.schema import DDLElement\nfrom sqlalchemy.sql.expression import "
+            "ColumnClause\nfrom app.compat import compiles\n"
+            "class RenameThing(DDLElement):\n    def __init__(self, name):\n"
+            "        self.name = name\n"
+            "class Quoted(ColumnClause):\n    pass\n"
+            "@compiles(RenameThing)\ndef visit_rename(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"
+            "@compiles(RenameThing, 'postgresql')\ndef visit_rename_pg(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"
+            "@compiles(Quoted)\ndef visit_quoted(element, compiler, **kw):\n"
+            "    return compiler.preparer.quote(element.name) + compiler.process(element)\n"),
+    })
+    (_, source), = [f for f in files if f[0] == "app/ddl.py"]
+    found = {(p.function, p.parameter): (p.candidates[0].annotation, p.confidence)
+             for p in predict_source(source, inferer, "app/ddl.py", project)}
+    assert found[("visit_rename", "compiler")][0] == "sqlalchemy.sql.compiler.DDLCompiler"
+    assert found[("visit_rename_pg", "compiler")][0] == \
+        "sqlalchemy.dialects.postgresql.base.PGDDLCompiler"
+    assert found[("visit_quoted", "compiler")][0] == "sqlalchemy.sql.compiler.SQLCompiler"
+    assert all(found[(f, "compiler")][1] >= 0.9
+               for f in ("visit_rename", "visit_rename_pg", "visit_quoted")), found
+
+
+def _repo_predictions(inferer, tmp_path, get_body):
+    files, project = _project(tmp_path, {
+        "app/repo.py": (
+            "from sqlalchemy import Select, select\n"
+            "class Repo:\n    statement: Select\n"
+            "    def __init__(self, session, model):\n        self.session = session\n"
+            "        self.statement = select(model)\n"
+            "    def get(self, item_id, statement=None):\n" + get_body),
+    })
+    (_, source), = files
+    return {p.parameter: (p.candidates[0].annotation, p.confidence)
+            for p in predict_source(source, inferer, "app/repo.py", project)
+            if p.function == "get"}
+
+
+def test_a_local_that_holds_the_parameter_is_used_as_the_parameter(inferer, tmp_path):
+    # `statement` itself is only tested against None: the local that holds it is used.
+    found = _repo_predictions(inferer, tmp_path, (
+        "        resolved = self.statement if statement is None else statement\n"
+        "        resolved = resolved.where(item_id).order_by(item_id).limit(1)\n"
+        "        return self.session.execute(resolved).scalar_one()\n"))
+    assert found["statement"][0] == "sqlalchemy.Select", found
+    assert found["statement"][1] >= 0.9, found
+
+
+def test_an_annotated_attribute_that_stands_in_for_a_none_parameter(inferer, tmp_path):
+    # Nothing is done with the value but passing it to an unknown receiver: the class attribute
+    # that stands in for it where it is None says which class it is.
+    found = _repo_predictions(inferer, tmp_path, (
+        "        resolved = self.statement if statement is None else statement\n"
+        "        return self.session.execute(resolved)\n"))
+    assert found["statement"][0] == "sqlalchemy.Select", found
+    assert found["statement"][1] >= 0.9, found
+
+
+def test_a_local_bound_to_other_values_too_lends_no_uses():
+    # `result` holds the stored value in one branch and another value in the other: what is done
+    # with it says nothing about `value`. `stmt` is only ever made from the value: it does.
+    source = ("class Route:\n"
+              "    def set(self, value):\n        self._value = value\n"
+              "    def resolve(self, request):\n"
+              "        if self._value:\n            result = self._value\n"
+              "        else:\n            result = request.make()\n"
+              "        result.close()\n        return result\n"
+              "def build(statement):\n    stmt = statement\n    stmt = apply(stmt)\n"
+              "    return stmt.where(1)\n")
+    _, sites = parse_profiles(source)
+    profiles = {s.param.name.value: s.profile for s in sites}
+    assert profiles["value"].members == frozenset(), profiles["value"]
+    assert profiles["statement"].members == {"where"}, profiles["statement"]

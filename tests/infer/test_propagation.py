@@ -62,3 +62,28 @@ def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monke
     sure = {(p.function, p.parameter) for ps in found.predictions.values() for p in ps
             if p.confidence >= 0.9}
     assert sure == {("main", "session"), ("audit", "log")}  # the fixed point, as above
+
+
+def test_a_typevar_the_project_annotates_a_name_with_leaves_the_habit_to_sure_predictions(
+        inferer, tmp_path):
+    # Five modules make `statement` a sure Select from its uses; `fetch` does nothing with its
+    # own but pass it on. The `statement`s the project annotates are of a TypeVar: it names no
+    # class, so the other modules' sure predictions make the project's habit for the name.
+    files = {f"app/q{i}.py": ("import sqlalchemy\n\ndef run(session, statement):\n"
+                              "    statement = statement.where(1).order_by(2).limit(3)\n"
+                              "    return session.execute(statement.offset(4))\n")
+             for i in range(5)}
+    files["app/kinds.py"] = "from typing import TypeVar\n\nStatementT = TypeVar('StatementT')\n"
+    files["app/same.py"] = "from app.kinds import StatementT\n" + "".join(
+        f"\ndef same{i}(statement: StatementT) -> StatementT:\n    return statement\n"
+        for i in range(3))
+    files["app/service.py"] = ("import sqlalchemy\nfrom app.same import same0\n\n"
+                               "def fetch(statement):\n    return same0(statement)\n")
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
+    read = sorted((str(p.relative_to(tmp_path)), p.read_text()) for p in tmp_path.rglob("*.py"))
+    found = predict_project(read, {p: inferer for p, _ in read}, index_from_sources(read))
+    (fetch,) = found["app/service.py"]
+    assert fetch.candidates[0].annotation == "sqlalchemy.Select", fetch
+    assert fetch.confidence >= 0.9, fetch
