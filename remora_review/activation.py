@@ -91,12 +91,13 @@ def activations(
     triggers: Sequence[PackTrigger],
     company_packs: Sequence[str],
     read: Callable[[set[str]], Mapping[str, str]] | None = None,
+    scanned: dict[str, frozenset[str]] | None = None,
 ) -> list[tuple[str, ...]]:
     """The packs each (path, text) file activates: by its own imports and, when `read` is given
     (follow-imports), by those of the project modules it imports, and of the modules they import.
     `read` gets every candidate path of every file at once, one call a hop, and returns the texts
-    of those that exist."""
-    scanned: dict[str, frozenset[str]] = {}  # each hop rescans every neighbour found so far
+    of those that exist. `scanned` (text -> its imports) may be shared between calls."""
+    scanned = {} if scanned is None else scanned  # each hop rescans every neighbour found so far
 
     def scan(text: str) -> frozenset[str]:
         if text not in scanned:

@@ -62,6 +62,14 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
     entries = _entries(argv, cwd, environ)
     if entries is None or (fix and _unstaged(cwd, environ, [p for p, _, _ in entries])):
         return None
+    try:
+        return _answer_files(entries, triggers, cwd, environ)
+    except _Undecided:
+        return None
+
+
+def _answer_files(entries: Sequence[tuple[str, str, str]], triggers: Sequence[PackTrigger],
+                  cwd: str, environ: Mapping[str, str]) -> int | None:
     with _Blobs(cwd, environ) as blobs:
         texts = []
         for path, mode, object_id in entries:
@@ -70,8 +78,9 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
                 return None  # a symlink, a submodule, binary, not UTF-8 or too big: noted there
             texts.append((path, text))
         # A file that imports a pack's library itself needs no reading of its neighbours.
-        if any(activations(texts, triggers, ())) or any(
-                activations(texts, triggers, (), blobs.existing)):  # follow-imports is on
+        scanned: dict[str, frozenset[str]] = {}
+        if any(activations(texts, triggers, (), scanned=scanned)) or any(
+                activations(texts, triggers, (), blobs.existing, scanned)):  # follow-imports on
             return None
     sys.stdout.write("All checks passed.\n")  # output.text for a report with no finding
     return 0
@@ -105,17 +114,8 @@ def _entries(argv: Sequence[str], cwd: str,
         names = [os.path.relpath(os.path.join(cwd, a), cwd).replace(os.sep, "/") for a in argv]
         if any(n == ".." or n.startswith("../") for n in names):
             return None  # outside the repository: an error there
-        out = _git(cwd, environ, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *names)
-        if out is None:
-            return None
-        found = {}
-        for record in out.split(b"\0"):
-            meta, _, name = record.partition(b"\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[2] == b"0":
-                found[name.decode("utf-8", "surrogateescape")] = (parts[0].decode(),
-                                                                   parts[1].decode())
-        if any(n not in found for n in names):
+        found = _index_entries(cwd, environ, names)
+        if found is None or any(n not in found for n in names):
             return None  # not in the index (or in conflict): read, or skipped with a note, there
         return [(n, *found[n]) for n in dict.fromkeys(names)]
     out = _git(cwd, environ, "diff", "--cached", "--no-ext-diff", "--no-textconv", "-M", "--raw",
@@ -124,6 +124,22 @@ def _entries(argv: Sequence[str], cwd: str,
         return None
     return [(path, mode, object_id) for status, path, _, object_id, mode in parse_raw(out)
             if status != "deleted" and path.endswith(_PY_SUFFIXES) and object_id]
+
+
+def _index_entries(cwd: str, environ: Mapping[str, str],
+                   paths: Sequence[str]) -> dict[str, tuple[str, str]] | None:
+    """path -> (mode, blob id) of those `paths` the index holds at stage 0, from one `git
+    ls-files`; None when git cannot say."""
+    out = _git(cwd, environ, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *paths)
+    if out is None:
+        return None
+    found = {}
+    for record in out.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[2] == b"0":
+            found[name.decode("utf-8", "surrogateescape")] = (parts[0].decode(), parts[1].decode())
+    return found
 
 
 def _unstaged(cwd: str, environ: Mapping[str, str], paths: Sequence[str]) -> bool:
@@ -136,10 +152,15 @@ def _unstaged(cwd: str, environ: Mapping[str, str], paths: Sequence[str]) -> boo
     return out is None or bool(out.strip(b"\0"))
 
 
+class _Undecided(Exception):
+    """Raised inside the answer where only the full path can decide."""
+
+
 class _Blobs:
     """One `git cat-file --batch` for every blob the answer reads (git.Blobs without its imports)."""
 
     def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
+        self._cwd, self._environ = cwd, environ
         self._proc = subprocess.Popen(
             [*_GIT, "cat-file", "--batch"], cwd=cwd, env={**environ, "LC_ALL": "C"},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -174,6 +195,12 @@ class _Blobs:
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def existing(self, paths: set[str]) -> dict[str, str]:
-        """Activation's reader for follow-imports: the staged texts of those paths that exist."""
-        found = {p: self.text(f":{p}") for p in sorted(paths)}
-        return {p: t for p, t in found.items() if t is not None}
+        """Activation's reader for follow-imports: the staged texts of those paths the index
+        holds as regular files (as sources.read_existing reads them: one `git ls-files` for
+        every candidate, most of which do not exist, then their blobs)."""
+        found = _index_entries(self._cwd, self._environ, sorted(paths))
+        if found is None:
+            raise _Undecided  # git could not say: the full path answers
+        texts = {p: self.text(object_id) for p, (mode, object_id) in found.items()
+                 if p in paths and mode.startswith("100")}
+        return {p: t for p, t in texts.items() if t is not None}
