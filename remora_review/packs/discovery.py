@@ -268,11 +268,7 @@ def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str
     cannot hide behind an equal mtime. (An entry_points.txt edited by hand inside an existing
     dist-info is not noticed.)
     """
-    stamps = []
-    for entry in sys.path:
-        directory = entry or os.getcwd()  # "" is the current directory
-        with contextlib.suppress(OSError):
-            stamps.append((directory, os.stat(directory).st_mtime_ns))
+    stamps = discovery_cache.path_stamps()
     key = hashlib.sha256(json.dumps([sys.version, stamps]).encode()).hexdigest()[:32]
     cache = default_cache_root(environ).parent / f"entry-points-{key}.json"
     with contextlib.suppress(OSError, ValueError):
@@ -286,7 +282,7 @@ def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str
     found = [(ep.name, ep.value) for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     from remora_review.atomic import write_atomic
 
-    racy = any(time.time_ns() - mtime < 2_000_000_000 for _, mtime in stamps)
+    racy = discovery_cache.too_fresh((s for _, s in stamps), time.time_ns())
     with contextlib.suppress(OSError):  # no cache: the next run asks importlib.metadata again
         if not racy:
             write_atomic(cache, json.dumps(found).encode("utf-8"), make_parents=True)

@@ -3,11 +3,11 @@ fields), remembered between runs so that neither the hook's no-pack path nor a r
 manifest again, or imports tomllib, zipfile or importlib.metadata to do so.
 
 Discovery (discovery.scan_packs) writes it; discovery.discover_packs and no_pack.py read it. An
-entry holds the stamps of
-everything discovery read: the directories on sys.path (pip adds, renames or deletes a dist-info
-there), the install dir, the module behind each entry point, each winning pack's manifest (a
-`.pack` file, or a directory pack's manifest.toml), the interpreter, this release and this
-module's and discovery's own files; each stamp is a file's size, mtime and inode. It is read only
+entry holds the stamps of everything discovery read: the directories on sys.path (pip adds,
+renames or deletes a dist-info there), the install dir, the module behind each entry point, each
+winning pack's manifest (a `.pack` file, or a directory pack's manifest.toml), the interpreter,
+this release and this module's and discovery's own files; each stamp is a file's size, mtime and
+inode. It is read only
 while every stamp is unchanged, and, as git does for its index, nothing is written while any of
 those mtimes is under two seconds old, so a change within one timestamp tick cannot hide behind an
 equal stamp. Discovery with `pack-paths` is not remembered: a repository that configures those
@@ -42,13 +42,25 @@ def _stamp(path: str) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
+def path_stamps() -> list[tuple[str, list[int] | None]]:
+    """(directory, stamp) of each directory on sys.path: pip adds, renames or deletes a
+    dist-info in one of them to install, upgrade or remove a distribution (entry points)."""
+    return [(p, _stamp(p)) for p in (entry or os.getcwd() for entry in sys.path)]  # "" is cwd
+
+
+def too_fresh(stamps: Iterable[list[int] | None], now_ns: int) -> bool:
+    """Whether a stamp's mtime is within the racy window: a change in the same timestamp tick
+    could hide behind it, so nothing resting on it is remembered."""
+    return any(s is not None and now_ns - s[1] < _RACY_NS for s in stamps)
+
+
 def environment_stamps(install_dir: str) -> dict[str, object]:
     """The stamps of what decides discovery before any pack is read: take them before scanning."""
     from remora_review import __version__
 
-    paths = [entry or os.getcwd() for entry in sys.path]  # "" is the current directory
+    own = [[p, _stamp(p)] for p in (__file__, _DISCOVERY, install_dir)]
     return {"python": sys.version, "release": __version__, "install_dir": install_dir,
-            "stamps": [[p, _stamp(p)] for p in (__file__, _DISCOVERY, install_dir, *paths)]}
+            "stamps": [*own, *([p, s] for p, s in path_stamps())]}  # lists, as JSON reads them
 
 
 def _cache_file(cache_dir: str) -> str:
@@ -81,10 +93,8 @@ def remember(cache_dir: str, environment: dict[str, object], files: Iterable[str
     means the next run scans again."""
     stamps = {path: _stamp(path) for path in files}
     earlier: list[tuple[str, list[int] | None]] = environment["stamps"]  # type: ignore[assignment]
-    now = time.time_ns()
-    if any(s is None for s in stamps.values()) or any(
-            s is not None and now - s[1] < _RACY_NS for s in [*stamps.values(),
-                                                             *(s for _, s in earlier)]):
+    if any(s is None for s in stamps.values()) or too_fresh(
+            [*stamps.values(), *(s for _, s in earlier)], time.time_ns()):
         return
     if read(cache_dir, str(environment["install_dir"])) == list(packs):
         return  # already remembered: no write on every full run

@@ -16,13 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import GIT_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 SQLALCHEMY_PACK = ROOT / "packs" / "remora_packs" / "sqlalchemy.pack"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-}
 # Neither one of the pairs trained on nor one of the pack's examples.
 TEAMS = '''\
 from sqlalchemy.orm import Session

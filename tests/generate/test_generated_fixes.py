@@ -21,14 +21,10 @@ from remora_review.findings import Finding
 from remora_review.generate.fixing import plan_requests
 from remora_review.generate.wanted import wanted_fixes
 from remora_review.packs.loader import load_pack
+from tests.integration.conftest import GIT_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLALCHEMY_PACK = ROOT / "packs" / "remora_packs" / "sqlalchemy.pack"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-}
 SHOP = '''\
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session
