@@ -13,7 +13,7 @@ import ast
 import bisect
 import difflib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -83,7 +83,7 @@ class _Hierarchy:
 class _File:
     """What one file's check resolves once."""
 
-    ctx: FileContext
+    ctx: FileContext | None  # None where only values are resolved (returned_classes)
     wrapper: meta.MetadataWrapper
     hierarchies: Sequence[_Hierarchy]
     scopes: Mapping[cst.CSTNode, meta.Scope | None]
@@ -103,6 +103,7 @@ class _File:
 
     def in_scope(self, node: cst.CSTNode, first_line_only: bool = False) -> bool:
         """Whether the node lies on a line the run reports on."""
+        assert self.ctx is not None
         if self.ctx.changed_lines is None:
             return True  # every node of the module has a position, and every line is in scope
         span = self.positions.get(node)
@@ -586,6 +587,53 @@ def _imported_name(file: _File, node: cst.BaseExpression) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
+# --- what a function gives its callers ---------------------------------------------------------
+
+
+def returned_classes(module: cst.Module, tables: Sequence[ApiTable],
+                     lines: Collection[int]) -> dict[str, tuple[str | None, ...]]:
+    """For each function whose `def` line is among `lines`, the library class each of its
+    `return` values certainly is (None where that is not known), by the same rules as the
+    check's receivers: what a rewrite of the function must keep, since its callers use it."""
+    wrapper = meta.MetadataWrapper(module, unsafe_skip_copy=True)
+    seen = _Collector()
+    wrapper.module.visit(seen)
+    file = _File(None, wrapper, [_Hierarchy.of(t) for t in tables],
+                 wrapper.resolve(meta.ScopeProvider), seen)
+    returns = _Returns()
+    wrapper.module.visit(returns)
+    out: dict[str, tuple[str | None, ...]] = {}
+    for function, values in returns.found:
+        if file.positions[function.name].start.line in lines:
+            known = [_value_class(file, v, 0) for v in values]
+            out[function.name.value] = out.get(function.name.value, ()) + tuple(
+                k.cls.name if k is not None else None for k in known)
+    return out
+
+
+class _Returns(cst.CSTVisitor):
+    """Each function with the values its own `return` statements give (not its nested ones')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[cst.FunctionDef, list[cst.BaseExpression]]] = []
+        self._open: list[list[cst.BaseExpression]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._open.append([])
+        self.found.append((node, self._open[-1]))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._open.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self._open and node.value is not None:
+            self._open[-1].append(node.value)
+
+
 # --- finding values ----------------------------------------------------------------------------
 
 
@@ -600,6 +648,7 @@ def _version(table: ApiTable) -> str:
 def _finding(file: _File, node: cst.CSTNode, code: str, message: str, table: ApiTable,
              data: Mapping[str, object], fix: Fix | None = None) -> Finding:
     span = file.positions[node]
+    assert file.ctx is not None
     return Finding(
         path=file.ctx.path, line=span.start.line, col=span.start.column,
         end_line=span.end.line, end_col=span.end.column, code=code, message=message,

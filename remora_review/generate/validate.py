@@ -72,9 +72,13 @@ def gate(old: str, new: str, region: Region, answer: Answer, targets: Sequence[F
     `scope` (the change and every region) in scope; `check` re-runs the checks on a text."""
     if "remora: ignore" in answer.code:
         return Rejected("it suppresses the finding instead of fixing it")
-    lost = sorted(region.keeps - _defined(cst.parse_module(answer.code)))
+    rewritten = cst.parse_module(answer.code)
+    lost = sorted(region.keeps - _defined(rewritten))
     if lost:
         return Rejected(f"it no longer defines `{lost[0]}`")
+    reshaped = _reshaped(cst.parse_module(region.text(split_lines(old))), rewritten, region.keeps)
+    if reshaped is not None:
+        return reshaped
     invented = sorted(_undefined(new) - _undefined(old))
     if invented:
         return Rejected(f"it uses `{invented[0]}`, which nothing defines")
@@ -83,6 +87,9 @@ def gate(old: str, new: str, region: Region, answer: Answer, targets: Sequence[F
         if unknown is not None:
             return unknown
     where = remap_lines(frozenset(region.lines()), old, new) or frozenset()
+    returned = _returns_changed(old, new, region, where, tables)
+    if returned is not None:
+        return returned
     after = check(new, remap_lines(scope, old, new) if scope is not None else None)
     meant = {(t.code, t.message) for t in targets}
     for f in after:
@@ -94,6 +101,60 @@ def gate(old: str, new: str, region: Region, answer: Answer, targets: Sequence[F
         who = "the API check" if code in API_CODES else "the re-run checks"
         return Rejected(f"{who} reports {code} on it: {message}")
     return None
+
+
+def _reshaped(old: cst.Module, new: cst.Module, keeps: Collection[str]) -> Rejected | None:
+    """A kept function whose decorators or parameters (names, kinds, defaults) changed: its
+    callers and whatever registers it would break, which no check of this file sees. Annotations
+    may change; that is what some fixes are."""
+    before = _functions(old)
+    after = _functions(new)
+    for name in sorted(keeps & before.keys() & after.keys()):
+        was, now = before[name], after[name]
+        if _decorators(was) != _decorators(now):
+            return Rejected(f"it changes the decorators of `{name}` "
+                            f"({', '.join(_decorators(was)) or 'none'} before)")
+        if _parameters(was) != _parameters(now):
+            return Rejected(f"it changes the parameters of `{name}`, which its callers pass")
+    return None
+
+
+def _functions(module: cst.Module) -> dict[str, cst.FunctionDef]:
+    return {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+
+
+def _decorators(function: cst.FunctionDef) -> list[str]:
+    code = cst.Module([]).code_for_node
+    return ["@" + "".join(code(d.decorator).split()) for d in function.decorators]
+
+
+def _parameters(function: cst.FunctionDef) -> list[tuple[str, str, str]]:
+    code = cst.Module([]).code_for_node
+    p = function.params
+    kinds = [("/", p.posonly_params), ("", p.params), ("*", [p.star_arg]), ("*", p.kwonly_params),
+             ("**", [p.star_kwarg])]
+    return [(kind, param.name.value, "".join(code(param.default).split()) if param.default else "")
+            for kind, params in kinds for param in params if isinstance(param, cst.Param)]
+
+
+def _returns_changed(old: str, new: str, region: Region, where: Collection[int],
+                     tables: Sequence[ApiTable]) -> Rejected | None:
+    """A kept function that returned a library object of a known class (an unfinished `Query`)
+    and returns something else, or something not known to be that class: its callers use it."""
+    from remora_review.checks.api import returned_classes
+
+    before = returned_classes(cst.parse_module(old), tables, frozenset(region.lines()))
+    after = returned_classes(cst.parse_module(new), tables, where)
+    for name in sorted(region.keeps & before.keys() & after.keys()):
+        known = {c for c in before[name] if c is not None}
+        if known and not set(after[name]) <= known:
+            return Rejected(f"it changes what `{name}` returns ({_classes(known)} before, "
+                            f"{_classes(after[name])} now), which its callers use")
+    return None
+
+
+def _classes(names: Iterable[str | None]) -> str:
+    return ", ".join(sorted({f"`{n.rsplit('.', 1)[-1]}`" if n else "not known" for n in names}))
 
 
 def _defined(module: cst.Module) -> set[str]:
