@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
@@ -76,7 +77,8 @@ def gate(old: str, new: str, region: Region, answer: Answer, targets: Sequence[F
     lost = sorted(region.keeps - _defined(rewritten))
     if lost:
         return Rejected(f"it no longer defines `{lost[0]}`")
-    reshaped = _reshaped(cst.parse_module(region.text(split_lines(old))), rewritten, region.keeps)
+    written = cst.parse_module(region.text(split_lines(old)))
+    reshaped = _reshaped(written, rewritten, region.keeps) or _dropped_argument(written, rewritten)
     if reshaped is not None:
         return reshaped
     invented = sorted(_undefined(new) - _undefined(old))
@@ -117,6 +119,43 @@ def _reshaped(old: cst.Module, new: cst.Module, keeps: Collection[str]) -> Rejec
         if _parameters(was) != _parameters(now):
             return Rejected(f"it changes the parameters of `{name}`, which its callers pass")
     return None
+
+
+def _dropped_argument(old: cst.Module, new: cst.Module) -> Rejected | None:
+    """An argument the code passed that the rewrite no longer passes anywhere: a filter
+    condition lost on the way from `query(...).filter(a).filter(b)` to `select(...).where(a)`.
+    Only arguments without a call inside are compared (a call's own arguments are, and the call
+    itself may be what the fix changes), and not literals (`@app.on_event("startup")` goes)."""
+    code = cst.Module([]).code_for_node
+    kept = "".join(code(new).split())
+    for node in _arguments(old):
+        text = "".join(code(node).split())
+        if text not in kept:
+            return Rejected(f"it drops `{code(node).strip()}`, an argument the code passed")
+    return None
+
+
+_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary)
+
+
+def _arguments(module: cst.Module) -> list[cst.BaseExpression]:
+    class Arguments(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[cst.BaseExpression] = []
+
+        def visit_Arg(self, node: cst.Arg) -> None:
+            value = node.value
+            if isinstance(value, _LITERALS) or (isinstance(value, cst.Name) and value.value in (
+                    "None", "True", "False")):
+                return
+            calls = m.findall(value, m.Call())
+            if not calls:
+                self.found.append(value)
+
+    seen = Arguments()
+    module.visit(seen)
+    return seen.found
 
 
 def _functions(module: cst.Module) -> dict[str, cst.FunctionDef]:

@@ -80,6 +80,10 @@ class Users:
 
 def named(session: Session, name: str):
     return session.query(User).filter_by(name=name)
+
+
+def member(session: Session, group, role):
+    return session.query(User).filter(User.group == group).filter(User.role == role).first()
 '''
 
 
@@ -226,6 +230,27 @@ def test_a_helper_that_returns_the_query_keeps_returning_one(runtime, packs) -> 
         assert isinstance(outcome, Rejected), body
         assert outcome.reason == (f"it changes what `named` returns (`Query` before, {now} now), "
                                   "which its callers use")
+
+
+def test_a_rewrite_that_drops_a_condition_is_dropped(runtime, packs) -> None:
+    # What Gemma 3 270M wrote for airflow's `get_permission`: the second filter gone.
+    lost = _try(runtime, packs, 17, """\
+        from sqlalchemy import select
+
+        def member(session: Session, group, role):
+            return session.scalars(select(User).where(User.group == group)).first()
+        """, USERS)
+    assert isinstance(lost, Rejected)
+    assert lost.reason == "it drops `User.role == role`, an argument the code passed"
+    kept = _try(runtime, packs, 17, """\
+        from sqlalchemy import select
+
+        def member(session: Session, group, role):
+            return session.scalars(
+                select(User).where(User.group == group, User.role == role)
+            ).first()
+        """, USERS)
+    assert isinstance(kept, str), kept
 
 
 def test_an_instance_the_library_exports_is_no_invented_import(runtime, packs) -> None:
