@@ -244,6 +244,12 @@ def _kind(reason: str) -> str:
         return "finding still reported"
     if "no longer defines" in reason:
         return "function lost"
+    if reason.startswith(("it changes the decorators", "it changes the parameters")):
+        return "decorators or parameters changed"
+    if reason.startswith("it changes what"):
+        return "returns another class (its callers use it)"
+    if reason.startswith("it drops"):
+        return "an argument dropped (a condition lost)"
     if reason.startswith("the re-run checks"):
         return "new finding"
     return reason
