@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from remora_review.retrieval.base import Embedder, TextKind
     from remora_review.server_review import ReviewCache
 
+EXPORT_AFTER_IDLE_S = 10.0  # a loaded model is exported to ONNX once the commits pause this long
 PID_NAME = "server.pid"  # the same names as server_client's, kept here so this module stays light
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
@@ -59,6 +60,7 @@ class ServerState:
     model_lock: threading.Lock = field(default_factory=threading.Lock)  # load and encode one at a time
     review_lock: threading.Lock = field(default_factory=threading.Lock)  # one review at a time
     reviews: ReviewCache | None = None  # made by the first review request
+    exports_tried: set[Any] = field(default_factory=set)  # LoadedModels _export_idle_models saw
     review_count: int = 0
 
     def begin(self) -> None:
@@ -110,13 +112,14 @@ def _embedder_for(state: ServerState, spec: EmbeddingModel, model_path: str | No
     loaded = state.loaded.get(model_key)
     if loaded is None:
         began = time.monotonic()
-        loaded = LoadedModel(name, device)
+        loaded = LoadedModel(name, device, onnx_root())
         loaded.get()  # load now: a model that cannot load is this request's error, and not kept
-        print(f"loaded {name} on {device} in {time.monotonic() - began:.1f} s",
-              file=sys.stderr, flush=True)
+        print(f"loaded {name} on {device} ({loaded.backend}) in "
+              f"{time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
         with state.lock:
             state.loaded[model_key] = loaded
-            state.models[model_key] = {"model": name, "device": device, "dimensions": []}
+            state.models[model_key] = {"model": name, "device": device, "dimensions": [],
+                                       "backend": loaded.backend}
     embedder = local_embedder(spec, device, model_path, shared=loaded)
     state.embedders[key] = embedder
     with state.lock:
@@ -146,12 +149,45 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
     return encode_vectors(_embed_texts(state, spec, model_path, device, texts, kind))
 
 
+def onnx_root() -> Path:
+    """Where the server keeps the ONNX exports of the models it loaded (the user's cache)."""
+    from remora_review.user_dirs import default_cache_root
+
+    return default_cache_root().parent / "onnx"
+
+
 def _import_embedding_library() -> None:
+    """What the first embed will need: onnxruntime when a model was exported, else
+    sentence-transformers (5 s; its torch and transformers are what an export saves)."""
     import importlib.util
 
-    if importlib.util.find_spec("sentence_transformers") is not None:
-        with contextlib.suppress(Exception):  # the embed itself reports what is wrong
-            import sentence_transformers  # noqa: F401
+    exported = any(onnx_root().glob("*/remora-onnx.json"))
+    names = ("onnxruntime", "tokenizers") if exported else ("sentence_transformers",)
+    for name in names:
+        if importlib.util.find_spec(name) is not None:
+            with contextlib.suppress(Exception):  # the embed itself reports what is wrong
+                importlib.import_module(name)
+
+
+def _export_idle_models(state: ServerState) -> None:
+    """Export each model loaded through sentence-transformers to ONNX, once, so that the next
+    server starts without torch (retrieval/onnx_export.py); the server is idle, and embeds wait
+    for the model lock meanwhile."""
+    with state.lock:
+        waiting = [m for m in state.loaded.values() if m not in state.exports_tried]
+        state.exports_tried.update(waiting)
+    for loaded in waiting:
+        target = loaded.export_target()
+        if target is None:
+            continue
+        began = time.monotonic()
+        with state.model_lock:
+            from remora_review.retrieval.onnx_export import export_onnx
+
+            reason = export_onnx(loaded.get(), *target)
+        outcome = "exported to ONNX" if reason is None else f"not exported to ONNX: {reason}"
+        print(f"{loaded.name}: {outcome} ({time.monotonic() - began:.1f} s)",
+              file=sys.stderr, flush=True)
 
 
 def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
@@ -249,10 +285,13 @@ def _claim_path(sock_path: Path) -> None:
 def _watch_idle(server: EmbeddingServer, stopped: threading.Event) -> None:
     timeout = server.state.idle_timeout
     while not stopped.wait(min(1.0, max(0.05, timeout / 4))):
-        if server.state.idle_for() >= timeout:
+        idle = server.state.idle_for()
+        if idle >= timeout:
             print(f"idle for {timeout:g} s, exiting", file=sys.stderr, flush=True)
             server.shutdown()
             return
+        if idle >= EXPORT_AFTER_IDLE_S:
+            _export_idle_models(server.state)
 
 
 def _remove_if_ours(path: Path, inode: int | None = None, content: str | None = None) -> None:

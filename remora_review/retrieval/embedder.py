@@ -187,20 +187,47 @@ def _check_offline_cache(name: str, hub_id: str) -> None:
 
 
 class LoadedModel:
-    """A sentence-transformers model loaded on first use; shared by embedders that differ only in prompts."""
+    """A sentence-transformers model loaded on first use; shared by embedders that differ only in prompts.
 
-    def __init__(self, model: str, device: str = "cpu") -> None:
+    With `onnx_root` (the warm server's), a model that has an ONNX export there
+    (retrieval/onnx_export.py) runs through onnxruntime instead: the same vectors, without
+    importing torch and transformers."""
+
+    def __init__(self, model: str, device: str = "cpu", onnx_root: Path | None = None) -> None:
         self.name = model
         self.device = device
+        self.onnx_root = onnx_root if device == "cpu" else None
         self._model: Any = None
+        self.backend = ""  # "onnx" or "sentence-transformers" once loaded
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
 
+    def export_target(self) -> tuple[Path, str, Path] | None:
+        """(model dir, its identity, the export's dir) for a sentence-transformers model loaded
+        from a local directory that has no export yet; None otherwise."""
+        if self.onnx_root is None or self.backend != "sentence-transformers":
+            return None
+        local = Path(resolve_model_path(self.name))
+        if not local.is_dir():
+            return None
+        from remora_review.retrieval.onnx_model import export_dir
+
+        identity = model_identity(str(local))
+        return local, identity, export_dir(self.onnx_root, identity)
+
     def get(self) -> Any:
         if self._model is None:
             path = resolve_model_path(self.name)
+            if self.onnx_root is not None and Path(path).is_dir():
+                from remora_review.retrieval.onnx_model import OnnxSentenceModel, export_dir
+
+                identity = model_identity(path)
+                self._model = OnnxSentenceModel.open(export_dir(self.onnx_root, identity), identity)
+                if self._model is not None:
+                    self.backend = "onnx"
+                    return self._model
             if not Path(path).is_dir():
                 _check_offline_cache(self.name, path)
             try:
@@ -211,6 +238,7 @@ class LoadedModel:
                 ) from None
             try:
                 self._model = SentenceTransformer(path, device=self.device)
+                self.backend = "sentence-transformers"
             except (OSError, ValueError) as e:  # not found, or a directory that is not a model
                 raise UserError(
                     f"embedding model {self.name!r} could not be loaded "

@@ -23,7 +23,10 @@ def minilm() -> EmbeddingModel:
 
 
 def make_env() -> dict[str, str]:
-    return {**os.environ, "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="rr", dir="/tmp")}
+    # A cache of its own: a server exports its model to ONNX there (server.py), which would
+    # change how the next test's server loads it.
+    return {**os.environ, "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="rr", dir="/tmp"),
+            "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="rr-cache-")}
 
 
 def cleanup_env(env: dict[str, str]) -> None:

