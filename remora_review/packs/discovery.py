@@ -270,13 +270,16 @@ def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str
     """
     stamps = discovery_cache.path_stamps()
     key = hashlib.sha256(json.dumps([sys.version, stamps]).encode()).hexdigest()[:32]
-    cache = default_cache_root(environ).parent / f"entry-points-{key}.json"
-    with contextlib.suppress(OSError, ValueError):
+    # One file per environment (as discovery_cache's), the stamps' key inside it: a file per key
+    # would leave one behind at every install.
+    cache = default_cache_root(environ).parent / f"entry-points-{discovery_cache.environment_key()}.json"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         cached = json.loads(cache.read_text("utf-8"))
-        if isinstance(cached, list) and all(
+        found = cached.get("entry_points") if cached.get("key") == key else None
+        if isinstance(found, list) and all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p)
-                for p in cached):
-            return [(name, value) for name, value in cached]
+                for p in found):
+            return [(name, value) for name, value in found]
     from importlib import metadata
 
     found = [(ep.name, ep.value) for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
@@ -285,7 +288,8 @@ def entry_points(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str
     racy = discovery_cache.too_fresh((s for _, s in stamps), time.time_ns())
     with contextlib.suppress(OSError):  # no cache: the next run asks importlib.metadata again
         if not racy:
-            write_atomic(cache, json.dumps(found).encode("utf-8"), make_parents=True)
+            write_atomic(cache, json.dumps({"key": key, "entry_points": found}).encode("utf-8"),
+                         make_parents=True)
     return found
 
 

@@ -63,10 +63,15 @@ def environment_stamps(install_dir: str) -> dict[str, object]:
             "stamps": [*own, *([p, s] for p, s in path_stamps())]}  # lists, as JSON reads them
 
 
-def _cache_file(cache_dir: str) -> str:
-    # One file per interpreter environment, so two virtual environments do not evict each other.
+def environment_key() -> str:
+    """One name per interpreter environment, so two virtual environments do not evict each
+    other's caches, and one environment keeps one file however often its packages change."""
     key = zlib.crc32(json.dumps([sys.prefix, sys.path]).encode("utf-8", "surrogateescape"))
-    return os.path.join(cache_dir, f"discovered-{key:08x}.json")
+    return f"{key:08x}"
+
+
+def _cache_file(cache_dir: str) -> str:
+    return os.path.join(cache_dir, f"discovered-{environment_key()}.json")
 
 
 def read(cache_dir: str, install_dir: str) -> list[Found] | None:

@@ -218,3 +218,7 @@ def test_the_entry_point_cache_follows_installs_upgrades_and_removals(
     assert names() == {"beta"}
     shutil.rmtree(site / "remora_pack_cached_a-0.2.dist-info")  # pip uninstall
     assert names() == set()
+    os.utime(site, (old + 2, old + 2))
+    assert names() == set()
+    # One environment, one entry-point file, however many installs it saw.
+    assert len(list((tmp_path / "cache" / "remora-review").glob("entry-points-*.json"))) == 1
