@@ -125,6 +125,13 @@ _RSS = (
 )
 
 
+def default_cache(env: dict[str, str]) -> Path:
+    """remora-review's user cache under this environment (user_dirs.default_cache_root's parent)."""
+    from remora_review.user_dirs import default_cache_root
+
+    return default_cache_root(env).parent
+
+
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, float]:
     """Wall seconds, exit code, and the command's peak RSS in MB (measured in a second run)."""
     start = time.perf_counter()
@@ -305,8 +312,18 @@ def main() -> int:
 
     package = alembic_source()
     repo_b = make_package_repo(package, packed)
+    # First run after installing: an empty user cache (no pack cache, no ONNX export of the
+    # embedding model), no server, no project cache; its server is stopped before it exports.
+    fresh_env = {**env, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="rrb-cache-"),
+                 "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="rrb-", dir="/tmp")}
+    print("\n(c0) packs activated, first run after install (empty user cache, no server)")
+    first, _, _ = timed(hook, make_package_repo(package, packed), fresh_env)
+    subprocess.run([*hook[:1], "server", "stop"], env=fresh_env, capture_output=True)
+    print(f"  {'remora-review check (first)':<34} {first:6.3f} s")
     subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
-    print("\n(c) packs activated, cold (server not running)")
+    exported = any((default_cache(env) / "onnx").glob("*/remora-onnx.json"))
+    print(f"\n(c) packs activated, cold (server not running; the model "
+          f"{'exported to ONNX by an earlier server' if exported else 'not exported yet'})")
     cold, _, _ = timed(hook, repo_b, env)
     print(f"  {'remora-review check (cold)':<34} {cold:6.3f} s")
     # The cold run reviewed in its own process and left a server behind (its model loaded); the
@@ -338,7 +355,8 @@ def main() -> int:
           f"ratio vs mypy {statistics.median(b) / pb['mypy']:.2f}x; hook CPU time p50 {cpu_b:.3f} s")
     print(f"  (b') new change each run: p50 {statistics.median(b2):.3f} s; server CPU per "
           f"review {server_b2:.3f} s (same commit again: {server_b:.3f} s)")
-    print(f"  (c) cold:      {cold:.3f} s")
+    print(f"  (c) cold:      {cold:.3f} s (target <= 3 s; model "
+          f"{'exported' if exported else 'not exported'}); first run after install {first:.3f} s")
     print(f"  hook peak RSS (children high-water mark): packs, warm {rss_b:.0f} MB")
     print("  server status:\n    " + status.stdout.strip().replace("\n", "\n    "))
     return 0
