@@ -267,6 +267,7 @@ class ProfileBuilder:
         self.parents = _Parents(wrapper.module, self.scopes)
         self._imports: dict[str, str] | None = None
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
+        self._sites_of: dict[cst.FunctionDef, tuple[ParameterSite, ...]] = {}
 
     def imports(self) -> Mapping[str, str]:
         """Module-level import bindings: local name -> dotted path (relative imports left out:
@@ -300,6 +301,13 @@ class ProfileBuilder:
         return best[0] if best else None
 
     def sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
+        """Each parameter's site (worked out once: propagation and the check both ask)."""
+        found = self._sites_of.get(function)
+        if found is None:
+            found = self._sites_of[function] = tuple(self._new_sites(function))
+        return list(found)
+
+    def _new_sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
         params = function.params
         plain = [*params.posonly_params, *params.params, *params.kwonly_params]
         skip_first = self._bound_class(function) is not None
