@@ -151,9 +151,9 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
 
 def onnx_root() -> Path:
     """Where the server keeps the ONNX exports of the models it loaded (the user's cache)."""
-    from remora_review.user_dirs import default_cache_root
+    from remora_review.user_dirs import default_onnx_dir
 
-    return default_cache_root().parent / "onnx"
+    return default_onnx_dir()
 
 
 def _import_embedding_library() -> None:
