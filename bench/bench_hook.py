@@ -15,6 +15,9 @@ unannotated session. With packs active the review runs in the warm server: the h
 time is printed beside the server's CPU time per review (read from /proc), and (b') stages a
 different change before each run (new blobs: a new project index, nothing reused but what the
 server keeps by design).
+(b'') is the same commit in a repository of 5,000 tracked Python files (the package and
+standard-library files beside it): warm, interleaved with the small repository, and the first run
+in a fresh clone, which builds the project index from nothing.
 """
 
 from __future__ import annotations
@@ -102,14 +105,19 @@ def make_repo(files: list[Path], with_import: bool, filler: Sequence[Path] = ())
     return repo
 
 
-def make_package_repo(package: Path, files: list[Path]) -> Path:
+def make_package_repo(package: Path, files: list[Path], filler: Sequence[Path] = ()) -> Path:
     """A repository holding the whole package (so relative imports resolve, for mypy and for the
-    project index), whose staged change adds a function to each of `files`."""
+    project index), whose staged change adds a function to each of `files`; `filler` files are
+    committed beside it under lib/ (the large-repository case)."""
     repo = Path(tempfile.mkdtemp(prefix="remora-bench-"))
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     shutil.copytree(package, repo / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+    for i, src in enumerate(filler):
+        target = repo / "lib" / f"d{i // 100}" / f"f{i}.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, target)
     subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, check=True, env=env)
     for i, src in enumerate(files):
@@ -229,12 +237,14 @@ def stdlib_files() -> list[Path]:
                   and "tests" not in p.parts)
 
 
-def fresh_clone_first_run(repo: Path, hook: list[str], env: dict[str, str]) -> float:
-    """Clone `repo`, stage the same change, and time the hook's first run there."""
+def fresh_clone_first_run(repo: Path, hook: list[str], env: dict[str, str],
+                          changed: Sequence[Path] = ()) -> float:
+    """Clone `repo`, stage the same change (`changed`, relative paths; default pkg/m*.py), and
+    time the hook's first run there."""
     clone = Path(tempfile.mkdtemp(prefix="remora-bench-clone-")) / "c"
     subprocess.run(["git", "clone", "-q", "--no-local", str(repo), str(clone)], check=True)
-    for path in repo.glob("pkg/m*.py"):
-        shutil.copy(path, clone / "pkg" / path.name)
+    for rel in changed or [p.relative_to(repo) for p in repo.glob("pkg/m*.py")]:
+        shutil.copy(repo / rel, clone / rel)
     subprocess.run(["git", "add", "."], cwd=clone, check=True)
     return timed(hook, clone, env)[0]
 
@@ -286,6 +296,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-pack-only", action="store_true", help="only (a) and (a')")
     parser.add_argument("--packs-only", action="store_true", help="skip (a) and (a')")
+    parser.add_argument("--no-big", action="store_true",
+                        help="skip (b''), packs active in a repository of 5,000 files")
     args = parser.parse_args()
     runtime = Path(tempfile.mkdtemp(prefix="rrb-", dir="/tmp"))
     # Without PYTHONDONTWRITEBYTECODE: an installed hook runs from .pyc files.
@@ -358,6 +370,24 @@ def main() -> int:
     print(f"  {'remora-review check':<34} p50 {statistics.median(b2):6.3f} s   "
           f"min {min(b2):6.3f} s; server CPU per review {server_b2:.3f} s")
     pb = peers(repo_b, env, args.runs, [str(p.relative_to(package.parent)) for p in packed])
+    big = None
+    if not args.no_big:
+        tracked = len(list(package.rglob("*.py")))
+        stdlib = stdlib_files()
+        filler = [stdlib[i % len(stdlib)] for i in range(5000 - tracked)]
+        big_b = make_package_repo(package, packed, filler)
+        print(f"\n(b'') the same commit in a repository of 5,000 tracked Python files "
+              f"(the package and {len(filler)} standard-library files), warm server")
+        # First: a fresh clone, whose project index is built from nothing by this run.
+        big_first = fresh_clone_first_run(big_b, hook, env, [Path(r) for r in rel])
+        print(f"  {'first run in a fresh clone':<34} {big_first:6.3f} s")
+        timed(hook, big_b, env)  # this repository's own project cache
+        pairs = [(timed(hook, repo_b, env)[0], timed(hook, big_b, env)[0])
+                 for _ in range(args.runs)]
+        small, large = (statistics.median(p) for p in zip(*pairs))
+        print(f"  {'remora-review check (small)':<34} p50 {small:6.3f} s")
+        print(f"  {'remora-review check (5,000 files)':<34} p50 {large:6.3f} s")
+        big = (large, small, big_first)
     status = subprocess.run([*hook[:1], "server", "status"], env=env, capture_output=True,
                             text=True)
     subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
@@ -371,6 +401,10 @@ def main() -> int:
     print(f"  (c) cold:      {cold:.3f} s (target <= 3 s; model "
           f"{'exported' if exported else 'not exported'}); first run after install {first:.3f} s"
           + (f"; before the export {unexported:.3f} s" if unexported is not None else ""))
+    if big is not None:
+        print(f"  (b'') 5,000 files: p50 {big[0]:.3f} s ({big[0] / big[1]:.2f}x the small "
+              f"repository; target <= 1.2x); first run in a fresh clone {big[2]:.3f} s "
+              f"({big[2] / big[1]:.1f}x)")
     print(f"  hook peak RSS (children high-water mark): packs, warm {rss_b:.0f} MB")
     print("  server status:\n    " + status.stdout.strip().replace("\n", "\n    "))
     return 0
