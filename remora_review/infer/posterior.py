@@ -15,7 +15,7 @@ from remora_review.infer.evidence import (
     Hint,
 )
 from remora_review.infer.scoring import PROJECT
-from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE
+from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE, TWIN_SHARE
 
 
 def softmax(scores: Mapping[str, float]) -> dict[str, float]:
@@ -72,6 +72,23 @@ def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> 
         if len(local) == 1:
             out[name] -= PLACE_SHARE * p
             out[local[0]] += PLACE_SHARE * p
+    return out
+
+
+def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: bool
+             ) -> dict[str, float]:
+    """Mass moved from each class to its asyncio twin where the function's colour is the twin's
+    (`TWIN_SHARE`): an `async def` works with `redis.asyncio.Redis`, a plain `def` with
+    `redis.Redis`. The twins share every command, so neither the usage nor a declaration made
+    for the other twin's code (a sync package generated from an async one) tells them apart."""
+    out = dict(posterior)
+    for name, p in posterior.items():
+        twin = catalogue.twins.get(name)
+        if p <= 0.0 or twin is None or posterior.get(twin, 0.0) <= 0.0:
+            continue
+        if (twin in catalogue.asynchronous) == is_async:
+            out[name] -= TWIN_SHARE * p
+            out[twin] += TWIN_SHARE * p
     return out
 
 
