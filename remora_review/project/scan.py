@@ -16,7 +16,7 @@ from remora_review.pysource.imports import is_package_file, module_name
 if TYPE_CHECKING:
     from remora_review.git import Blobs
 
-_CACHE_FORMAT = 8
+_CACHE_FORMAT = 9
 _MAX_FILE = 1_000_000  # bytes; generated modules beyond this say little about signatures
 
 
