@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
@@ -67,13 +66,9 @@ class Declarations:
         packs nor a builtin has a member of that name (`session.execute(stmt)` on an untyped
         `session` is no call of the project's `Repository.execute`)."""
         return (method not in _GENERIC_METHODS and not method.startswith("__")
-                and method not in _BUILTIN_MEMBERS and method not in self._library_members
+                and method not in _BUILTIN_MEMBERS
+                and not any(method in api.member_names for api in self.apis)
                 and self.project.hierarchy_root(method) is not None)
-
-    @cached_property
-    def _library_members(self) -> frozenset[str]:
-        return frozenset(m for api in self.apis for info in api.classes.values()
-                         for m in info.members)
 
     def method_slots(self, cls: str, name: str) -> Mapping[str, str] | None:
         found, outside = self.project.method(cls, name)
