@@ -6,7 +6,8 @@ beside ruff and mypy on the same files in the same run.
 (a) no pack activated, 10 staged standard-library files, beside the floor (this venv's python
 running `git diff --cached` and a regex import scan: what any Python hook costs); (a') the same
 commit in a repository of 5,000 tracked Python files (warm, and the first run in a fresh clone);
-(b) packs activated, warm server (p50); (c) packs activated, cold (no server yet). Peak RSS of
+(b) packs activated, warm server (p50); (c) packs activated, cold (no server yet; before and
+after the idle server has exported the embedding model to ONNX). Peak RSS of
 the hook process and of the server are printed too, and for (b) the hook's own CPU time (the
 server's embedding work is not in it). The packs-active commit is ten files of alembic 1.20.1
 (the dev set's copy: run bench/devset/run.py once first), each given a function with an
@@ -123,6 +124,13 @@ _RSS = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)"
 )
+
+
+def default_cache(env: dict[str, str]) -> Path:
+    """remora-review's user cache under this environment (user_dirs.default_cache_root's parent)."""
+    from remora_review.user_dirs import default_cache_root
+
+    return default_cache_root(env).parent
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, float]:
@@ -305,8 +313,30 @@ def main() -> int:
 
     package = alembic_source()
     repo_b = make_package_repo(package, packed)
+    # First run after installing: an empty user cache (no pack cache, no ONNX export of the
+    # embedding model), no server, no project cache; its server is stopped before it exports.
+    fresh_env = {**env, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="rrb-cache-"),
+                 "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="rrb-", dir="/tmp")}
+    print("\n(c0) packs activated, first run after install (empty user cache, no server)")
+    first, _, _ = timed(hook, make_package_repo(package, packed), fresh_env)
+    subprocess.run([*hook[:1], "server", "stop"], env=fresh_env, capture_output=True)
+    print(f"  {'remora-review check (first)':<34} {first:6.3f} s")
     subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
-    print("\n(c) packs activated, cold (server not running)")
+    exports = default_cache(env) / "onnx"
+    unexported = None
+    if not any(exports.glob("*/remora-onnx.json")):
+        print("\n(c-) packs activated, cold, the model not exported yet")
+        unexported, _, _ = timed(hook, repo_b, env)
+        print(f"  {'remora-review check (cold)':<34} {unexported:6.3f} s")
+        # The server it left behind exports the model once it has sat idle; a user's next
+        # cold start (after a reboot or the idle timeout) reads the export.
+        deadline = time.monotonic() + 120
+        while not any(exports.glob("*/remora-onnx.json")) and time.monotonic() < deadline:
+            time.sleep(1)
+        subprocess.run([*hook[:1], "server", "stop"], env=env, capture_output=True)
+    exported = any(exports.glob("*/remora-onnx.json"))
+    print(f"\n(c) packs activated, cold (server not running; the model "
+          f"{'exported to ONNX by an earlier server' if exported else 'not exported'})")
     cold, _, _ = timed(hook, repo_b, env)
     print(f"  {'remora-review check (cold)':<34} {cold:6.3f} s")
     # The cold run reviewed in its own process and left a server behind (its model loaded); the
@@ -338,7 +368,9 @@ def main() -> int:
           f"ratio vs mypy {statistics.median(b) / pb['mypy']:.2f}x; hook CPU time p50 {cpu_b:.3f} s")
     print(f"  (b') new change each run: p50 {statistics.median(b2):.3f} s; server CPU per "
           f"review {server_b2:.3f} s (same commit again: {server_b:.3f} s)")
-    print(f"  (c) cold:      {cold:.3f} s")
+    print(f"  (c) cold:      {cold:.3f} s (target <= 3 s; model "
+          f"{'exported' if exported else 'not exported'}); first run after install {first:.3f} s"
+          + (f"; before the export {unexported:.3f} s" if unexported is not None else ""))
     print(f"  hook peak RSS (children high-water mark): packs, warm {rss_b:.0f} MB")
     print("  server status:\n    " + status.stdout.strip().replace("\n", "\n    "))
     return 0

@@ -15,8 +15,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
+from remora_review.blob_batch import BlobBatch
 from remora_review.errors import UserError
 
 # Options that pin git's output format whatever the user's config says (mnemonic prefixes,
@@ -205,7 +205,7 @@ class Blobs:
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._batch: BlobBatch | None = None
 
     def __enter__(self) -> Blobs:
         return self
@@ -214,44 +214,24 @@ class Blobs:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
-        if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ["git", *CONFIG, "cat-file", "--batch"], cwd=self._root, env=_env(),
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            except FileNotFoundError:
-                raise UserError("git is not available: no `git` executable on PATH") from None
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        return self._proc.stdin, self._proc.stdout
-
     def read(self, name: str, max_size: int | None = None) -> bytes | None:
         """The content of blob `name` (an object id, or `REV:path`, `:path` for the index); None
         when there is no such blob. Raises BlobTooBig past `max_size` bytes."""
-        if "\n" in name:
+        if self._batch is None:  # git's environment as of the first read (a hook's client's)
+            self._batch = BlobBatch(["git", *CONFIG], str(self._root), _env())
+        try:
+            found = self._batch.read(name)
+        except FileNotFoundError:
+            raise UserError("git is not available: no `git` executable on PATH") from None
+        except EOFError as e:
+            raise UserError(str(e)) from None
+        if found is None or found[0] != b"blob":
             return None
-        stdin, stdout = self._pipes()
-        stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-        stdin.flush()
-        header = stdout.readline()
-        if not header:
-            raise UserError("git cat-file --batch ended unexpectedly")
-        parts = header.split()
-        if len(parts) != 3:  # "<name> missing" or "<name> ambiguous"
-            return None
-        kind, size = parts[1], int(parts[2])
-        data = stdout.read(size + 1)[:-1]  # the content, then a newline
-        if kind != b"blob":
-            return None
-        if max_size is not None and size > max_size:
-            raise BlobTooBig(size)
-        return data
+        if max_size is not None and len(found[1]) > max_size:
+            raise BlobTooBig(len(found[1]))
+        return found[1]
 
     def close(self) -> None:
-        if self._proc is None:
-            return
-        proc, self._proc = self._proc, None
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.close()
-        proc.stdout.close()
-        proc.wait()
+        if self._batch is not None:
+            batch, self._batch = self._batch, None
+            batch.close()

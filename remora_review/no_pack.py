@@ -21,14 +21,15 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+from remora_review import source_bytes
 from remora_review.activation import PackTrigger, activations
+from remora_review.blob_batch import BlobBatch
 from remora_review.diff_records import parse_raw
 from remora_review.packs import discovery_cache
 from remora_review.user_dirs import default_cache_root, default_install_dir
 
 # As config_file.CoreSettings' defaults: the settings of a repository that configures nothing.
 _MAX_FILE_SIZE = 1_000_000
-_BINARY_PROBE = 8192  # as sources.decode_source looks for a NUL byte
 _PY_SUFFIXES = (".py", ".pyi")
 # Pinned as git.CONFIG pins them: output formats whatever the user's config says.
 _GIT = ("git", "-c", "core.quotepath=off", "-c", "diff.relative=false")
@@ -157,42 +158,30 @@ class _Undecided(Exception):
 
 
 class _Blobs:
-    """One `git cat-file --batch` for every blob the answer reads (git.Blobs without its imports)."""
+    """The blobs the answer reads, through one `git cat-file --batch` (blob_batch.py), decoded as
+    the full path decodes them (source_bytes.py)."""
 
     def __init__(self, cwd: str, environ: Mapping[str, str]) -> None:
         self._cwd, self._environ = cwd, environ
-        self._proc = subprocess.Popen(
-            [*_GIT, "cat-file", "--batch"], cwd=cwd, env={**environ, "LC_ALL": "C"},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._batch = BlobBatch(_GIT, cwd, {**environ, "LC_ALL": "C"})
 
     def __enter__(self) -> _Blobs:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.close()
-        self._proc.stdout.close()
-        self._proc.wait()
+        self._batch.close()
 
     def text(self, name: str) -> str | None:
         """The text of blob `name` (an id or `:path`) as the full path reads it; None when there
         is none, or it would be skipped there (binary, not UTF-8, over the size limit)."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        if "\n" in name:
-            return None
-        self._proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
-        if len(header) != 3:  # "<name> missing"
-            return None
-        data = self._proc.stdout.read(int(header[2]) + 1)[:-1]
-        if header[1] != b"blob" or len(data) > _MAX_FILE_SIZE or b"\0" in data[:_BINARY_PROBE]:
-            return None
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
+            found = self._batch.read(name)
+        except EOFError:
+            raise _Undecided from None  # git stopped answering: the full path says why
+        if found is None or found[0] != b"blob" or len(found[1]) > _MAX_FILE_SIZE:
             return None
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        decoded = source_bytes.decode(found[1])
+        return None if isinstance(decoded, str) else decoded[0]
 
     def existing(self, paths: set[str]) -> dict[str, str]:
         """Activation's reader for follow-imports: the staged texts of those paths the index

@@ -151,9 +151,9 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
 
 def onnx_root() -> Path:
     """Where the server keeps the ONNX exports of the models it loaded (the user's cache)."""
-    from remora_review.user_dirs import default_cache_root
+    from remora_review.user_dirs import default_onnx_dir
 
-    return default_cache_root().parent / "onnx"
+    return default_onnx_dir()
 
 
 def _import_embedding_library() -> None:
@@ -177,14 +177,17 @@ def _export_idle_models(state: ServerState) -> None:
         waiting = [m for m in state.loaded.values() if m not in state.exports_tried]
         state.exports_tried.update(waiting)
     for loaded in waiting:
-        target = loaded.export_target()
-        if target is None:
-            continue
         began = time.monotonic()
-        with state.model_lock:
-            from remora_review.retrieval.onnx_export import export_onnx
+        try:
+            target = loaded.export_target()
+            if target is None:
+                continue
+            with state.model_lock:
+                from remora_review.retrieval.onnx_export import export_onnx
 
-            reason = export_onnx(loaded.get(), *target)
+                reason = export_onnx(loaded.get(), *target)
+        except Exception as e:  # a cache that cannot be written: the server serves on as it was
+            reason = f"{type(e).__name__}: {e}"
         outcome = "exported to ONNX" if reason is None else f"not exported to ONNX: {reason}"
         print(f"{loaded.name}: {outcome} ({time.monotonic() - began:.1f} s)",
               file=sys.stderr, flush=True)

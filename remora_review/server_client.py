@@ -205,9 +205,12 @@ def make_embedder(
     """The warm server's embedder when enabled and reachable, else one in this process."""
 
     def in_process() -> Embedder:
-        from remora_review.retrieval.embedder import local_embedder
+        from remora_review.retrieval.embedder import LoadedModel, local_embedder
+        from remora_review.user_dirs import default_onnx_dir
 
-        return local_embedder(spec, settings.device, model_path)
+        # A model a warm server exported before loads through onnxruntime here too (no torch).
+        model = LoadedModel(model_path or spec.model, settings.device, default_onnx_dir(environ))
+        return local_embedder(spec, settings.device, model_path, shared=model)
 
     if settings.server:
         sock = ensure_server(settings, environ, python, warn=warn)

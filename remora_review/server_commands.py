@@ -33,7 +33,8 @@ def _duration(seconds: float) -> str:
 
 def format_status(status: Mapping[str, Any]) -> str:
     models = ", ".join(
-        f"{m['model']} ({m['device']}, {'/'.join(map(str, m['dimensions']))} dims)"
+        f"{m['model']} ({m.get('backend') or 'sentence-transformers'}, {m['device']}, "
+        f"{'/'.join(map(str, m['dimensions']))} dims)"
         for m in status["models"]
     ) or "none loaded yet"
     code = status.get("generator")

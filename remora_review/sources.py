@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import codecs
-import re
 import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from remora_review import git
-
-_BINARY_PROBE = 8192
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+from remora_review import git, source_bytes
 
 
 @dataclass(frozen=True)
@@ -35,18 +30,10 @@ class Skipped:
 
 def decode_source(path: str, data: bytes) -> SourceFile | Skipped:
     """Turn a file's bytes into a SourceFile, or Skipped("binary file" | "not UTF-8")."""
-    if b"\0" in data[:_BINARY_PROBE]:
-        return Skipped(path, "binary file")
-    bom = data.startswith(codecs.BOM_UTF8)
-    try:
-        text = data[len(codecs.BOM_UTF8) if bom else 0:].decode("utf-8")
-    except UnicodeDecodeError:
-        return Skipped(path, "not UTF-8")
-    first = _NEWLINE.search(text)
-    newline = first.group() if first else "\n"
-    if "\r" in text:
-        text = _NEWLINE.sub("\n", text)
-    return SourceFile(path, text, newline, bom)
+    decoded = source_bytes.decode(data)
+    if isinstance(decoded, str):
+        return Skipped(path, decoded)
+    return SourceFile(path, *decoded)
 
 
 def read_source(root: Path, path: str, max_size: int, *, at: str | None = None,

@@ -15,6 +15,11 @@ def default_cache_root(environ: Mapping[str, str] = os.environ) -> Path:
     return _xdg(environ, "XDG_CACHE_HOME", ".cache") / "remora-review" / "packs"
 
 
+def default_onnx_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """ONNX exports of the embedding models the warm server loaded (retrieval/onnx_export.py)."""
+    return default_cache_root(environ).parent / "onnx"
+
+
 def default_install_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """Packs the user installed with `remora-review pack install`."""
     return _xdg(environ, "XDG_DATA_HOME", ".local/share") / "remora-review" / "packs"

@@ -12,10 +12,16 @@ CODE = "RR001"
 
 def syntax_error(path: str, source: str) -> Finding | None:
     """The first syntax error in a file, found with `ast` (fast, no libcst import)."""
+    found = parsed(path, source)
+    return found if isinstance(found, Finding) else None
+
+
+def parsed(path: str, source: str) -> ast.Module | Finding:
+    """The file's `ast` tree (which slicing reads too: one parse), or its RR001 finding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences are not our business
-            ast.parse(source, filename=path)
+            return ast.parse(source, filename=path)
     except SyntaxError as e:
         line = e.lineno or 1
         col = max((e.offset or 1) - 1, 0)
@@ -27,4 +33,3 @@ def syntax_error(path: str, source: str) -> Finding | None:
     except ValueError as e:  # e.g. a NUL byte that slipped past the binary check
         return Finding(path=path, line=1, col=0, end_line=1, end_col=0, code=CODE,
                        message=f"cannot parse: {e}", severity=Severity.ERROR)
-    return None

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import libcst.metadata as meta
 
+    from remora_review.infer.profile import ProfileBuilder
+
 
 class SharedTrees:
     """The run's shared trees by text (the text parsed, as given: folded or not)."""
@@ -22,6 +24,7 @@ class SharedTrees:
     def __init__(self) -> None:
         self._shared: set[str] = set()
         self._held: dict[str, meta.MetadataWrapper] = {}
+        self._builders: dict[int, ProfileBuilder] = {}  # by id of a held tree
 
     def share(self, texts: Iterable[str]) -> None:
         """Keep the trees of these texts, once parsed, for every later reader of the run."""
@@ -40,3 +43,15 @@ class SharedTrees:
         if text in self._shared:
             self._held[text] = wrapper
         return wrapper
+
+    def builder(self, wrapper: meta.MetadataWrapper) -> ProfileBuilder:
+        """The usage-profile builder of a tree: one per kept tree, so that what it works out
+        (parent links, receivers, each function's sites) is worked out once per run."""
+        from remora_review.infer.profile import ProfileBuilder
+
+        if not any(held is wrapper for held in self._held.values()):
+            return ProfileBuilder(wrapper)
+        found = self._builders.get(id(wrapper))
+        if found is None:
+            found = self._builders[id(wrapper)] = ProfileBuilder(wrapper)
+        return found

@@ -112,7 +112,8 @@ class TypeHintCheck:
             inferers = {p: self.inferers.for_packs(packs) for p, _, packs in taken if packs}
             self._propagated = propagate([(p, text) for p, text, _ in taken], inferers,
                                          self.project(),
-                                         parse=lambda text: self.trees.parse(self._fold(text)))
+                                         parse=lambda text: self.trees.parse(self._fold(text)),
+                                         profiles=self.trees.builder)
         return self._propagated
 
     def run(self, ctx: FileContext) -> CheckResult:
@@ -122,7 +123,7 @@ class TypeHintCheck:
         if not has_unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
         wrapper = _profiled(ctx)
-        builder = ProfileBuilder(wrapper)
+        builder = self.trees.builder(wrapper)
         positions = wrapper.resolve(meta.PositionProvider)
         changed = []
         for function in builder.functions():

