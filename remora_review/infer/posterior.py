@@ -75,6 +75,34 @@ def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> 
     return out
 
 
+def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
+              ) -> dict[str, float]:
+    """Mass moved from each class to its one base or subclass that fits and comes from the
+    library the module's package is named for (`PLACE_SHARE`): `extensions/starlette/` works
+    with `Starlette`, `extensions/fastapi/` with its `FastAPI` subclass, where the usage fits
+    both and the stripped module imports neither."""
+    named = set(module.split(".")[1:-1]) & catalogue.library_roots
+    if len(named) != 1:
+        return dict(posterior)
+    (library,) = named
+    classes = catalogue.classes
+
+    def home(name: str) -> str:  # the library that defines it, not one that re-exports it
+        return classes[name].info.defined_in.split(".")[0]
+
+    out = dict(posterior)
+    for name, p in posterior.items():
+        if p <= 0.0 or name not in classes or home(name) == library:
+            continue
+        related = {*classes[name].info.bases, *catalogue.subclasses.get(name, ())}
+        local = [r for r in related if r in classes and home(r) == library
+                 and posterior.get(r, 0.0) > 0.0]
+        if len(local) == 1:
+            out[name] -= PLACE_SHARE * p
+            out[local[0]] += PLACE_SHARE * p
+    return out
+
+
 def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: bool
              ) -> dict[str, float]:
     """Mass moved from each class to its asyncio twin where the function's colour is the twin's
