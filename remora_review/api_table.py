@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -91,6 +92,12 @@ class ApiTable:
     functions: Mapping[str, FunctionInfo] = field(default_factory=dict)
     # Every other dotted path a public name is reachable by (its defining module, other re-exports).
     aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def member_names(self) -> frozenset[str]:
+        """Every member name of the table's classes, inherited ones included (worked out once
+        per table: the warm server keeps the packs' tables across reviews)."""
+        return frozenset(m for info in self.classes.values() for m in info.members)
 
     def canonical(self, dotted: str) -> str | None:
         """The public name of a class or function given any path it is reachable by."""

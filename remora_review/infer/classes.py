@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from remora_review.packs.loader import LoadedPack
 
 OTHER_LABEL = "<other>"  # names.json: an annotation that is neither a library class nor a builtin
+# Sub-packages that hold a library's asyncio twins of its classes (`redis.asyncio`, azure's `aio`).
+ASYNC_PACKAGES = frozenset({"asyncio", "aio"})
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class Catalogue:
         for name, c in self.classes.items():
             for member in c.info.members:
                 self.by_member[member].add(name)
+        self.twins, self.asynchronous = _twins(self.classes)
 
     def canonical(self, dotted: str) -> str | None:
         for m in self.models:
@@ -194,3 +197,30 @@ class Catalogue:
             for label, count in m.names.get(name, {}).items():
                 counts[label] += count
         return counts
+
+
+def _twins(classes: Mapping[str, ClassModel]) -> tuple[dict[str, str], frozenset[str]]:
+    """Each class with its asyncio twin, both ways (`redis.client.Pipeline` and
+    `redis.asyncio.client.Pipeline`), and the twins that are the asyncio ones. A twin is the
+    class of the same name that the library defines (or exports) at the same place outside its
+    asyncio sub-package: the two share every command, so only the code around them tells them
+    apart."""
+    def outside(dotted: str) -> str:
+        return ".".join(p for p in dotted.split(".") if p not in ASYNC_PACKAGES)
+
+    def is_async(dotted: str) -> bool:
+        return bool(ASYNC_PACKAGES & set(dotted.split(".")[1:-1]))
+
+    sync = {}
+    for name, c in classes.items():
+        if not is_async(c.info.defined_in):
+            sync[c.info.defined_in] = name
+            sync.setdefault(name, name)
+    twins: dict[str, str] = {}
+    for name, c in classes.items():
+        if not is_async(c.info.defined_in):
+            continue
+        twin = sync.get(outside(c.info.defined_in)) or sync.get(outside(name))
+        if twin is not None and twin not in twins:
+            twins[name], twins[twin] = twin, name
+    return twins, frozenset(n for n in twins if is_async(classes[n].info.defined_in))

@@ -15,11 +15,14 @@ from remora_review.infer.evidence import EvidenceKind, Hint
 from remora_review.infer.links import call_targets, callee_path
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
-from remora_review.project.facts import Function, ModuleFacts, Parameter
+from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
 from remora_review.project.index import ProjectIndex, on_value
 from remora_review.project.injected import COMPILERS, DIALECT_PACKAGES
 
 _KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": "k"}
+# Members of the builtin types: a call of one by name may be on a builtin value.
+_BUILTIN_MEMBERS = frozenset(m for t in (dict, list, str, set, tuple, bytes, int, float)
+                             for m in dir(t))
 
 
 def _library_slots(params: Sequence[Param]) -> Mapping[str, str]:
@@ -56,6 +59,16 @@ class Declarations:
             return (slots, False) if slots is not None else None
         slots = self._library(callee)
         return (slots, False) if slots is not None else None
+
+    def by_name(self, method: str) -> bool:
+        """Whether calls of `method` on values of unknown class (`BY_NAME`) reach the project's
+        definitions of it: one of its class hierarchies defines it, and no library class of the
+        packs nor a builtin has a member of that name (`session.execute(stmt)` on an untyped
+        `session` is no call of the project's `Repository.execute`)."""
+        return (method not in _GENERIC_METHODS and not method.startswith("__")
+                and method not in _BUILTIN_MEMBERS
+                and not any(method in api.member_names for api in self.apis)
+                and self.project.hierarchy_root(method) is not None)
 
     def method_slots(self, cls: str, name: str) -> Mapping[str, str] | None:
         found, outside = self.project.method(cls, name)
@@ -202,6 +215,13 @@ def hints(
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
     for target in call_targets(facts, function):
         passed = declarations.project.arguments(target)
+        out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
+                for slot in slots for value in passed.get(slot, ())
+                if (a := _value(declarations, value)) is not None]
+    if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
+        # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when
+        # the project's only hierarchy defining `parse_obj` is this one
+        passed = declarations.project.arguments(f"{BY_NAME}{method}")
         out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
                 for slot in slots for value in passed.get(slot, ())
                 if (a := _value(declarations, value)) is not None]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from remora_review.infer.classes import Catalogue, ClassModel, PackModel
 from remora_review.infer.evidence import EvidenceKind, Hint
-from remora_review.infer.posterior import placed, softmax, with_hints
+from remora_review.infer.posterior import coloured, named_for, placed, softmax, with_hints
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.scoring import PROJECT, library_scores, rival_scores
 from remora_review.infer.signals import ALL, Signals
@@ -106,6 +106,8 @@ class TypeInferer:
                     h for h in declared[i] if h.kind is not EvidenceKind.NAME or signals.name], own)
             if signals.structure:
                 posterior = placed(catalogue, posterior, place)
+                posterior = named_for(catalogue, posterior, module)
+                posterior = coloured(catalogue, posterior, profile.is_async_function)
             # The ten best of every class the posterior covers (hundreds): the same as sorting
             # them all and taking ten, without a Candidate for each.
             ranked = heapq.nsmallest(

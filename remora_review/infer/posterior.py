@@ -15,7 +15,7 @@ from remora_review.infer.evidence import (
     Hint,
 )
 from remora_review.infer.scoring import PROJECT
-from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE
+from remora_review.infer.weights import HINT_WEIGHTS, PLACE_SHARE, TWIN_SHARE
 
 
 def softmax(scores: Mapping[str, float]) -> dict[str, float]:
@@ -72,6 +72,51 @@ def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> 
         if len(local) == 1:
             out[name] -= PLACE_SHARE * p
             out[local[0]] += PLACE_SHARE * p
+    return out
+
+
+def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
+              ) -> dict[str, float]:
+    """Mass moved from each class to its one base or subclass that fits and comes from the
+    library the module's package is named for (`PLACE_SHARE`): `extensions/starlette/` works
+    with `Starlette`, `extensions/fastapi/` with its `FastAPI` subclass, where the usage fits
+    both and the stripped module imports neither."""
+    named = set(module.split(".")[1:-1]) & catalogue.library_roots
+    if len(named) != 1:
+        return dict(posterior)
+    (library,) = named
+    classes = catalogue.classes
+
+    def home(name: str) -> str:  # the library that defines it, not one that re-exports it
+        return classes[name].info.defined_in.split(".")[0]
+
+    out = dict(posterior)
+    for name, p in posterior.items():
+        if p <= 0.0 or name not in classes or home(name) == library:
+            continue
+        related = {*classes[name].info.bases, *catalogue.subclasses.get(name, ())}
+        local = [r for r in related if r in classes and home(r) == library
+                 and posterior.get(r, 0.0) > 0.0]
+        if len(local) == 1:
+            out[name] -= PLACE_SHARE * p
+            out[local[0]] += PLACE_SHARE * p
+    return out
+
+
+def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: bool
+             ) -> dict[str, float]:
+    """Mass moved from each class to its asyncio twin where the function's colour is the twin's
+    (`TWIN_SHARE`): an `async def` works with `redis.asyncio.Redis`, a plain `def` with
+    `redis.Redis`. The twins share every command, so neither the usage nor a declaration made
+    for the other twin's code (a sync package generated from an async one) tells them apart."""
+    out = dict(posterior)
+    for name, p in posterior.items():
+        twin = catalogue.twins.get(name)
+        if p <= 0.0 or twin is None or posterior.get(twin, 0.0) <= 0.0:
+            continue
+        if (twin in catalogue.asynchronous) == is_async:
+            out[name] -= TWIN_SHARE * p
+            out[twin] += TWIN_SHARE * p
     return out
 
 

@@ -56,6 +56,12 @@ class Function:
         return out
 
 
+# The callee of a method called on a value whose class is unknown (`field.parse_obj(request)`
+# with `field` from a loop): this prefix and the method's name. The project index resolves it
+# by the name alone where one of the project's class hierarchies defines the method.
+BY_NAME = "?."
+
+
 @dataclass(frozen=True)
 class TypedArgument:
     """A call in the project that passes a value of a declared type: `f(session)` in a function
@@ -283,6 +289,10 @@ class _Extractor:
         typed = {**self._locals(node, receiver, in_class, params), **params}
         for call in _calls_in(node):
             callee = self._callee(call.func, receiver, in_class, typed)
+            if callee is None and not (isinstance(call.func, ast.Attribute)
+                                       and isinstance(call.func.value, ast.Name)
+                                       and call.func.value.id in typed):
+                callee = self._by_name(call.func)
             if callee is None:
                 continue
             positional = [a for a in call.args if not isinstance(a, ast.Starred)]
@@ -337,6 +347,19 @@ class _Extractor:
             return None
         callee = self._callee(call.func, receiver, in_class, params)
         return f"{callee}()" if callee else None
+
+    def _by_name(self, func: ast.expr) -> str | None:
+        """`x.m(...)` on a value of unknown class (a local, a loop variable, an attribute of
+        `self`): the method's name under `BY_NAME`. A module, a class or a builtin the name
+        resolves to is no such value."""
+        if not isinstance(func, ast.Attribute) or func.attr.startswith("__"):
+            return None
+        value = func.value
+        while isinstance(value, (ast.Attribute, ast.Subscript, ast.Call)):
+            value = value.func if isinstance(value, ast.Call) else value.value
+        if not isinstance(value, ast.Name) or self.names.dotted(value) is not None:
+            return None
+        return f"{BY_NAME}{func.attr}"
 
     def _callee(self, func: ast.expr, receiver: str | None, in_class: str | None,
                 typed: Mapping[str, str]) -> str | None:

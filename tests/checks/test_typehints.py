@@ -118,6 +118,23 @@ def test_a_module_named_for_a_dialect_takes_the_dialect_subclass(packs):
                     "pkg/ddl/render.py": "sqlalchemy.sql.compiler.DDLCompiler"}
 
 
+def test_a_package_named_for_a_library_takes_its_class_of_a_subclass_pair(packs):
+    # An extension package per framework (advanced-alchemy's extensions/starlette/ and
+    # extensions/fastapi/): the `app` its modules take is that framework's, where the usage fits
+    # Starlette and its FastAPI subclass alike and the module imports neither.
+    inferer = build_inferer([packs["fastapi"]], None)
+    source = ("from pkg.config import settings\n"
+              "def init_app(app):\n    app.add_middleware(object)\n    app.state.ready = True\n")
+    best = {}
+    for path in ("pkg/extensions/starlette/plugin.py", "pkg/extensions/fastapi/plugin.py",
+                 "pkg/extensions/plugin.py"):
+        (app,) = [p for p in predict_source(source, inferer, path) if p.parameter == "app"]
+        best[path] = (app.candidates[0].annotation, app.confidence >= 0.9)
+    assert best == {"pkg/extensions/starlette/plugin.py": ("starlette.applications.Starlette", True),
+                    "pkg/extensions/fastapi/plugin.py": ("fastapi.FastAPI", True),
+                    "pkg/extensions/plugin.py": ("starlette.applications.Starlette", False)}
+
+
 def test_private_members_neither_rule_a_class_out_nor_count(packs):
     # API tables list public members: `_prefixes` on a Table must not rule every class out
     inferer = build_inferer([packs["sqlalchemy"]], None)

@@ -87,3 +87,60 @@ def test_a_typevar_the_project_annotates_a_name_with_leaves_the_habit_to_sure_pr
     (fetch,) = found["app/service.py"]
     assert fetch.candidates[0].annotation == "sqlalchemy.Select", fetch
     assert fetch.confidence >= 0.9, fetch
+
+
+# An admin's fields: the views call `field.parse_value(request, obj)` on fields from a list, whose
+# class nothing says; `parse_value` is defined only by `BaseField` and its subclasses. Their
+# parameter's name (`r`) says nothing.
+ADMIN = {
+    "admin/fields.py": ("import starlette\n\n\nclass BaseField:\n"
+                        "    async def parse_value(self, r, obj):\n"
+                        "        return self.getter(r, obj)\n\n\n"
+                        "class IntegerField(BaseField):\n"
+                        "    async def parse_value(self, r, obj):\n"
+                        "        return int(obj)\n"),
+    "admin/views.py": ("from starlette.responses import JSONResponse\n"
+                       "from starlette.routing import Route\n\n\nclass View:\n"
+                       "    async def serialize(self, obj, request):\n"
+                       "        out = {}\n        for field in self.fields:\n"
+                       "            out[field.name] = await field.parse_value(request, obj)\n"
+                       "        return out\n\n\n"
+                       "async def detail(request):\n"
+                       "    view = View()\n"
+                       "    return JSONResponse(await view.serialize(request.path_params, request))\n"
+                       "\n\nroutes = [Route('/', detail)]\n"),
+}
+
+
+def _written(tmp_path, files):
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
+    return sorted((str(p.relative_to(tmp_path)), p.read_text()) for p in tmp_path.rglob("*.py"))
+
+
+def test_a_method_called_on_a_value_of_unknown_class_is_the_one_hierarchy_that_defines_it(
+        tmp_path):
+    # Starlette gives `detail` its Request; it travels to `serialize`, and from there, by the
+    # method's name, to both `parse_value`s, which only pass it on.
+    inferer = build_inferer([load_pack(PACKS / "fastapi.pack")], None)
+    read = _written(tmp_path, ADMIN)
+    found = predict_project(read, {p: inferer for p, _ in read}, index_from_sources(read))
+    sure = {(p.function, p.parameter): p.candidates[0].annotation
+            for p in found["admin/fields.py"] if p.confidence >= 0.9}
+    assert sure == {("parse_value", "r"): "fastapi.Request"}
+    assert sum(p.parameter == "r" and p.confidence >= 0.9
+               for p in found["admin/fields.py"]) == 2
+
+
+def test_a_method_name_two_hierarchies_define_or_a_library_has_reaches_neither(tmp_path):
+    inferer = build_inferer([load_pack(PACKS / "fastapi.pack")], None)
+    other = ("import starlette\n\n\nclass Exporter:\n"
+             "    async def parse_value(self, r, obj):\n        return obj\n")
+    # pydantic's models have a `parse_obj`: `field.parse_obj(request)` may be a library call.
+    library_named = {path: source.replace("parse_value", "parse_obj")
+                     for path, source in ADMIN.items()}
+    for files in ({**ADMIN, "admin/export.py": other}, library_named):
+        read = _written(tmp_path / str(len(files)), files)
+        found = predict_project(read, {p: inferer for p, _ in read}, index_from_sources(read))
+        assert not [p for p in found["admin/fields.py"] if p.confidence >= 0.9], found

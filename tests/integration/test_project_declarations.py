@@ -40,7 +40,7 @@ def test_staged_function_gets_its_type_from_the_project(repo):
     found = _x(result)
     assert found["data"]["annotation"] == "sqlalchemy.orm.Session"
     cache = repo.path / ".git" / "remora-review"
-    assert [p.name for p in cache.iterdir()] == ["project-facts-v8.json"]
+    assert [p.name for p in cache.iterdir()] == ["project-facts-v10.json"]
 
     # The same code without the rest of the project in the index is less certain.
     repo.git("rm", "-q", "--cached", "app/main.py", "app/db.py")
