@@ -15,7 +15,7 @@ from remora_review.infer.classes import Catalogue, ClassModel, PackModel
 from remora_review.infer.evidence import EvidenceKind, Hint
 from remora_review.infer.posterior import coloured, named_for, placed, softmax, with_hints
 from remora_review.infer.profile import UsageProfile
-from remora_review.infer.scoring import PROJECT, library_scores, rival_scores
+from remora_review.infer.scoring import PROJECT, Rivals, library_scores, rival_scores, rivals_of
 from remora_review.infer.signals import ALL, Signals
 from remora_review.infer.weights import EMB_TEMPERATURE
 
@@ -40,6 +40,9 @@ class Prediction:
     pack: str | None = None
 
 
+_NO_RIVALS = rivals_of({})
+
+
 class TypeInferer:
     """Ranks candidate classes for usage profiles; one instance serves a whole run."""
 
@@ -57,6 +60,9 @@ class TypeInferer:
         self.packs = list(packs)
         self.signals = signals if retrieval is not None else replace(signals, embedding=False)
         self.top_k = top_k
+        # _own's answer for the last project mapping it was given (held, so never a reused id)
+        self._own_last: tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
+                              dict[str, frozenset[str]], Rivals] | None = None
 
     @property
     def models(self) -> list[PackModel]:
@@ -87,8 +93,8 @@ class TypeInferer:
         signals = self.signals
         catalogue = self.catalogue
         neighbours = self._embedding_votes(profiles) if signals.embedding else None
-        own = self._own(project or {})
-        rivals = {n: m for n, m in own.items() if m} if signals.structure else {}
+        own, rivals = self._own(project or {})
+        rivals = rivals if signals.structure else _NO_RIVALS
         context = frozenset(m.split(".")[0] for m in imported) & catalogue.library_roots
         place = module.rsplit(".", 1)[-1]
         out = []
@@ -119,17 +125,27 @@ class TypeInferer:
         return out
 
     def _own(self, project: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
-             ) -> dict[str, frozenset[str]]:
+             ) -> tuple[dict[str, frozenset[str]], Rivals]:
         """The project's classes that are neither a library's (where the project is the library,
         they are candidates already) nor subclass one, with every member they have: rivals for
-        the usages they fit, and a declaration naming one is evidence against every library class.
-        A subclass of a library class is no rival to it (`RoutingSyncSession(Session)`):
-        annotating its instances with the library class is right, and it would take the mass of
-        every usage the base fits."""
+        the usages they fit (those with members), and a declaration naming one is evidence
+        against every library class. A subclass of a library class is no rival to it
+        (`RoutingSyncSession(Session)`): annotating its instances with the library class is
+        right, and it would take the mass of every usage the base fits.
+
+        Kept for the last `project` by identity (ProjectIndex.classes gives the same object
+        for the run's index): in a repository of 5,000 files it is tens of thousands of
+        classes, and every module of the run asks."""
+        last = self._own_last
+        if last is not None and last[0] is project:
+            return last[1], last[2]
         known = self.catalogue.known
-        return {name: frozenset(members) for name, (members, outside) in project.items()
-                if known(name) is None
-                and not any(known(base) in self.catalogue.classes for base in outside)}
+        own = {name: frozenset(members) for name, (members, outside) in project.items()
+               if known(name) is None
+               and not any(known(base) in self.catalogue.classes for base in outside)}
+        rivals = rivals_of({n: m for n, m in own.items() if m})
+        self._own_last = (project, own, rivals)
+        return own, rivals
 
     def _embedding_votes(self, profiles: Sequence[UsageProfile]) -> list[dict[str, float]]:
         assert self.retrieval is not None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from remora_review.api_table import PROTOCOL_DUNDERS
 from remora_review.infer.classes import OTHER_LABEL, Catalogue, ClassModel
@@ -129,8 +130,37 @@ def other_logodds(catalogue: Catalogue, name: str) -> float:
     return math.log(posterior / share)
 
 
-def rival_scores(catalogue: Catalogue, profile: UsageProfile,
-                 rivals: Mapping[str, frozenset[str]], use_name: bool) -> dict[str, float]:
+@dataclass(frozen=True)
+class Rivals:
+    """The project's rival classes with their members, indexed by member: a repository of
+    5,000 files has tens of thousands of classes, and each profile needs those holding every
+    member it uses."""
+
+    members: Mapping[str, frozenset[str]]
+    holders: Mapping[str, frozenset[str]]  # member -> the rivals that have it
+    order: Mapping[str, int]  # each rival's place in `members`, so scores keep its order
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def having(self, used: frozenset[str]) -> list[str]:
+        """The rivals with every member in `used` (not empty), in `members`' order."""
+        sets = sorted((self.holders.get(m, frozenset()) for m in used), key=len)
+        hit = set(sets[0]).intersection(*sets[1:])
+        return sorted(hit, key=self.order.__getitem__)
+
+
+def rivals_of(members: Mapping[str, frozenset[str]]) -> Rivals:
+    holders: dict[str, set[str]] = defaultdict(set)
+    for name, held in members.items():
+        for member in held:
+            holders[member].add(name)
+    return Rivals(members, {m: frozenset(n) for m, n in holders.items()},
+                  {name: i for i, name in enumerate(members)})
+
+
+def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
+                 use_name: bool) -> dict[str, float]:
     """Log scores of the project's classes (keys prefixed `PROJECT`) that have every member used."""
     used = profile.members
     if not rivals or not used:
@@ -143,8 +173,9 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile,
     dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
     words = frozenset(w for w in profile.name.lower().split("_") if w)
     out = {}
-    for name, members in rivals.items():
-        if not used <= members or not all(any(d in members for d in ds) for ds in dunders):
+    for name in rivals.having(used):
+        members = rivals.members[name]
+        if not all(any(d in members for d in ds) for ds in dunders):
             continue
         score = prior + len(used) * math.log(PROJECT_MEMBER)
         if use_name and words == class_words(name):

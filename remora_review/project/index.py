@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 
 from remora_review.project.facts import Function, ModuleFacts, Parameter, TypedArgument
 
@@ -174,16 +175,18 @@ class ProjectIndex:
                     by_name[name].append((f"{facts.module}.{owner}", function))
         return {n: tuple(m) for n, m in by_name.items()}
 
-    def classes(self) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
+    def classes(self) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
         """Every project class (not those local to a function): the members it has, its own and
-        those of its project bases (methods and data attributes), and its bases outside the project."""
-        return dict(self._classes)  # worked out once per index; each file's check asks again
+        those of its project bases (methods and data attributes), and its bases outside the project.
+        Worked out once per index and the same read-only object at every call, so what is
+        derived from it (TypeInferer's rivals) is kept by identity across a run's files."""
+        return self._classes
 
     @cached_property
     def _classes(self) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
-        return {name: self._members(name) for facts in self.modules.values()
-                for local in facts.classes if "<locals>" not in local
-                for name in (f"{facts.module}.{local}",)}
+        return MappingProxyType({name: self._members(name) for facts in self.modules.values()
+                                 for local in facts.classes if "<locals>" not in local
+                                 for name in (f"{facts.module}.{local}",)})
 
     def _members(self, cls: str) -> tuple[frozenset[str], tuple[str, ...]]:
         names: set[str] = set()

@@ -181,3 +181,16 @@ def test_a_first_index_worked_out_on_worker_processes_equals_the_one_worked_out_
     assert "app.m11" in workers.modules and "src.other" not in workers.modules
     cached = next((tmp_path / "c1").glob("project-facts-v*.json")).name
     assert (tmp_path / "c1" / cached).read_bytes() == (tmp_path / "c2" / cached).read_bytes()
+
+
+def test_classes_are_one_read_only_mapping_per_index():
+    # The inferer keeps what it derives from them by identity across a run's files.
+    idx = index()
+    classes = idx.classes()
+    assert idx.classes() is classes
+    try:
+        classes["app.models.Other"] = (frozenset(), ())  # type: ignore[index]
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("classes() must not be writable")
