@@ -15,6 +15,7 @@ from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import BUILTIN_MASS, BUILTIN_SHARES, PROMINENCE, SMOOTH
 
 if TYPE_CHECKING:
+    from remora_review.infer.scoring import Rivals
     from remora_review.packs.loader import LoadedPack
 
 OTHER_LABEL = "<other>"  # names.json: an annotation that is neither a library class nor a builtin
@@ -122,6 +123,11 @@ class Catalogue:
 
     def __init__(self, models: Sequence[PackModel]) -> None:
         self.models = list(models)
+        # TypeInferer._own's answer for the last project mapping it was given, held (so its id
+        # is never reused) here because the catalogue outlives a review in the warm server,
+        # where the project index of an unchanged tree is the same object review after review.
+        self.own_last: tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
+                             dict[str, frozenset[str]], Rivals] | None = None
         self.classes: dict[str, ClassModel] = {}
         for m in self.models:
             self.classes.update(m.classes)

@@ -60,9 +60,6 @@ class TypeInferer:
         self.packs = list(packs)
         self.signals = signals if retrieval is not None else replace(signals, embedding=False)
         self.top_k = top_k
-        # _own's answer for the last project mapping it was given (held, so never a reused id)
-        self._own_last: tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
-                              dict[str, frozenset[str]], Rivals] | None = None
 
     @property
     def models(self) -> list[PackModel]:
@@ -133,10 +130,10 @@ class TypeInferer:
         (`RoutingSyncSession(Session)`): annotating its instances with the library class is
         right, and it would take the mass of every usage the base fits.
 
-        Kept for the last `project` by identity (ProjectIndex.classes gives the same object
-        for the run's index): in a repository of 5,000 files it is tens of thousands of
-        classes, and every module of the run asks."""
-        last = self._own_last
+        Kept with the catalogue for the last `project` by identity (ProjectIndex.classes gives
+        the same object for one index): in a repository of 5,000 files it is tens of thousands
+        of classes, and every module of a run, and every review of the warm server, asks."""
+        last = self.catalogue.own_last
         if last is not None and last[0] is project:
             return last[1], last[2]
         known = self.catalogue.known
@@ -144,7 +141,7 @@ class TypeInferer:
                if known(name) is None
                and not any(known(base) in self.catalogue.classes for base in outside)}
         rivals = rivals_of({n: m for n, m in own.items() if m})
-        self._own_last = (project, own, rivals)
+        self.catalogue.own_last = (project, own, rivals)
         return own, rivals
 
     def _embedding_votes(self, profiles: Sequence[UsageProfile]) -> list[dict[str, float]]:

@@ -254,3 +254,19 @@ def test_a_library_subclass_of_a_builtin_gives_way_to_the_builtin(packs):
                for c in found["options"].candidates)
     # a member only the library's class has still names it
     assert found["merged"].candidates[0].annotation == "sqlalchemy.util.immutabledict"
+
+
+def test_the_project_rivals_are_worked_out_once_per_index_and_catalogue(packs):
+    # The warm server builds a new inferer for every review but keeps the packs (and with them
+    # the catalogue) and an unchanged tree's project index: the rivals carry over by identity.
+    from remora_review.project.scan import index_from_sources
+
+    index = index_from_sources([("app/store.py", "class Store:\n    def add(self, x): ...\n")])
+    first = build_inferer([packs["sqlalchemy"]], None)
+    again = build_inferer([packs["sqlalchemy"]], None)
+    assert again.catalogue is first.catalogue
+    own, rivals = first._own(index.classes())
+    assert set(own) == {"app.store.Store"} and rivals.having(frozenset({"add"})) == list(own)
+    assert again._own(index.classes())[1] is rivals
+    other = index_from_sources([("app/store.py", "class Store:\n    def put(self, x): ...\n")])
+    assert again._own(other.classes())[1].having(frozenset({"add"})) == []
