@@ -123,11 +123,12 @@ class Catalogue:
 
     def __init__(self, models: Sequence[PackModel]) -> None:
         self.models = list(models)
-        # TypeInferer._own's answer for the last project mapping it was given, held (so its id
-        # is never reused) here because the catalogue outlives a review in the warm server,
-        # where the project index of an unchanged tree is the same object review after review.
-        self.own_last: tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
-                             dict[str, frozenset[str]], Rivals] | None = None
+        # TypeInferer._own's answers for the last few project mappings it was given (the warm
+        # server's repositories), held (so no id is reused) here because the catalogue outlives
+        # a review there, where an unchanged tree's project index is the same object review
+        # after review. Newest last.
+        self.own_kept: list[tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
+                                  dict[str, frozenset[str]], Rivals]] = []
         self.classes: dict[str, ClassModel] = {}
         for m in self.models:
             self.classes.update(m.classes)

@@ -41,6 +41,7 @@ class Prediction:
 
 
 _NO_RIVALS = rivals_of({})
+_OWN_KEPT = 4  # project mappings whose rivals a catalogue keeps: a server's few repositories
 
 
 class TypeInferer:
@@ -130,18 +131,21 @@ class TypeInferer:
         (`RoutingSyncSession(Session)`): annotating its instances with the library class is
         right, and it would take the mass of every usage the base fits.
 
-        Kept with the catalogue for the last `project` by identity (ProjectIndex.classes gives
+        Kept with the catalogue for the last few `project`s by identity (ProjectIndex.classes gives
         the same object for one index): in a repository of 5,000 files it is tens of thousands
         of classes, and every module of a run, and every review of the warm server, asks."""
-        last = self.catalogue.own_last
-        if last is not None and last[0] is project:
-            return last[1], last[2]
+        kept = self.catalogue.own_kept
+        for i, (seen, own, rivals) in enumerate(kept):
+            if seen is project:
+                kept.append(kept.pop(i))
+                return own, rivals
         known = self.catalogue.known
         own = {name: frozenset(members) for name, (members, outside) in project.items()
                if known(name) is None
                and not any(known(base) in self.catalogue.classes for base in outside)}
         rivals = rivals_of({n: m for n, m in own.items() if m})
-        self.catalogue.own_last = (project, own, rivals)
+        kept.append((project, own, rivals))
+        del kept[:-_OWN_KEPT]
         return own, rivals
 
     def _embedding_votes(self, profiles: Sequence[UsageProfile]) -> list[dict[str, float]]:

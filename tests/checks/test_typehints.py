@@ -270,3 +270,4 @@ def test_the_project_rivals_are_worked_out_once_per_index_and_catalogue(packs):
     assert again._own(index.classes())[1] is rivals
     other = index_from_sources([("app/store.py", "class Store:\n    def put(self, x): ...\n")])
     assert again._own(other.classes())[1].having(frozenset({"add"})) == []
+    assert first._own(index.classes())[1] is rivals  # a server reviewing two repositories in turn
