@@ -108,6 +108,12 @@ def git_path(root: Path, name: str) -> Path:
     return root / decode(run(root, "rev-parse", "--git-path", name).out).strip()
 
 
+def common_path(root: Path, name: str) -> Path:
+    """NAME in the repository's common directory (`git rev-parse --git-common-dir`): one place
+    for every worktree of the repository, where `git_path` is the worktree's own."""
+    return root / decode(run(root, "rev-parse", "--git-common-dir").out).strip() / name
+
+
 def rev(root: Path, name: str) -> str | None:
     """The commit id `name` names, or None when this clone does not have it."""
     if name.startswith("-"):

@@ -115,7 +115,8 @@ def _retrieval(packs: Sequence[LoadedPack], settings: Settings, environ: Mapping
 
 def _project(root: Path, at: str | None, note: Note,
              blobs: git.Blobs) -> Callable[[], ProjectIndex]:
-    """The project's declarations, read once and only if a check asks (cached under .git), through
+    """The project's declarations, read once and only if a check asks (cached under .git, one cache
+    for all worktrees: entries are keyed by path and blob id), through
     the run's blob reader."""
     from functools import cache
 
@@ -123,7 +124,7 @@ def _project(root: Path, at: str | None, note: Note,
 
     @cache
     def load() -> ProjectIndex:
-        return load_project_index(root, at, git.git_path(root, "remora-review"), note, blobs)
+        return load_project_index(root, at, git.common_path(root, "remora-review"), note, blobs)
 
     return load
 

@@ -157,7 +157,7 @@ class ReviewCache:
 
         @cache
         def load() -> ProjectIndex:
-            return load_project_index(root, at, git.git_path(root, "remora-review"), note, blobs,
+            return load_project_index(root, at, git.common_path(root, "remora-review"), note, blobs,
                                       memo=self.projects)
 
         return load

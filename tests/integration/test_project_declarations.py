@@ -46,3 +46,32 @@ def test_staged_function_gets_its_type_from_the_project(repo):
     repo.git("rm", "-q", "--cached", "app/main.py", "app/db.py")
     alone = repo.review("check", "--output-format", "json")
     assert _x(alone)["confidence"] < found["confidence"] - 0.1, (found, _x(alone))
+
+
+def test_a_worktree_shares_its_repository_s_project_cache(repo):
+    # `git worktree add` for a review of another branch: its first run reads the facts the main
+    # checkout cached (keyed by path and blob), instead of building the index of every file again.
+    import subprocess
+    import sys
+
+    repo.write("pyproject.toml", CONFIG)
+    repo.write("app/__init__.py", "")
+    repo.write("app/db.py", DB)
+    repo.write("app/main.py", MAIN)
+    repo.commit("base")
+    repo.write("app/views.py", VIEWS)
+    repo.git("add", "app/views.py")
+    here = repo.review("check", "--output-format", "json")
+    assert _x(here)["data"]["annotation"] == "sqlalchemy.orm.Session", here.stderr
+    cache = repo.path / ".git" / "remora-review" / "project-facts-v10.json"
+    cached = json.loads(cache.read_text("utf-8"))
+
+    tree = repo.path.parent / "wt"
+    repo.git("worktree", "add", "-q", "-b", "other", str(tree))
+    (tree / "app" / "views.py").write_text(VIEWS, "utf-8")
+    subprocess.run(["git", "add", "app/views.py"], cwd=tree, env=repo.env, check=True)
+    there = subprocess.run([sys.executable, "-m", "remora_review.cli", "check", "--output-format",
+                            "json"], cwd=tree, env=repo.env, capture_output=True, text=True)
+    assert _x(there)["data"]["annotation"] == "sqlalchemy.orm.Session", there.stderr
+    assert not (repo.path / ".git" / "worktrees" / "wt" / "remora-review").exists()
+    assert json.loads(cache.read_text("utf-8")).keys() == cached.keys()  # the same blobs
