@@ -24,6 +24,7 @@ from remora_review import __version__
 from remora_review.atomic import write_atomic
 from remora_review.errors import UserError
 from remora_review.server_socket import code_identity
+from remora_review.user_dirs import default_onnx_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,7 +113,7 @@ def _embedder_for(state: ServerState, spec: EmbeddingModel, model_path: str | No
     loaded = state.loaded.get(model_key)
     if loaded is None:
         began = time.monotonic()
-        loaded = LoadedModel(name, device, onnx_root())
+        loaded = LoadedModel(name, device, default_onnx_dir())
         loaded.get()  # load now: a model that cannot load is this request's error, and not kept
         print(f"loaded {name} on {device} ({loaded.backend}) in "
               f"{time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
@@ -149,19 +150,12 @@ def _embed(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
     return encode_vectors(_embed_texts(state, spec, model_path, device, texts, kind))
 
 
-def onnx_root() -> Path:
-    """Where the server keeps the ONNX exports of the models it loaded (the user's cache)."""
-    from remora_review.user_dirs import default_onnx_dir
-
-    return default_onnx_dir()
-
-
 def _import_embedding_library() -> None:
     """What the first embed will need: onnxruntime when a model was exported, else
     sentence-transformers (5 s; its torch and transformers are what an export saves)."""
     import importlib.util
 
-    exported = any(onnx_root().glob("*/remora-onnx.json"))
+    exported = any(default_onnx_dir().glob("*/remora-onnx.json"))
     names = ("onnxruntime", "tokenizers") if exported else ("sentence_transformers",)
     for name in names:
         if importlib.util.find_spec(name) is not None:

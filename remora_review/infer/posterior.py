@@ -4,7 +4,7 @@ mass moved to the subclass the module's place names."""
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from remora_review.infer.classes import Catalogue
 from remora_review.infer.evidence import (
@@ -60,19 +60,16 @@ def with_hints(catalogue: Catalogue, posterior: Mapping[str, float], hints: Sequ
 def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> dict[str, float]:
     """Mass moved from each class to its one subclass that fits and is defined in the
     sub-package the module is named for (`PLACE_SHARE`)."""
-    out = dict(posterior)
     if not place or place in catalogue.library_roots:
-        return out
+        return dict(posterior)
     places = catalogue.places
-    for name, p in posterior.items():
-        if p <= 0.0 or name not in catalogue.classes or place in places[name]:
-            continue
-        local = [s for s in catalogue.subclasses.get(name, ())
-                 if place in places[s] and posterior.get(s, 0.0) > 0.0]
-        if len(local) == 1:
-            out[name] -= PLACE_SHARE * p
-            out[local[0]] += PLACE_SHARE * p
-    return out
+
+    def local(name: str) -> list[str]:
+        if name not in catalogue.classes or place in places[name]:
+            return []
+        return [s for s in catalogue.subclasses.get(name, ()) if place in places[s]]
+
+    return _moved(posterior, PLACE_SHARE, local)
 
 
 def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
@@ -90,17 +87,13 @@ def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
     def home(name: str) -> str:  # the library that defines it, not one that re-exports it
         return classes[name].info.defined_in.split(".")[0]
 
-    out = dict(posterior)
-    for name, p in posterior.items():
-        if p <= 0.0 or name not in classes or home(name) == library:
-            continue
+    def local(name: str) -> list[str]:
+        if name not in classes or home(name) == library:
+            return []
         related = {*classes[name].info.bases, *catalogue.subclasses.get(name, ())}
-        local = [r for r in related if r in classes and home(r) == library
-                 and posterior.get(r, 0.0) > 0.0]
-        if len(local) == 1:
-            out[name] -= PLACE_SHARE * p
-            out[local[0]] += PLACE_SHARE * p
-    return out
+        return [r for r in related if r in classes and home(r) == library]
+
+    return _moved(posterior, PLACE_SHARE, local)
 
 
 def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: bool
@@ -109,14 +102,25 @@ def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: boo
     (`TWIN_SHARE`): an `async def` works with `redis.asyncio.Redis`, a plain `def` with
     `redis.Redis`. The twins share every command, so neither the usage nor a declaration made
     for the other twin's code (a sync package generated from an async one) tells them apart."""
+    def twin(name: str) -> list[str]:
+        other = catalogue.twins.get(name)
+        return [other] if other is not None and (other in catalogue.asynchronous) == is_async else []
+
+    return _moved(posterior, TWIN_SHARE, twin)
+
+
+def _moved(posterior: Mapping[str, float], share: float,
+           targets: Callable[[str], Sequence[str]]) -> dict[str, float]:
+    """`share` of each class's mass moved to its target, where `targets` gives exactly one that
+    the posterior also holds."""
     out = dict(posterior)
     for name, p in posterior.items():
-        twin = catalogue.twins.get(name)
-        if p <= 0.0 or twin is None or posterior.get(twin, 0.0) <= 0.0:
+        if p <= 0.0:
             continue
-        if (twin in catalogue.asynchronous) == is_async:
-            out[name] -= TWIN_SHARE * p
-            out[twin] += TWIN_SHARE * p
+        held = [t for t in targets(name) if posterior.get(t, 0.0) > 0.0]
+        if len(held) == 1:
+            out[name] -= share * p
+            out[held[0]] += share * p
     return out
 
 

@@ -186,6 +186,14 @@ def _check_offline_cache(name: str, hub_id: str) -> None:
         )
 
 
+def _export_of(onnx_root: Path, local: Path) -> tuple[str, Path]:
+    """(identity, export directory) of the model in the local directory `local`."""
+    from remora_review.retrieval.onnx_model import export_dir
+
+    identity = model_identity(str(local))
+    return identity, export_dir(onnx_root, identity)
+
+
 class LoadedModel:
     """A sentence-transformers model loaded on first use; shared by embedders that differ only in prompts.
 
@@ -212,19 +220,16 @@ class LoadedModel:
         local = Path(resolve_model_path(self.name))
         if not local.is_dir():
             return None
-        from remora_review.retrieval.onnx_model import export_dir
-
-        identity = model_identity(str(local))
-        return local, identity, export_dir(self.onnx_root, identity)
+        return (local, *_export_of(self.onnx_root, local))
 
     def get(self) -> Any:
         if self._model is None:
             path = resolve_model_path(self.name)
             if self.onnx_root is not None and Path(path).is_dir():
-                from remora_review.retrieval.onnx_model import OnnxSentenceModel, export_dir
+                from remora_review.retrieval.onnx_model import OnnxSentenceModel
 
-                identity = model_identity(path)
-                self._model = OnnxSentenceModel.open(export_dir(self.onnx_root, identity), identity)
+                identity, directory = _export_of(self.onnx_root, Path(path))
+                self._model = OnnxSentenceModel.open(directory, identity)
                 if self._model is not None:
                     self.backend = "onnx"
                     return self._model

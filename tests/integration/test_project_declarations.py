@@ -24,7 +24,8 @@ def _x(result):
     return x
 
 
-def test_staged_function_gets_its_type_from_the_project(repo):
+def _stage_views(repo):
+    """The project committed, and views.py (whose `x` only the project types) staged."""
     repo.write("pyproject.toml", CONFIG)
     repo.write("app/__init__.py", "")
     repo.write("app/db.py", DB)
@@ -32,6 +33,10 @@ def test_staged_function_gets_its_type_from_the_project(repo):
     repo.commit("base")
     repo.write("app/views.py", VIEWS)
     repo.git("add", "app/views.py")
+
+
+def test_staged_function_gets_its_type_from_the_project(repo):
+    _stage_views(repo)
     (repo.path / ".git" / "remora-review").mkdir()
     (repo.path / ".git" / "remora-review" / "project-facts-v1.json").write_text("{}")  # older
 
@@ -54,13 +59,7 @@ def test_a_worktree_shares_its_repository_s_project_cache(repo):
     import subprocess
     import sys
 
-    repo.write("pyproject.toml", CONFIG)
-    repo.write("app/__init__.py", "")
-    repo.write("app/db.py", DB)
-    repo.write("app/main.py", MAIN)
-    repo.commit("base")
-    repo.write("app/views.py", VIEWS)
-    repo.git("add", "app/views.py")
+    _stage_views(repo)
     here = repo.review("check", "--output-format", "json")
     assert _x(here)["data"]["annotation"] == "sqlalchemy.orm.Session", here.stderr
     cache = repo.path / ".git" / "remora-review" / "project-facts-v10.json"
