@@ -213,15 +213,13 @@ def hints(
         # what SQLAlchemy passes a `@compiles` function: the construct, the compiler
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
-    for target in call_targets(facts, function):
-        passed = declarations.project.arguments(target)
-        out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
-                for slot in slots for value in passed.get(slot, ())
-                if (a := _value(declarations, value)) is not None]
+    targets = list(call_targets(facts, function))
     if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
         # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when
         # the project's only hierarchy defining `parse_obj` is this one
-        passed = declarations.project.arguments(f"{BY_NAME}{method}")
+        targets.append(f"{BY_NAME}{method}")
+    for target in targets:
+        passed = declarations.project.arguments(target)
         out += [Hint(EvidenceKind.CALLER_CALL if value.endswith("()") else EvidenceKind.CALLER, a)
                 for slot in slots for value in passed.get(slot, ())
                 if (a := _value(declarations, value)) is not None]

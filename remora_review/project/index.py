@@ -288,19 +288,9 @@ class ProjectIndex:
         """The class whose method `name` every definition of that method in the project
         overrides (or is), where one such class exists: the method a call by name
         (`BY_NAME`) reaches, whichever of them the value is."""
-        definers = self._definers.get(name, ())
+        definers = [cls for cls, _ in self.same_named(name)]
         roots = [c for c in definers if all(c in self._mro(d) for d in definers)]
         return roots[0] if len(roots) == 1 else None
-
-    @cached_property
-    def _definers(self) -> Mapping[str, tuple[str, ...]]:
-        by_name: dict[str, list[str]] = defaultdict(list)
-        for facts in self.modules.values():
-            for qualname in facts.functions:
-                owner, _, name = qualname.rpartition(".")
-                if owner in facts.classes and "<locals>" not in qualname:
-                    by_name[name].append(f"{facts.module}.{owner}")
-        return {n: tuple(c) for n, c in by_name.items()}
 
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
         """Slot -> annotations of the values the project's calls pass to this function; a value
