@@ -232,10 +232,11 @@ def _fallbacks(declarations: Declarations, facts: ModuleFacts, function: str,
                profile: UsageProfile, is_package: bool) -> list[Hint]:
     """What stands in for the parameter where it is None (`p or Client()`, `select(m) if p is
     None else p`, `self.statement if p is None else p`) is a value of its declared type: an
-    attribute the class annotates, what a call returns, a literal's builtin. Unlike a caller's
-    value, the default a function makes for itself is of the class it declares (a caller's
+    attribute the class annotates, what a call returns, a literal's builtin. It bounds the
+    parameter from above: the parameter is that class or a subclass (rq's `pipeline:
+    Pipeline`, standing in for the `Redis` base its class holds). Never a base: a caller's
     library value as a lower bound made advanced-alchemy's `statement` of `select(...)` an
-    Executable)."""
+    Executable."""
     owner = function.rpartition(".")[0]
     out = []
     for value in profile.fallbacks:
@@ -247,7 +248,7 @@ def _fallbacks(declarations: Declarations, facts: ModuleFacts, function: str,
         else:
             found = value
         if found is not None:
-            out.append(Hint(EvidenceKind.CALLER, found))
+            out.append(Hint(EvidenceKind.FALLBACK, found))
     return out
 
 

@@ -14,6 +14,7 @@ class EvidenceKind(enum.Enum):
     SIBLING = "sibling"  # same-named methods of the project's other classes agree on it
     CALLER = "caller"  # the project's calls pass an annotated value in
     CALLER_CALL = "caller_call"  # they pass what a library call returns (`create_engine(url)`)
+    FALLBACK = "fallback"  # what stands in for it where it is None (`p or self.connection`)
     RETURN = "return"  # returned as it is under an annotated return type
     NAME = "name"  # the project's habit for the parameter's name (a name signal)
     FRAMEWORK = "framework"  # what a library passes a function it is told to call (@compiles)
@@ -30,8 +31,10 @@ JOINED_KINDS = (EvidenceKind.CALLER, EvidenceKind.CALLER_CALL, EvidenceKind.OVER
                 EvidenceKind.FRAMEWORK)
 # A library's parameter is typed as broadly as the library accepts (`execute(statement:
 # Executable)`): what users pass is as often a subclass (a `Select`), so its share is spread over
-# the class and its subclasses as the usage and the priors weigh them.
-BOUND_KINDS = frozenset({EvidenceKind.LIBRARY_FLOW})
+# the class and its subclasses as the usage and the priors weigh them. So is a fallback's: the
+# value that stands in for a parameter is of its class or a base of it (fresh-pack dev set: rq
+# declares `pipeline: Pipeline` where the fallback is its connection, a `Redis`).
+BOUND_KINDS = frozenset({EvidenceKind.LIBRARY_FLOW, EvidenceKind.FALLBACK})
 # A value a library call makes is of exactly its class, where the parameter it is passed to is
 # often declared as a base (`right: ColumnElement` given `literal(...)`, a `BindParameter`): its
 # share is spread over the class and its bases as the usage and the priors weigh them.

@@ -51,12 +51,12 @@ VOTE_FLOOR = 0.02  # a class no neighbour votes for keeps this much of an embedd
 # project's habit for the parameter's name ("name") 98%, callers 91-93%, overriding methods 90%,
 # returns 88%. A flow into an annotated parameter names a bound, not the class (`DDLCompiler` for
 # an `MSDDLCompiler`): 84-86% exact, and its misses repeat across a project's functions, so it is
-# given less.
+# given less. A fallback (`p or self.connection`) bounds the class too, at the caller's weight.
 HINT_WEIGHTS: Mapping[EvidenceKind, float] = {
     EvidenceKind.FLOW: 0.5, EvidenceKind.LIBRARY_FLOW: 0.6, EvidenceKind.OVERRIDE: 0.9,
     EvidenceKind.OVERRIDDEN: 0.9, EvidenceKind.SIBLING: 0.95, EvidenceKind.CALLER: 0.9,
     EvidenceKind.RETURN: 0.85, EvidenceKind.NAME: 0.92, EvidenceKind.CALLER_CALL: 0.6,
-    EvidenceKind.FRAMEWORK: 0.97,
+    EvidenceKind.FRAMEWORK: 0.97, EvidenceKind.FALLBACK: 0.9,
 }
 # What a library passes a function it is told to call (`@compiles`: the dialect's compiler) is
 # what the function is given at run time, whatever its authors annotate: the dev set's annotations

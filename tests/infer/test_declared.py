@@ -381,3 +381,25 @@ def test_a_local_bound_to_other_values_too_lends_no_uses():
     profiles = {s.param.name.value: s.profile for s in sites}
     assert profiles["value"].members == frozenset(), profiles["value"]
     assert profiles["statement"].members == {"where"}, profiles["statement"]
+
+
+def test_a_fallback_is_a_bound_not_the_class(inferer, tmp_path):
+    # `self.constraint if constraint is None else constraint`: the parameter stands in for a
+    # `Constraint`, so it is one of its subclasses as often as the class itself (rq declares
+    # `pipeline: Pipeline` where the fallback is its `Redis` base). The name is the one
+    # sqlalchemy's own code gives a `ForeignKeyConstraint`: the base is no longer sure.
+    files, project = _project(tmp_path, {
+        "app/render.py": (
+            "from sqlalchemy.schema import Constraint\n"
+            "class Render:\n    constraint: Constraint\n"
+            "    def render(self, constraint=None):\n"
+            "        target = self.constraint if constraint is None else constraint\n"
+            "        return target.name, target.info\n"),
+    })
+    (_, source), = files
+    (found,) = [p for p in predict_source(source, inferer, "app/render.py", project)
+                if p.parameter == "constraint"]
+    ranked = [c.annotation for c in found.candidates]
+    assert ranked[0] == "sqlalchemy.Constraint", found
+    assert "sqlalchemy.ForeignKeyConstraint" in ranked[:3], found
+    assert found.confidence < 0.9, found
