@@ -195,7 +195,12 @@ def hints(
     is_package: bool = False,
 ) -> list[Hint]:
     """Every declared type that bears on `parameter` of `function` (its qualified name in the module)."""
-    out = list(_flows(declarations, facts, profile, is_package))
+    # What a library passes a function it calls (`@compiles`) is the class the value has; a
+    # helper it is relayed to declares how generally the project writes that class, which its
+    # own annotation may follow (alembic's `compiler: SQLCompiler` for an `MSSQLCompiler`):
+    # there it stays a flow that can contradict, not a bound that agrees.
+    relaying = function not in facts.compiled
+    out = list(_flows(declarations, facts, profile, is_package, relaying))
     out += _fallbacks(declarations, facts, function, profile, is_package)
     out += [Hint(EvidenceKind.NAME, a) for a in _project_name(declarations.project, parameter)]
     signature = facts.functions.get(function)
@@ -308,13 +313,17 @@ def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str
 
 
 def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile,
-           is_package: bool) -> Iterator[Hint]:
+           is_package: bool, relaying: bool = True) -> Iterator[Hint]:
     """Flows into annotated parameters: the project's own ("flow") or a library's
     ("library_flow", often a base class: `execute(statement: Executable)`)."""
+    relayed = relaying and not (profile.members or profile.protocols or profile.isinstance_of
+                                or profile.operators)
     for callee, slot in profile.passed_to:
         found = declarations.callee_slots(callee_path(callee, facts, is_package))
         if found is not None and slot in found[0]:
-            yield Hint(EvidenceKind.FLOW if found[1] else EvidenceKind.LIBRARY_FLOW, found[0][slot])
+            kind = (EvidenceKind.RELAYED if relayed else EvidenceKind.FLOW) if found[1] \
+                else EvidenceKind.LIBRARY_FLOW
+            yield Hint(kind, found[0][slot])
 
 
 def _overridden(declarations: Declarations, facts: ModuleFacts, owner: str, method: str,

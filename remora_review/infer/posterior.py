@@ -37,15 +37,31 @@ def with_hints(catalogue: Catalogue, posterior: Mapping[str, float], hints: Sequ
     naming one of the project's `own` classes takes its share for that class, never proposed
     (`field: BaseField` on every sibling method is no fastapi `ModelField`).
     """
-    shares: dict[tuple[str, bool, bool], float] = {}
     named = [*_joined(catalogue, hints), *((h.kind, PROJECT + h.annotation) for h in hints
                                            if h.annotation in own)]
+    shares: dict[tuple[str, bool, bool], float] = {}
     for kind, name in named:
         key = (name, kind in BOUND_KINDS, kind in LOWER_BOUND_KINDS)
         shares[key] = 1.0 - (1.0 - shares.get(key, 0.0)) * (1.0 - HINT_WEIGHTS[kind])
-    spreads = [(share, spread) for (name, bound, lower), share in shares.items()
-               if (spread := (_below(catalogue, name, posterior) if lower
-                              else _hinted(catalogue, name, posterior, bound)))]
+    exact = [(share, spread) for (name, bound, lower), share in shares.items()
+             if not (bound or lower) and (spread := _hinted(catalogue, name, posterior))]
+    # An upper bound spreads over its subclasses as they weigh with the exact declarations in:
+    # `compiler` passed on to a helper's `DDLCompiler` parameter is the `MSDDLCompiler` that
+    # `@compiles` says, not any dialect's. A lower bound asks which base the parameter is
+    # declared as, which the class a value has at run time does not answer: it spreads as the
+    # usage alone weighs them (weighed, it made three sure wrong compilers in alembic's
+    # one-file mode). A bound that contradicts the exact declarations weighs against them.
+    weighed = _spread(posterior, exact)
+    bounds = [(share, spread) for (name, bound, lower), share in shares.items()
+              if (bound or lower) and (spread := (_below(catalogue, name, posterior) if lower
+                                                  else _hinted(catalogue, name, weighed, bound)))]
+    return _spread(posterior, [*exact, *bounds])
+
+
+def _spread(posterior: Mapping[str, float],
+            spreads: Sequence[tuple[float, Mapping[str, float]]]) -> dict[str, float]:
+    """The posterior with each declaration's share of the mass given to its spread, the shares
+    of several taken together as independent claims and split in their proportion."""
     if not spreads:
         return dict(posterior)
     kept = math.prod(1.0 - share for share, _ in spreads)

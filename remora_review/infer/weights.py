@@ -52,11 +52,15 @@ VOTE_FLOOR = 0.02  # a class no neighbour votes for keeps this much of an embedd
 # returns 88%. A flow into an annotated parameter names a bound, not the class (`DDLCompiler` for
 # an `MSDDLCompiler`): 84-86% exact, and its misses repeat across a project's functions, so it is
 # given less. A fallback (`p or self.connection`) bounds the class too, at the caller's weight.
+# So does a value used for nothing but being passed on to the project's annotated parameters
+# ("relayed"): with no use of its own to weigh a subclass by, it takes the bound's class at the
+# caller's weight (project untyped: 98.6 % at 78.1 % -> 98.5 % at 78.8 % names kept, 98.2 % at
+# 51.5 % -> 98.2 % at 53.0 % blind, with bounds spread as the exact declarations weigh them).
 HINT_WEIGHTS: Mapping[EvidenceKind, float] = {
     EvidenceKind.FLOW: 0.5, EvidenceKind.LIBRARY_FLOW: 0.6, EvidenceKind.OVERRIDE: 0.9,
     EvidenceKind.OVERRIDDEN: 0.9, EvidenceKind.SIBLING: 0.95, EvidenceKind.CALLER: 0.9,
     EvidenceKind.RETURN: 0.85, EvidenceKind.NAME: 0.92, EvidenceKind.CALLER_CALL: 0.6,
-    EvidenceKind.FRAMEWORK: 0.97, EvidenceKind.FALLBACK: 0.9,
+    EvidenceKind.FRAMEWORK: 0.97, EvidenceKind.FALLBACK: 0.9, EvidenceKind.RELAYED: 0.9,
 }
 # What a library passes a function it is told to call (`@compiles`: the dialect's compiler) is
 # what the function is given at run time, whatever its authors annotate: the dev set's annotations

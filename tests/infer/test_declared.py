@@ -403,3 +403,59 @@ def test_a_fallback_is_a_bound_not_the_class(inferer, tmp_path):
     assert ranked[0] == "sqlalchemy.Constraint", found
     assert "sqlalchemy.ForeignKeyConstraint" in ranked[:3], found
     assert found.confidence < 0.9, found
+
+
+def test_a_value_only_passed_on_takes_the_class_it_is_passed_as(inferer):
+    # `x` is used for nothing but being handed to `store(session: Session, ...)`: it is a
+    # Session or a subclass (sqlalchemy's ShardedSession keeps a little), whatever else a
+    # function with no uses could take. As a plain flow it took half the mass.
+    source = ("import sqlalchemy\nfrom app.db import store\n"
+              "def f(x, row):\n    store(x, row)\n")
+    project = index_from_sources([("app/db.py", STORE)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/views.py", project), "x")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.85
+
+
+def test_a_bound_spreads_as_the_exact_declarations_weigh_its_classes(inferer, tmp_path):
+    # `statement` goes to `Session.execute(statement: Executable)`, a bound that every kind of
+    # statement fits; the caller passes a `Select`, which is the one the bound's share goes to.
+    files, project = _project(tmp_path, {
+        "app/repo.py": (
+            "from sqlalchemy.orm import Session\n"
+            "def run(session: Session, statement):\n"
+            "    return session.execute(statement)\n"),
+        "app/main.py": (
+            "from sqlalchemy import Select\nfrom sqlalchemy.orm import Session\n"
+            "from app.repo import run\n"
+            "def main(session: Session, stmt: Select):\n    return run(session, stmt)\n"),
+    })
+    (_, source), = [f for f in files if f[0] == "app/repo.py"]
+    (found,) = [p for p in predict_source(source, inferer, "app/repo.py", project)
+                if p.parameter == "statement"]
+    assert found.candidates[0].annotation == "sqlalchemy.Select", found
+    assert found.confidence >= 0.9, found
+
+
+def test_a_compiles_function_relaying_its_compiler_to_a_generic_helper_stays_unsure(
+        inferer, tmp_path):
+    # SQLAlchemy passes the dialect's SQL compiler; the project declares compilers as
+    # `Compiled` where it relays them, and may annotate this one either way (alembic's
+    # `_exec_drop_col_constraint` takes an `MSSQLCompiler`): the helper's declaration weighs
+    # against `@compiles`, it is not a bound that agrees with it.
+    files, project = _project(tmp_path, {
+        "app/ddl.py": (
+            "from sqlalchemy.sql.compiler import Compiled\n"
+            "from sqlalchemy.sql.expression import Executable, ClauseElement\n"
+            "from sqlalchemy.ext.compiler import compiles\n"
+            "class DropThing(Executable, ClauseElement):\n    def __init__(self, name):\n"
+            "        self.name = name\n"
+            "def quoted(compiler: Compiled, name: str) -> str:\n"
+            "    return name\n"
+            "@compiles(DropThing, 'mssql')\ndef visit_drop(element, compiler, **kw):\n"
+            "    return quoted(compiler, element.name)\n"),
+    })
+    (_, source), = files
+    (found,) = [p for p in predict_source(source, inferer, "app/ddl.py", project)
+                if p.parameter == "compiler"]
+    assert found.candidates[0].annotation == "sqlalchemy.sql.compiler.SQLCompiler", found
+    assert found.confidence < 0.9, found
