@@ -643,9 +643,12 @@ def _find_self_assignments(
         return []
     found: dict[str, str | None] = {}
     for item in node.body:
-        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not item.args.args:
+        # `self` may be positional-only (`def __init__(self, name=None, /, *args)`: Column's)
+        first = [*item.args.posonlyargs, *item.args.args][:1] \
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        if not first:
             continue
-        this = item.args.args[0].arg
+        this = first[0].arg
         for sub in ast.walk(item):
             for target, annotation in _assigned_targets(sub):
                 if (

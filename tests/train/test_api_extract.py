@@ -28,6 +28,13 @@ def test_session_has_its_public_path_and_members(sqlalchemy_table: ApiTable) -> 
     assert session.doc.startswith("Manages persistence operations")
 
 
+def test_attributes_set_where_self_is_positional_only(sqlalchemy_table: ApiTable) -> None:
+    # Column.__init__(self, __name_pos=None, __type_pos=None, /, *args, ...) sets these on self.
+    column = sqlalchemy_table.classes["sqlalchemy.Column"]
+    assert {"nullable", "comment", "autoincrement"} <= set(column.members)
+    assert column.members["nullable"].kind == "attribute"
+
+
 def test_inherited_members_and_bases(sqlalchemy_table: ApiTable) -> None:
     session = sqlalchemy_table.classes["sqlalchemy.orm.Session"]
     # object_session comes from a private base, _SessionClassMethods.
