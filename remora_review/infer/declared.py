@@ -195,12 +195,7 @@ def hints(
     is_package: bool = False,
 ) -> list[Hint]:
     """Every declared type that bears on `parameter` of `function` (its qualified name in the module)."""
-    # What a library passes a function it calls (`@compiles`) is the class the value has; a
-    # helper it is relayed to declares how generally the project writes that class, which its
-    # own annotation may follow (alembic's `compiler: SQLCompiler` for an `MSSQLCompiler`):
-    # there it stays a flow that can contradict, not a bound that agrees.
-    relaying = function not in facts.compiled
-    out = list(_flows(declarations, facts, profile, is_package, relaying))
+    out = list(_flows(declarations, facts, profile, is_package, relays(facts, function, profile)))
     out += _fallbacks(declarations, facts, function, profile, is_package)
     out += [Hint(EvidenceKind.NAME, a) for a in _project_name(declarations.project, parameter)]
     signature = facts.functions.get(function)
@@ -231,6 +226,16 @@ def hints(
     if profile.returned and signature.returns:
         out.append(Hint(EvidenceKind.RETURN, signature.returns))
     return out
+
+
+def relays(facts: ModuleFacts, function: str, profile: UsageProfile) -> bool:
+    """Whether the parameter's value is relayed: only passed on, so that an annotated parameter
+    it reaches bounds its class (EvidenceKind.RELAYED). Not in a function a library calls
+    (`@compiles`): what the library passes is the class the value has, and the helper's
+    annotation says how generally the project writes it, which the function's own annotation
+    may follow (alembic's `compiler: SQLCompiler` for an `MSSQLCompiler`): there it stays a
+    flow that can contradict, not a bound that agrees."""
+    return profile.only_passed_on and function not in facts.compiled
 
 
 def _fallbacks(declarations: Declarations, facts: ModuleFacts, function: str,
@@ -313,11 +318,10 @@ def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str
 
 
 def _flows(declarations: Declarations, facts: ModuleFacts, profile: UsageProfile,
-           is_package: bool, relaying: bool = True) -> Iterator[Hint]:
-    """Flows into annotated parameters: the project's own ("flow") or a library's
-    ("library_flow", often a base class: `execute(statement: Executable)`)."""
-    relayed = relaying and not (profile.members or profile.protocols or profile.isinstance_of
-                                or profile.operators)
+           is_package: bool, relayed: bool) -> Iterator[Hint]:
+    """Flows into annotated parameters: the project's own ("flow", or "relayed" where the value
+    is only passed on) or a library's ("library_flow", often a base class: `execute(statement:
+    Executable)`)."""
     for callee, slot in profile.passed_to:
         found = declarations.callee_slots(callee_path(callee, facts, is_package))
         if found is not None and slot in found[0]:

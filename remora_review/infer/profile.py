@@ -63,6 +63,12 @@ class UsageProfile:
         return self.attributes | self.assigned | {c.name for c in self.calls}
 
     @property
+    def only_passed_on(self) -> bool:
+        """Whether the function does nothing with the value but pass it to calls."""
+        return bool(self.passed_to) and not (self.members or self.protocols or self.operators
+                                             or self.isinstance_of)
+
+    @property
     def has_evidence(self) -> bool:
         return bool(self.members or self.protocols or self.passed_to or self.isinstance_of)
 

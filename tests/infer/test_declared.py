@@ -459,3 +459,19 @@ def test_a_compiles_function_relaying_its_compiler_to_a_generic_helper_stays_uns
                 if p.parameter == "compiler"]
     assert found.candidates[0].annotation == "sqlalchemy.sql.compiler.SQLCompiler", found
     assert found.confidence < 0.9, found
+
+
+def test_a_value_relayed_to_a_sure_parameter_of_the_module(inferer):
+    # `save` only hands `x` on to `store`, whose unannotated `session` the project's annotated
+    # caller makes sure of (its attribute read passes nothing on to `x`): that sure class
+    # bounds `x` as an annotation would. As a plain flow it took half the mass.
+    source = ("import sqlalchemy\n"
+              "def store(session, row):\n    return session.bind, row\n"
+              "def save(x, row):\n    return store(x, row)\n")
+    caller = ("from sqlalchemy.orm import Session\nfrom app.views import store\n"
+              "def main(s: Session, row):\n    return store(s, row)\n")
+    project = index_from_sources([("app/main.py", caller)])
+    found = {p.parameter: (p.candidates[0].annotation, p.confidence)
+             for p in predict_source(source, inferer, "app/views.py", project)}
+    assert found["session"][0] == "sqlalchemy.orm.Session" and found["session"][1] >= 0.95, found
+    assert found["x"][0] == "sqlalchemy.orm.Session" and found["x"][1] >= 0.85, found
