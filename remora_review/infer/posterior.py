@@ -46,11 +46,11 @@ def with_hints(catalogue: Catalogue, posterior: Mapping[str, float], hints: Sequ
     exact = [(share, spread) for (name, bound, lower), share in shares.items()
              if not (bound or lower) and (spread := _hinted(catalogue, name, posterior))]
     # An upper bound spreads over its subclasses as they weigh with the exact declarations in:
-    # `compiler` passed on to a helper's `DDLCompiler` parameter is the `MSDDLCompiler` that
-    # `@compiles` says, not any dialect's. A lower bound asks which base the parameter is
-    # declared as, which the class a value has at run time does not answer: it spreads as the
-    # usage alone weighs them (weighed, it made three sure wrong compilers in alembic's
-    # one-file mode). A bound that contradicts the exact declarations weighs against them.
+    # a `statement` passed on to `session.execute(statement: Executable)` by a function whose
+    # callers pass a `Select` is that `Select`, not any `Executable`. A lower bound asks which
+    # base the parameter is declared as, which the class a value has at run time does not
+    # answer: it spreads as the usage alone weighs them. A bound that contradicts the exact
+    # declarations weighs against them.
     weighed = _spread(posterior, exact)
     bounds = [(share, spread) for (name, bound, lower), share in shares.items()
               if (bound or lower) and (spread := (_below(catalogue, name, posterior) if lower
