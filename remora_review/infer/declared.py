@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
-from remora_review.infer.links import call_targets, callee_path
+from remora_review.infer.links import call_targets, callee_path, relays
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
@@ -226,16 +226,6 @@ def hints(
     if profile.returned and signature.returns:
         out.append(Hint(EvidenceKind.RETURN, signature.returns))
     return out
-
-
-def relays(facts: ModuleFacts, function: str, profile: UsageProfile) -> bool:
-    """Whether the parameter's value is relayed: only passed on, so that an annotated parameter
-    it reaches bounds its class (EvidenceKind.RELAYED). Not in a function a library calls
-    (`@compiles`): what the library passes is the class the value has, and the helper's
-    annotation says how generally the project writes it, which the function's own annotation
-    may follow (alembic's `compiler: SQLCompiler` for an `MSSQLCompiler`): there it stays a
-    flow that can contradict, not a bound that agrees."""
-    return profile.only_passed_on and function not in facts.compiled
 
 
 def _fallbacks(declarations: Declarations, facts: ModuleFacts, function: str,

@@ -30,8 +30,11 @@ class Link:
 
 
 def links(facts: ModuleFacts, sites: Sequence[Site], is_package: bool = False) -> list[Link]:
-    """Every link between the sites of a module."""
-    out = [Link(i, j, EvidenceKind.CALLER, EvidenceKind.FLOW, False)
+    """Every link between the sites of a module (their own uses, before the links join them:
+    a value only passed on is relayed, bounded by the class its target is sure of)."""
+    out = [Link(i, j, EvidenceKind.CALLER,
+                EvidenceKind.RELAYED if relays(facts, sites[i][0], sites[i][2])
+                else EvidenceKind.FLOW, False)
            for i, j in _passes(facts, sites, is_package)]
     out += [Link(i, j, EvidenceKind.OVERRIDDEN, EvidenceKind.OVERRIDE, True)
             for i, j in _overrides(facts, sites)]
@@ -56,6 +59,16 @@ def with_linked_uses(sites: Sequence[Site], linked: Sequence[Link]) -> list[Site
         if not grown:
             break
     return out
+
+
+def relays(facts: ModuleFacts, function: str, profile: UsageProfile) -> bool:
+    """Whether the parameter's value is relayed: only passed on, so that an annotated parameter
+    it reaches bounds its class (EvidenceKind.RELAYED). Not in a function a library calls
+    (`@compiles`): what the library passes is the class the value has, and the helper's
+    annotation says how generally the project writes it, which the function's own annotation
+    may follow (alembic's `compiler: SQLCompiler` for an `MSSQLCompiler`): there it stays a
+    flow that can contradict, not a bound that agrees."""
+    return profile.only_passed_on and function not in facts.compiled
 
 
 def callee_path(name: str, facts: ModuleFacts, is_package: bool) -> str:

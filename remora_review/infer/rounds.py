@@ -12,8 +12,8 @@ from typing import Any
 import libcst as cst
 import libcst.metadata as meta
 
-from remora_review.infer.declared import Declarations, hints, relays
-from remora_review.infer.evidence import EvidenceKind, Hint
+from remora_review.infer.declared import Declarations, hints
+from remora_review.infer.evidence import Hint
 from remora_review.infer.inferer import Candidate, Prediction, TypeInferer
 from remora_review.infer.links import Link, Site, links, with_linked_uses
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
@@ -87,7 +87,7 @@ def _linked(
     inferer: TypeInferer, named: Sequence[Site], declared: Sequence[Sequence[Hint]],
     ranked: Sequence[tuple[Candidate, ...]], linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
-    imported: frozenset[str], module: str, relayed: frozenset[int] = frozenset(),
+    imported: frozenset[str], module: str,
 ) -> list[tuple[Candidate, ...]]:
     """More rounds for parameters linked to another unannotated parameter of this module (passed
     to or from it, or at the same place of a method it overrides or is overridden by): a sure
@@ -102,9 +102,7 @@ def _linked(
             if link.source in sure and link.target not in sure:
                 extra.setdefault(link.target, []).append(Hint(link.to_target, sure[link.source]))
             if link.target in sure and link.source not in sure:
-                kind = EvidenceKind.RELAYED if (link.to_source is EvidenceKind.FLOW
-                                                and link.source in relayed) else link.to_source
-                extra.setdefault(link.source, []).append(Hint(kind, sure[link.target]))
+                extra.setdefault(link.source, []).append(Hint(link.to_source, sure[link.target]))
         again = sorted(extra)
         if not again:
             break
@@ -155,24 +153,19 @@ def predict_sites(
     declared = [hints(declarations, facts, function, parameter, profile, is_package)
                 for function, parameter, profile in named]
     linked = links(facts, named, is_package)
-    # Read before the linked uses join: a value relayed to a sure parameter of the module is
-    # bounded by its class, as by an annotated one (declared.relays).
-    relayed = frozenset(i for i, (function, _, profile) in enumerate(named)
-                        if relays(facts, function, profile))
     named = with_linked_uses(named, linked)
     classes = project.classes()
 
     def rank() -> list[tuple[Candidate, ...]]:
         first = inferer.predict([profile for _, _, profile in named], declared, classes,
                                 imported, facts.module)
-        return _linked(inferer, named, declared, first, linked, classes, imported, facts.module,
-                       relayed)
+        return _linked(inferer, named, declared, first, linked, classes, imported, facts.module)
 
     if memo is None:
         ranked = rank()
     else:
         # The inferer compares by identity: one per set of packs, kept for the run.
-        inputs = (inferer, tuple(named), tuple(map(tuple, declared)), tuple(linked), relayed,
+        inputs = (inferer, tuple(named), tuple(map(tuple, declared)), tuple(linked),
                   classes, imported)
         ranked = memo.ranked(facts.module, inputs, rank)
     out = []

@@ -643,9 +643,10 @@ def _find_self_assignments(
         return []
     found: dict[str, str | None] = {}
     for item in node.body:
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
         # `self` may be positional-only (`def __init__(self, name=None, /, *args)`: Column's)
-        first = [*item.args.posonlyargs, *item.args.args][:1] \
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        first = [*item.args.posonlyargs, *item.args.args]
         if not first:
             continue
         this = first[0].arg
