@@ -220,6 +220,8 @@ class _Parents:
         self._walked: set[cst.CSTNode] = set()
 
     def get(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if node is self._module:
+            return None  # asking would walk the whole module for a parent it cannot have
         found = self._links.get(node)
         for root in (self._root(node), self._module):  # its own top-level block, else all
             if found is not None or self._module in self._walked:

@@ -1,4 +1,13 @@
-from remora_review.infer.profile import MethodCall, UsageProfile, annotation_class, parse_profiles
+import libcst as cst
+import libcst.metadata as meta
+
+from remora_review.infer.profile import (
+    MethodCall,
+    ProfileBuilder,
+    UsageProfile,
+    annotation_class,
+    parse_profiles,
+)
 
 SOURCE = '''
 from typing import Optional
@@ -122,3 +131,16 @@ def test_calls_on_a_receiver_annotated_with_a_generic_class_name_that_class():
     _, sites = parse_profiles(source)
     by_name = {s.profile.name: s.profile for s in sites}
     assert by_name["clause"].passed_to == (("sqlalchemy.Select.where", "0"),)
+
+
+def test_a_top_level_functions_sites_walk_only_that_function():
+    """Whether a function is a method is asked of its parents: for a top-level function the
+    question ended at the module, whose own parent was looked for by walking every statement
+    (a tenth of a warm hook's review)."""
+    source = "def first(s):\n    s.add(1)\n\n\nclass Big:\n" + "".join(
+        f"    def m{i}(self, x):\n        return x.y{i}\n" for i in range(50))
+    builder = ProfileBuilder(meta.MetadataWrapper(cst.parse_module(source)))
+    first = next(f for f in builder.functions() if f.name.value == "first")
+    assert [s.param.name.value for s in builder.sites(first)] == ["s"]
+    assert builder.parents.get(builder.wrapper.module) is None
+    assert builder.parents._walked <= {first}  # what the fix is about
