@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
     import libcst.metadata as meta
 
+    from remora_review.checks.folded import Analysed
     from remora_review.packs.loader import LoadedPack
     from remora_review.retrieval.base import Embedder, VectorIndex
 
@@ -57,20 +58,26 @@ class FileContext:
         return self.trees.parse(self.source)
 
     @cached_property
+    def analysed_text(self) -> Analysed:
+        """`source` as the type-hint and API checks analyse it (checks/folded.py): imports that
+        nothing else names blanked, long blank runs folded; same positions, scopes and names."""
+        from remora_review.checks.folded import analysed_text
+
+        return analysed_text(self.source)
+
+    @cached_property
     def analysed(self) -> meta.MetadataWrapper:
         """The wrapper the type-hint and API checks read, so that they pay for scope analysis
-        once: `source` with its long blank runs folded (checks/folded.py), which has the same
-        positions, scopes and names in fewer nodes. Its module's code is not `source`: read
-        positions from it, never text (`module` is the slice itself)."""
+        once: `analysed_text`, which has the same positions, scopes and names in fewer nodes. Its
+        module's code is not `source`: read positions from it, never text (`module` is the slice
+        itself), and the imports it left out from `analysed_text.dropped`."""
         import libcst as cst
 
-        from remora_review.checks.folded import fold_blank_runs
-
-        folded = fold_blank_runs(self.source)
-        if folded != self.source:
-            # libcst parsed the slice, so the folded text parses too; were it not, the slice serves
+        text = self.analysed_text.text
+        if text != self.source:
+            # libcst parsed the slice, so the analysed text parses too; were it not, the slice serves
             with contextlib.suppress(cst.ParserSyntaxError):
-                return self.trees.parse(folded)
+                return self.trees.parse(text)
         return self.wrapper
 
     def touches(self, start: int, end: int) -> bool:

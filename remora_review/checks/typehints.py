@@ -12,7 +12,7 @@ import libcst.metadata as meta
 
 from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import CheckResult, FileContext
-from remora_review.checks.folded import fold_blank_runs
+from remora_review.checks.folded import analysed_text
 from remora_review.checks.import_style import ImportStyle, Section, read_import_style
 from remora_review.checks.trees import SharedTrees
 from remora_review.findings import Edit, Finding, Fix, Severity
@@ -21,7 +21,7 @@ from remora_review.infer.profile import ParameterSite, ProfileBuilder
 from remora_review.infer.propagation import Propagated, propagate
 from remora_review.infer.rounds import has_unannotated, module_context, predict_sites, wanted
 from remora_review.project.index import ProjectIndex
-from remora_review.pysource.imports import imported_modules, module_name
+from remora_review.pysource.imports import bindings, imported_modules, module_name
 
 if TYPE_CHECKING:
     from remora_review.checks.registry import CheckEnv
@@ -102,7 +102,7 @@ class TypeHintCheck:
 
     def _fold(self, text: str) -> str:
         if text not in self._folded:
-            self._folded[text] = fold_blank_runs(text)
+            self._folded[text] = analysed_text(text).text
         return self._folded[text]
 
     def propagated(self) -> Propagated:
@@ -193,11 +193,18 @@ class TypeHintCheck:
         for model in inferer.models:
             aliases.update(k for k, v in model.api.aliases.items() if v == qualified)
         short = qualified.rsplit(".", 1)[-1]
-        for bound, target in builder.imports().items():
+        # The imports the analysed text left out bind names too (checks/folded.py).
+        dropped = ctx.analysed_text.dropped
+        imported = dict(builder.imports())
+        for statement in dropped:
+            for name, target in bindings(statement, None):
+                imported.setdefault(name, target)
+        for bound, target in imported.items():
             if target in aliases:
                 local = bound
                 break
-        if local is None and _module_binds(builder, short):
+        if local is None and (_module_binds(builder, short) or any(
+                short == (a.asname or a.name.split(".")[0]) for i in dropped for a in i.names)):
             return None  # the short name means something else here; leave it to the user
         import_edits = () if local is not None else imports.edits(qualified)
         if import_edits is None:

@@ -11,7 +11,7 @@ import libcst.metadata as meta
 import pytest
 import sqlalchemy
 
-from remora_review.checks.folded import fold_blank_runs
+from remora_review.checks.folded import analysed_text, fold_blank_runs
 from remora_review.infer.profile import ProfileBuilder
 from remora_review.pysource.slicing import slice_source
 
@@ -41,6 +41,9 @@ def test_profiles_and_positions_are_those_of_the_slice(rel: str) -> None:
     assert folded != sliced and folded.count("\n") == sliced.count("\n")
     before, after = _profiles(sliced), _profiles(folded)
     assert before and after == before
+    analysed = analysed_text(sliced)
+    assert analysed.dropped and analysed.text.count("\n") == sliced.count("\n")
+    assert _profiles(analysed.text) == before
 
 
 def test_blank_lines_inside_strings_and_short_runs_stay() -> None:
@@ -52,3 +55,20 @@ def test_blank_lines_inside_strings_and_short_runs_stay() -> None:
                       "\t\treturn '''\n\n\n\n'''\n")
     compile(folded, "<folded>", "exec")
     assert fold_blank_runs("def f(:\n\n\n\n\nx") == "def f(:\n\n\n\n\nx"  # not Python: as it is
+
+
+def test_imports_nothing_names_are_blanked_and_reported() -> None:
+    source = ("from __future__ import annotations\nimport os\nimport sys as system\n"
+              "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+              "    from sqlalchemy.orm import Session\n    from x import (\n        A,\n    )\n"
+              "from m import *\nimport a; import b\n\n"
+              "def f(s: 'Session'):\n    return s  # os\n")
+    analysed = analysed_text(source)
+    assert [ast.unparse(i) for i in analysed.dropped] == ["import sys as system",
+                                                          "from x import A"]
+    assert analysed.text.splitlines()[:10] == [
+        "from __future__ import annotations", "import os", "", "from typing import TYPE_CHECKING",
+        "if TYPE_CHECKING:", "    from sqlalchemy.orm import Session", "", "", "",
+        "from m import *"]
+    assert analysed_text("if x:\n    import a\nelse:\n    import b\n").text == (
+        "if x:\n    pass\nelse:\n    pass\n")

@@ -66,6 +66,15 @@ def test_no_fix_where_the_short_name_means_something_else_in_the_module(packs):
     assert fix_source(_job(source, packs), _runtime(packs)).fixed_source is None
 
 
+def test_no_fix_where_an_import_nothing_else_names_binds_the_short_name(packs):
+    # The analysed text leaves the import out (checks/folded.py); the name is still taken.
+    source = ("import sqlalchemy\nfrom myorm import Session\n\n\n"
+              "def save_all(session, items):\n"
+              "    session.add_all(items)\n    session.flush()\n    session.commit()\n")
+    (finding,) = check_source(_job(source, packs), _runtime(packs)).findings
+    assert finding.data["annotation"] == "sqlalchemy.orm.Session" and finding.fix is None
+
+
 def test_finding_carries_parameter_annotation_and_ranked_candidates(packs):
     source = (GOLDEN / "new_import" / "input.py").read_text()
     (finding,) = [f for f in check_source(_job(source, packs), _runtime(packs)).findings
