@@ -111,8 +111,16 @@ def activations(
         return active
     frontier = {i: [files[i]] for i in wanting}  # the texts whose imports are followed next
     found: dict[int, dict[str, str]] = {i: {files[i][0]: files[i][1]} for i in wanting}
+    # Files of one package import the same modules: each module's neighbours are read once.
+    neighbours_of: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def paths_of(path: str, text: str) -> tuple[str, ...]:
+        if (path, text) not in neighbours_of:
+            neighbours_of[path, text] = neighbour_paths(text, path)
+        return neighbours_of[path, text]
+
     for _ in range(_FOLLOW_HOPS):
-        candidates = {i: [p for path, text in frontier[i] for p in neighbour_paths(text, path)
+        candidates = {i: [p for path, text in frontier[i] for p in paths_of(path, text)
                           if p not in found[i]] for i in frontier}
         wanted = {p for c in candidates.values() for p in c}
         if not wanted:

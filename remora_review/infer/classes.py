@@ -172,6 +172,18 @@ class Catalogue:
             for member in c.info.members:
                 self.by_member[member].add(name)
         self.twins, self.asynchronous = _twins(self.classes)
+        self._placed: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def placed_subclasses(self, place: str) -> Mapping[str, tuple[str, ...]]:
+        """Each class not defined in the sub-package `place` with its subclasses that are (only
+        classes that have some), worked out once per place: every profile of a module asks."""
+        found = self._placed.get(place)
+        if found is None:
+            found = self._placed[place] = {
+                name: subs for name in self.classes if place not in self.places[name]
+                if (subs := tuple(s for s in sorted(self.subclasses.get(name, ()))
+                                  if place in self.places[s]))}
+        return found
 
     def canonical(self, dotted: str) -> str | None:
         for m in self.models:

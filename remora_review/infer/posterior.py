@@ -78,14 +78,8 @@ def placed(catalogue: Catalogue, posterior: Mapping[str, float], place: str) -> 
     sub-package the module is named for (`PLACE_SHARE`)."""
     if not place or place in catalogue.library_roots:
         return dict(posterior)
-    places = catalogue.places
-
-    def local(name: str) -> list[str]:
-        if name not in catalogue.classes or place in places[name]:
-            return []
-        return [s for s in catalogue.subclasses.get(name, ()) if place in places[s]]
-
-    return _moved(posterior, PLACE_SHARE, local)
+    local = catalogue.placed_subclasses(place)
+    return _moved(posterior, PLACE_SHARE, lambda name: local.get(name, ()))
 
 
 def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
