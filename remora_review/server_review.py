@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from remora_review.packs.loader import LoadedPack
     from remora_review.packs.manifest import EmbeddingModel
     from remora_review.project.index import ProjectIndex
+    from remora_review.project.scan import ProjectMemo
     from remora_review.retrieval.base import Embedder, TextKind, VectorIndex
 
 # Embeds texts with the server's model for (spec, model path, device), loaded on first use, one
@@ -77,7 +78,7 @@ class ReviewCache:
     packs: dict[tuple[str, str], tuple[tuple[Any, ...], LoadedPack]] = field(default_factory=dict)
     indexes: dict[tuple[int, ...], tuple[list[LoadedPack], VectorIndex]] = field(
         default_factory=dict)
-    projects: dict[str, tuple[Any, ProjectIndex]] = field(default_factory=dict)
+    projects: dict[str, ProjectMemo] = field(default_factory=dict)
     # One code model at a time (it is the largest thing here): (key, generator), and how many
     # times one was opened, for `remora-review server status`.
     code_model: tuple[tuple[Any, ...], Generator] | None = None

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,16 +95,32 @@ def _facts_json(path: str, data: bytes) -> dict[str, Any]:
     return facts.to_json() if facts is not None else {}
 
 
+@dataclass
+class ProjectMemo:
+    """What the warm server keeps of one repository's index between runs: the last index with
+    its key (every file's path and blob id), each entry's facts (an entry is a path and a blob
+    id, so it never goes stale), and the entries the cache file on disk holds. A new change
+    works out its new blobs only: the cache file is read when an entry is missing from memory,
+    written when its entries would change."""
+
+    key: list[tuple[str, str]] = field(default_factory=list)
+    index: ProjectIndex = field(default_factory=ProjectIndex)
+    entries: dict[str, tuple[dict[str, Any], ModuleFacts | None]] = field(default_factory=dict)
+    on_disk: frozenset[str] | None = None  # None: not read yet
+    # The cache file as last read or written (another run may have written it since).
+    stamp: tuple[int, int, int] | None = None
+
+
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
                        note: Callable[[str], None] = lambda _: None,
                        blobs: Blobs | None = None,
-                       memo: MutableMapping[str, tuple[Any, ProjectIndex]] | None = None,
+                       memo: MutableMapping[str, ProjectMemo] | None = None,
                        parallel_from: int = PARALLEL_FROM) -> ProjectIndex:
     """The index of every tracked Python file as of `at` (":" the index, a commit, or None for the
     working tree). Facts are cached by blob id in `cache_dir`, so a run re-reads changed files only.
     `blobs` is the run's blob reader; one is opened for this call when it is None. `memo` (the warm
-    server's, one entry per repository) keeps the last index built, keyed by every file's path and
-    blob id: any edit, a staged change or another branch makes another key. From
+    server's, one entry per repository) keeps the last index built and its entries' facts
+    (ProjectMemo): any edit, a staged change or another branch makes another key. From
     `parallel_from` files not in the cache on (a first run in a large repository), their facts
     are worked out on every core."""
     from remora_review import git
@@ -122,32 +139,52 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
         files.append((path, blob, data))
     key = [(path, blob) for path, blob, _ in files]
     remembered = memo.get(str(root)) if memo is not None else None
-    if remembered is not None and remembered[0] == key:
-        return remembered[1]
-    cache = _load_cache(cache_dir)
+    if remembered is not None and remembered.key == key:
+        return remembered.index
+    known = remembered.entries if remembered is not None else {}
+    on_disk = remembered.on_disk if remembered is not None else None
+    stamp = _stamp(cache_dir)
+    cache: dict[str, dict[str, Any]] = {}
+    if on_disk is None or (remembered is not None and stamp != remembered.stamp):
+        cache = _load_cache(cache_dir)
+        on_disk = frozenset(cache)
     missing = [(path, data if data is not None else (blobs.read(blob) or b""))
-               for path, blob, data in files if f"{path}\0{blob}" not in cache]
+               for path, blob, data in files
+               if f"{path}\0{blob}" not in known and f"{path}\0{blob}" not in cache]
     made = dict(zip((path for path, _ in missing), _facts_of(missing, parallel_from)))
-    fresh: dict[str, dict[str, Any]] = {}
+    entries: dict[str, tuple[dict[str, Any], ModuleFacts | None]] = {}
     modules: dict[str, ModuleFacts] = {}
     for path, blob, _ in files:
         entry = f"{path}\0{blob}"
-        raw = cache.get(entry)
-        if raw is None:
-            raw = made[path]
-        fresh[entry] = raw
-        if raw and raw["module"] not in modules:
-            modules[raw["module"]] = ModuleFacts.from_json(raw)
-    if cache_dir is not None and fresh.keys() != cache.keys():
-        _save_cache(cache_dir, fresh, note)
+        found = known.get(entry)
+        if found is None:
+            raw = cache.get(entry)
+            if raw is None:
+                raw = made[path]
+            found = (raw, ModuleFacts.from_json(raw) if raw else None)
+        entries[entry] = found
+        if found[1] is not None and found[1].module not in modules:
+            modules[found[1].module] = found[1]
+    if cache_dir is not None and entries.keys() != on_disk and _save_cache(
+            cache_dir, {entry: raw for entry, (raw, _) in entries.items()}, note):
+        on_disk, stamp = frozenset(entries), _stamp(cache_dir)
     index = ProjectIndex(modules)
     if memo is not None:
-        memo[str(root)] = (key, index)
+        memo[str(root)] = ProjectMemo(key, index, entries, on_disk, stamp)
     return index
 
 
 def _cache_file(cache_dir: Path) -> Path:
     return cache_dir / f"project-facts-v{_CACHE_FORMAT}.json"
+
+
+def _stamp(cache_dir: Path | None) -> tuple[int, int, int] | None:
+    """The cache file's identity as of now: another run's write changes it."""
+    try:
+        st = _cache_file(cache_dir).stat() if cache_dir is not None else None
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size) if st is not None else None
 
 
 def _load_cache(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
@@ -161,8 +198,9 @@ def _load_cache(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
-                note: Callable[[str], None]) -> None:
-    """Atomic: a concurrent run reads the old cache or the new one, never half of one."""
+                note: Callable[[str], None]) -> bool:
+    """Atomic: a concurrent run reads the old cache or the new one, never half of one. Whether
+    it was written."""
     from remora_review.atomic import write_atomic
 
     try:
@@ -170,8 +208,9 @@ def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
                      json.dumps(entries, separators=(",", ":")).encode("utf-8"), make_parents=True)
     except OSError as e:
         note(f"project cache not written: {e.strerror}")
-        return
+        return False
     for stale in cache_dir.glob("project-facts-v*.json"):  # an older format's cache
         if stale != _cache_file(cache_dir):
             with contextlib.suppress(OSError):
                 stale.unlink()
+    return True

@@ -194,3 +194,31 @@ def test_classes_are_one_read_only_mapping_per_index():
         pass
     else:
         raise AssertionError("classes() must not be writable")
+
+
+def test_the_servers_memo_gives_after_each_change_the_index_a_first_run_gives(tmp_path):
+    """The warm server keeps each entry's facts between runs (ProjectMemo): after an edit, a
+    file added and one removed, its index and the cache it writes are a first run's."""
+    import subprocess
+
+    from remora_review.project.scan import ProjectMemo, load_project_index
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for path, text in FILES.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    memo: dict[str, ProjectMemo] = {}
+    first = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    assert load_project_index(repo, ":", tmp_path / "kept", memo=memo) is first
+    (repo / "app" / "views.py").write_text("def view(session, extra: int): ...\n")
+    (repo / "app" / "more.py").write_text("def more(n: int): ...\n")
+    (repo / "app" / "models.py").unlink()
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    kept = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    fresh = load_project_index(repo, ":", tmp_path / "fresh")
+    assert kept.modules == fresh.modules
+    assert kept.function("app.views.view") is not None and "app.models" not in kept.modules
+    (cache,) = (tmp_path / "fresh").glob("project-facts-v*.json")
+    assert (tmp_path / "kept" / cache.name).read_bytes() == cache.read_bytes()
