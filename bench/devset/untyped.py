@@ -31,6 +31,7 @@ from bench.devset import product
 from bench.devset.dataset import ProjectSet, library_versions, write_atomic
 from bench.devset.extract import StrippedFile
 from bench.devset.fetch import FetchError, fetch, source_files
+from bench.devset.keywords import follow_renames
 from bench.devset.metrics import Outcome, dump_rows, score
 from bench.devset.name_peer import load_or_mine, name_peer
 from bench.devset.predictor import Prediction, Predictor
@@ -205,8 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         published = {f.path: f.text for f in source_files(fetch(ps.project, args.cache), ps.project)}
         for mode in ("kept", "blind"):
             files = stripped_files(ps, published, mode)
-            trees[(ps.project.name, mode)] = (stripped_tree(files, published),
-                                              [f.path for f in files])
+            tree = stripped_tree(files, published)
+            if mode == "blind":  # the callers' keywords follow the renamed parameters
+                tree = follow_renames(tree, files)
+            trees[(ps.project.name, mode)] = (tree, [f.path for f in files])
         ps = replace(ps, blind=stripped_files(ps, published, "blind"))
         sets[i] = ps
     table = load_or_mine(args.cache, resolver)
