@@ -129,6 +129,8 @@ class Catalogue:
         # after review. Newest last.
         self.own_kept: list[tuple[Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
                                   dict[str, frozenset[str]], Rivals]] = []
+        # TypeInferer._used's answers likewise, for the last few ProjectIndex.usages mappings.
+        self.used_kept: list[tuple[Mapping[str, object], Mapping[str, ClassModel]]] = []
         self.classes: dict[str, ClassModel] = {}
         for m in self.models:
             self.classes.update(m.classes)

@@ -19,7 +19,7 @@ from remora_review.infer.links import Link, Site, links, with_linked_uses
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
 from remora_review.infer.weights import HOPS, LINKED
 from remora_review.project.facts import ModuleFacts, extract_facts
-from remora_review.project.index import ProjectIndex
+from remora_review.project.index import ProjectIndex, ProjectUsages
 from remora_review.pysource.imports import imported_modules, is_package_file, module_name
 
 SKIP_NAMES = frozenset({"self", "cls", "_"})  # parameters never annotated
@@ -87,7 +87,7 @@ def _linked(
     inferer: TypeInferer, named: Sequence[Site], declared: Sequence[Sequence[Hint]],
     ranked: Sequence[tuple[Candidate, ...]], linked: Sequence[Link],
     classes: Mapping[str, tuple[frozenset[str], tuple[str, ...]]],
-    imported: frozenset[str], module: str,
+    imported: frozenset[str], module: str, usages: ProjectUsages,
 ) -> list[tuple[Candidate, ...]]:
     """More rounds for parameters linked to another unannotated parameter of this module (passed
     to or from it, or at the same place of a method it overrides or is overridden by): a sure
@@ -108,7 +108,7 @@ def _linked(
             break
         redone = inferer.predict([named[k][2] for k in again],
                                  [[*declared[k], *extra[k]] for k in again], classes, imported,
-                                 module)
+                                 module, usages)
         for k, candidates in zip(again, redone):
             out[k] = candidates
         if not any(c and c[0].score >= LINKED for c in redone):
@@ -155,18 +155,20 @@ def predict_sites(
     linked = links(facts, named, is_package)
     named = with_linked_uses(named, linked)
     classes = project.classes()
+    usages = project.usages()
 
     def rank() -> list[tuple[Candidate, ...]]:
         first = inferer.predict([profile for _, _, profile in named], declared, classes,
-                                imported, facts.module)
-        return _linked(inferer, named, declared, first, linked, classes, imported, facts.module)
+                                imported, facts.module, usages)
+        return _linked(inferer, named, declared, first, linked, classes, imported, facts.module,
+                       usages)
 
     if memo is None:
         ranked = rank()
     else:
         # The inferer compares by identity: one per set of packs, kept for the run.
         inputs = (inferer, tuple(named), tuple(map(tuple, declared)), tuple(linked),
-                  classes, imported)
+                  classes, imported, usages)
         ranked = memo.ranked(facts.module, inputs, rank)
     out = []
     for site, candidates in zip(chosen, ranked):

@@ -185,17 +185,20 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
 
 
 def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[str, float] | None,
-                   context: frozenset[str], use_name: bool) -> dict[str, float]:
+                   context: frozenset[str], use_name: bool,
+                   used: Mapping[str, ClassModel] | None = None) -> dict[str, float]:
     """Log scores of the library classes and builtins that fit; `votes`: the embedding's, if
     any; `context`: the packs' libraries the module imports (a class of another one is less
-    likely)."""
+    likely); `used`: classes whose statistics mix in the project's own uses
+    (TypeInferer._used)."""
     seen_by_tables = recorded(profile)
     candidates = catalogue.candidates(seen_by_tables)
     names = name_logodds(catalogue, profile.name, candidates) if use_name else {}
     scores: dict[str, float] = {}
     # Builtins are checked against the whole profile: their members are known completely.
     fits = {b.info.name: compatible(b, profile, catalogue.awaitable) for b in catalogue.builtins}
-    models = [(c, catalogue.classes[c]) for c in candidates
+    used = used or {}
+    models = [(c, used.get(c) or catalogue.classes[c]) for c in candidates
               if fits.get(catalogue.builtin_base.get(c, ""), 0.0) <= 0.0]
     models += [(b.info.name, b) for b in catalogue.builtins]
     total = catalogue.total_with_builtins

@@ -32,6 +32,12 @@ PROMINENCE = 3.0
 # --- the usage (structure) ------------------------------------------------------------------
 
 SMOOTH = 0.5  # pseudo-count per member in the naive-Bayes member likelihoods
+# How much the project's own annotated parameters weigh beside the pack's mined usages
+# (TypeInferer._used): the class prior is a mixture of the pack's and the project's, the project's
+# share n / (n + PROJECT_USES) for n annotated parameters, so each counts as this fraction of the
+# packs' mined usages. The project is the likeliest place of the classes its other parameters
+# take; a freshly built pack has mined its library's tests, whose habits are not the project's.
+PROJECT_USES = 50.0
 UNAWAITED_ASYNC = 0.05  # a coroutine left un-awaited is rare; the sync twin is likelier
 # An attribute written that the class does not list: many classes accept new attributes, so it
 # only lowers the odds; a known one is better evidence.

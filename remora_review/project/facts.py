@@ -12,6 +12,9 @@ from remora_review.project.injected import FRAMEWORKS, compiled, injected
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
+# The class of ModuleFacts.usages for an annotation that names no one class (a union, a
+# TypeVar, a generic that is no builtin's)
+OTHER_ANNOTATION = "?"
 # Builtin annotations kept as evidence: a value passed on as `str` is not a library class.
 _BUILTIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "dict", "list", "set", "tuple"})
 
@@ -91,6 +94,9 @@ class ModuleFacts:
     # function local name -> the (construct, dialect or None) pairs `@compiles` registers it for
     # (project/injected.py): SQLAlchemy passes it the construct and the dialect's compiler
     compiled: Mapping[str, tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
+    # (class, the members used through it) of each parameter annotated with a class, as written:
+    # how this project uses the classes it declares (TypeInferer._used)
+    usages: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +111,7 @@ class ModuleFacts:
             "dataclasses": sorted(self.dataclasses),
             "fixtures": dict(self.fixtures),
             "compiled": {n: [list(c) for c in cs] for n, cs in self.compiled.items()},
+            "usages": [[c, list(m)] for c, m in self.usages],
         }
 
     @classmethod
@@ -121,6 +128,7 @@ class ModuleFacts:
             dataclasses=frozenset(raw["dataclasses"]),
             fixtures=dict(raw["fixtures"]),
             compiled={n: tuple((c, d) for c, d in cs) for n, cs in raw["compiled"].items()},
+            usages=tuple((c, tuple(m)) for c, m in raw["usages"]),
         )
 
 
@@ -204,6 +212,7 @@ class _Extractor:
         self.fields: dict[str, tuple[Parameter, ...]] = {}
         self.dataclasses: set[str] = set()
         self.fixtures: dict[str, str | None] = {}
+        self.usages: list[tuple[str, tuple[str, ...]]] = []
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -225,6 +234,7 @@ class _Extractor:
                                       self.assumed.get(qualname, {}))
                 self.functions.setdefault(qualname, function)
                 self._calls(stmt, function, in_class)
+                self.usages.extend(_usages(stmt, function))
                 if in_class is None:
                     self._fixture(stmt, function)
 
@@ -375,6 +385,48 @@ class _Extractor:
         return None if dotted is None or dotted.startswith("builtins.") else dotted
 
 
+# What a generic's origin is as a builtin (`dict[str, Any]`, `typing.Dict[str, int]`).
+_GENERIC_BUILTINS = {"dict": "dict", "list": "list", "set": "set", "tuple": "tuple",
+                     "frozenset": "frozenset", "type": "type", "Dict": "dict", "List": "list",
+                     "Set": "set", "Tuple": "tuple", "FrozenSet": "frozenset", "Type": "type"}
+
+
+def _usages(node: ast.FunctionDef | ast.AsyncFunctionDef,
+            function: Function) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(class, members read, called or written through it) of each parameter the code annotates,
+    in the function's own body: the class the annotation names, a builtin generic's origin
+    (`dict[str, Any]`), else OTHER_ANNOTATION (their members left out)."""
+    nodes = {a.arg: a.annotation for a in (*node.args.posonlyargs, *node.args.args,
+                                            *node.args.kwonlyargs)}
+    written: dict[str, str] = {}
+    for p in function.params:
+        written_node = nodes.get(p.name)
+        if p.assumed or written_node is None:
+            continue
+        if p.annotation is None and isinstance(written_node, ast.Subscript):
+            head = written_node.value
+            short = head.id if isinstance(head, ast.Name) else \
+                head.attr if isinstance(head, ast.Attribute) else ""
+            origin = _GENERIC_BUILTINS.get(short)
+            written[p.name] = f"builtins.{origin}" if origin else OTHER_ANNOTATION
+        else:
+            written[p.name] = p.annotation or OTHER_ANNOTATION
+    if not written:
+        return
+    used: dict[str, set[str]] = {name: set() for name in written}
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue  # their own parameters may shadow
+        if (isinstance(current, ast.Attribute) and isinstance(current.value, ast.Name)
+                and current.value.id in used):
+            used[current.value.id].add(current.attr)
+        stack.extend(ast.iter_child_nodes(current))
+    for name, cls in written.items():
+        yield cls, tuple(sorted(used[name])) if cls != OTHER_ANNOTATION else ()
+
+
 def _data_attributes(node: ast.ClassDef) -> tuple[str, ...]:
     """Names a class body binds (`x: int`, `x = 1`) and its methods assign on their first parameter."""
     found: set[str] = set()
@@ -442,4 +494,5 @@ def extract_facts(module: str, source: str, is_package: bool = False,
         registered[function] = (*registered.get(function, ()), (construct, dialect))
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,
-                       frozenset(extractor.dataclasses), extractor.fixtures, registered)
+                       frozenset(extractor.dataclasses), extractor.fixtures, registered,
+                       tuple(extractor.usages))

@@ -26,6 +26,11 @@ def on_value(path: str, value_type: Callable[[str], str | None]) -> str | None:
     return f"{owner}.{name}" if owner is not None else None
 
 
+# class -> (how many of the project's parameters are annotated with it, how many of those use
+# each member): ProjectIndex.usages
+ProjectUsages = Mapping[str, tuple[int, Mapping[str, int]]]
+
+
 @dataclass(frozen=True)
 class ProjectIndex:
     modules: Mapping[str, ModuleFacts] = field(default_factory=dict)
@@ -174,6 +179,24 @@ class ProjectIndex:
                 if owner in facts.classes and "<locals>" not in qualname:
                     by_name[name].append((f"{facts.module}.{owner}", function))
         return {n: tuple(m) for n, m in by_name.items()}
+
+    def usages(self) -> ProjectUsages:
+        """How the project's annotated parameters use each class they are annotated with: class
+        -> (how many parameters, how many of them use each member). Worked out once per index,
+        the same read-only object at every call (the inferer keeps what it derives by identity)."""
+        return self._usages
+
+    @cached_property
+    def _usages(self) -> ProjectUsages:
+        counts: dict[str, int] = defaultdict(int)
+        members: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for facts in self.modules.values():
+            for cls, used in facts.usages:
+                counts[cls] += 1
+                for member in used:
+                    members[cls][member] += 1
+        return MappingProxyType({c: (n, MappingProxyType(dict(members[c])))
+                                 for c, n in counts.items()})
 
     def classes(self) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
         """Every project class (not those local to a function): the members it has, its own and

@@ -475,3 +475,24 @@ def test_a_value_relayed_to_a_sure_parameter_of_the_module(inferer):
              for p in predict_source(source, inferer, "app/views.py", project)}
     assert found["session"][0] == "sqlalchemy.orm.Session" and found["session"][1] >= 0.95, found
     assert found["x"][0] == "sqlalchemy.orm.Session" and found["x"][1] >= 0.85, found
+
+
+def test_the_projects_own_annotations_choose_between_a_class_and_its_subclass(inferer):
+    # `x.c` fits Table and its base TableClause alike; the pack saw Table more. A project that
+    # annotates TableClause (and reads `.c` through it) more than Table tips the balance.
+    source = "import sqlalchemy\ndef f(x):\n    return x.c.id == x.c.name\n"
+
+    def scores(project):
+        (found,) = predict_source(source, inferer, "app/views.py", project)
+        return {c.annotation.rsplit(".", 1)[-1]: c.score for c in found.candidates}
+
+    alone = scores(None)
+    assert alone["Table"] > alone["TableClause"]
+    both = ("from sqlalchemy import Table, TableClause\n"
+            + "".join(f"def g{i}(t: TableClause):\n    return t.c\n" for i in range(12))
+            + "def h(t: Table):\n    return t.name\n")
+    taught = scores(index_from_sources([("app/lib.py", both)]))
+    assert taught["TableClause"] > taught["Table"]
+    # A class the project uses alone says nothing about this parameter: nothing moves.
+    one = "from sqlalchemy import Table\n" + "def h(t: Table):\n    return t.c\n" * 12
+    assert scores(index_from_sources([("app/lib.py", one)])) == alone

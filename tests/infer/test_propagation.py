@@ -51,9 +51,9 @@ def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monke
     ranked: list[str] = []
     predict = inferer.predict
 
-    def counted(profiles, declared, project, imported, module):
+    def counted(profiles, declared, project, imported, module, usages):
         ranked.append(module)
-        return predict(profiles, declared, project, imported, module)
+        return predict(profiles, declared, project, imported, module, usages)
 
     monkeypatch.setattr(inferer, "predict", counted)
     found = propagate(FILES, {p: inferer for p, _ in FILES}, index_from_sources(FILES), 4)
