@@ -32,11 +32,10 @@ PROMINENCE = 3.0
 # --- the usage (structure) ------------------------------------------------------------------
 
 SMOOTH = 0.5  # pseudo-count per member in the naive-Bayes member likelihoods
-# How much the project's own annotated parameters weigh beside the pack's mined usages
-# (TypeInferer._used): the class prior is a mixture of the pack's and the project's, the project's
-# share n / (n + PROJECT_USES) for n annotated parameters, so each counts as this fraction of the
-# packs' mined usages. The project is the likeliest place of the classes its other parameters
-# take; a freshly built pack has mined its library's tests, whose habits are not the project's.
+# How much the project's own annotated parameters weigh beside the pack's mined usages where
+# they choose between a library class and its subclass (TypeInferer._used): their weight is
+# n / (n + PROJECT_USES) for n such parameters. On the dev set, 20 made the one-file mode's blind
+# coverage drop by 0.5 points, 50 by 0.3, with names kept up by 0.2 either way.
 PROJECT_USES = 50.0
 UNAWAITED_ASYNC = 0.05  # a coroutine left un-awaited is rare; the sync twin is likelier
 # An attribute written that the class does not list: many classes accept new attributes, so it
