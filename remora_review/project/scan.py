@@ -174,14 +174,15 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
     return index
 
 
-def _cache_file(cache_dir: Path) -> Path:
+def cache_file(cache_dir: Path) -> Path:
+    """Where the project's facts are cached in `cache_dir` (the name carries the format)."""
     return cache_dir / f"project-facts-v{_CACHE_FORMAT}.json"
 
 
 def _stamp(cache_dir: Path | None) -> tuple[int, int, int] | None:
     """The cache file's identity as of now: another run's write changes it."""
     try:
-        st = _cache_file(cache_dir).stat() if cache_dir is not None else None
+        st = cache_file(cache_dir).stat() if cache_dir is not None else None
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size) if st is not None else None
@@ -191,7 +192,7 @@ def _load_cache(cache_dir: Path | None) -> dict[str, dict[str, Any]]:
     if cache_dir is None:
         return {}
     try:
-        raw = json.loads(_cache_file(cache_dir).read_text("utf-8"))
+        raw = json.loads(cache_file(cache_dir).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     return raw if isinstance(raw, dict) else {}
@@ -204,13 +205,13 @@ def _save_cache(cache_dir: Path, entries: dict[str, dict[str, Any]],
     from remora_review.atomic import write_atomic
 
     try:
-        write_atomic(_cache_file(cache_dir),
+        write_atomic(cache_file(cache_dir),
                      json.dumps(entries, separators=(",", ":")).encode("utf-8"), make_parents=True)
     except OSError as e:
         note(f"project cache not written: {e.strerror}")
         return False
     for stale in cache_dir.glob("project-facts-v*.json"):  # an older format's cache
-        if stale != _cache_file(cache_dir):
+        if stale != cache_file(cache_dir):
             with contextlib.suppress(OSError):
                 stale.unlink()
     return True

@@ -4,8 +4,13 @@ for a staged function's parameters, and their facts are cached under .git betwee
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+
+from remora_review.project.scan import cache_file
+
+CACHE = cache_file(Path("."))  # its name: the current format's
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +50,8 @@ def test_staged_function_gets_its_type_from_the_project(repo):
     found = _x(result)
     assert found["data"]["annotation"] == "sqlalchemy.orm.Session"
     cache = repo.path / ".git" / "remora-review"
-    assert [p.name for p in cache.iterdir()] == ["project-facts-v10.json"]
+    # the older format's cache is gone, the current one written
+    assert [p.name for p in cache.iterdir()] == [CACHE.name]
 
     # The same code without the rest of the project in the index is less certain.
     repo.git("rm", "-q", "--cached", "app/main.py", "app/db.py")
@@ -62,7 +68,7 @@ def test_a_worktree_shares_its_repository_s_project_cache(repo):
     _stage_views(repo)
     here = repo.review("check", "--output-format", "json")
     assert _x(here)["data"]["annotation"] == "sqlalchemy.orm.Session", here.stderr
-    cache = repo.path / ".git" / "remora-review" / "project-facts-v10.json"
+    cache = repo.path / ".git" / "remora-review" / CACHE.name
     cached = json.loads(cache.read_text("utf-8"))
 
     tree = repo.path.parent / "wt"
