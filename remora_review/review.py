@@ -274,20 +274,22 @@ def _review(root: Path, changes: ChangeSet, settings: PreSettings, backends: Bac
     found = _triggers(settings, root, backends, notes.append) if sources else []
     triggers = [t for t, _ in found]
     scanned: dict[str, frozenset[str]] = {}
+
+    def delegated() -> Review | None:
+        return None if backends.delegate is None else backends.delegate(
+            root, changes, settings, fix, backends, notes.append)
+
     # A file that activates a pack by its own imports settles where the review runs: the server
     # follows the imports itself (a tenth of a warm hook's time to do twice).
     direct = activations([(s.path, s.text) for s in sources], triggers, settings.packs,
                          scanned=scanned)
-    packs_per_file = None if any(direct) else _activations(
-        root, changes.source_rev, sources, triggers, settings, blobs, scanned)
-    if (packs_per_file is None or any(packs_per_file)) and backends.delegate is not None:
-        delegated = backends.delegate(root, changes, settings, fix, backends, notes.append)
-        if delegated is not None:
-            return delegated
-    if packs_per_file is None:
-        packs_per_file = _activations(root, changes.source_rev, sources, triggers, settings, blobs,
-                                      scanned)
+    if any(direct) and (elsewhere := delegated()) is not None:
+        return elsewhere
+    packs_per_file = _activations(root, changes.source_rev, sources, triggers, settings, blobs,
+                                  scanned)
     wanted = {name for packs in packs_per_file for name in packs}
+    if wanted and not any(direct) and (elsewhere := delegated()) is not None:
+        return elsewhere
     loaded = backends.load([r for _, r in found if r.name in wanted]) if wanted else {}
     read_sources = [(c, s) for c, s, _ in read if isinstance(s, SourceFile)]
     runtime = _runtime(root, changes, settings, backends, loaded, notes.append, blobs,

@@ -56,10 +56,15 @@ def fold_blank_runs(source: str) -> str:
     except (SyntaxError, ValueError):
         return source
     lines = source.splitlines(keepends=True)
-    for first, last, indent in list(_gaps(tree.body, lines)):
+    _fold(tree.body, lines)
+    return "".join(lines)
+
+
+def _fold(body: Sequence[ast.stmt], lines: list[str]) -> None:
+    """Make each long blank run between the statements of `body` one string statement."""
+    for first, last, indent in list(_gaps(body, lines)):
         lines[first - 1] = indent + '"""' + _ending(lines[first - 1])
         lines[last - 1] = '"""' + _ending(lines[last - 1])
-    return "".join(lines)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,11 @@ class Analysed:
 
     text: str
     dropped: tuple[ast.Import | ast.ImportFrom, ...] = ()
+
+    @property
+    def dropped_names(self) -> frozenset[str]:
+        """The local names the blanked imports bind."""
+        return frozenset(n for node in self.dropped for n in _bound_names(node) or ())
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)
@@ -135,10 +145,6 @@ def analysed_text(source: str) -> Analysed:
         return Analysed(source)
     lines = source.splitlines(keepends=True)
     dropped = _without_unused_imports(tree, lines)
-    if dropped:
-        gone = set(map(id, dropped))
-        tree.body = [n for n in tree.body if id(n) not in gone]
-    for first, last, indent in list(_gaps(tree.body, lines)):
-        lines[first - 1] = indent + '"""' + _ending(lines[first - 1])
-        lines[last - 1] = '"""' + _ending(lines[last - 1])
+    gone = set(map(id, dropped))
+    _fold([n for n in tree.body if id(n) not in gone], lines)
     return Analysed("".join(lines), dropped)

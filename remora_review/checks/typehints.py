@@ -72,7 +72,7 @@ class TypeHintCheck:
     _propagated: Propagated | None = field(default=None, init=False, repr=False)
     _taken: list[tuple[str, str, Sequence[LoadedPack]]] | None = field(default=None, init=False,
                                                                         repr=False)
-    _folded: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _analysed: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def import_style(self) -> ImportStyle:
@@ -98,12 +98,12 @@ class TypeHintCheck:
     def share_trees(self) -> None:
         """Have the run keep the trees propagation parses, for the files' own checks (which
         parse the same folded text, FileContext.analysed), whichever of them comes first."""
-        self.trees.share(self._fold(text) for _, text, _ in self.taken())
+        self.trees.share(self._analysed_text(text) for _, text, _ in self.taken())
 
-    def _fold(self, text: str) -> str:
-        if text not in self._folded:
-            self._folded[text] = analysed_text(text).text
-        return self._folded[text]
+    def _analysed_text(self, text: str) -> str:
+        if text not in self._analysed:
+            self._analysed[text] = analysed_text(text).text
+        return self._analysed[text]
 
     def propagated(self) -> Propagated:
         """The project's declarations, with the sure predictions of the run's files."""
@@ -112,7 +112,7 @@ class TypeHintCheck:
             inferers = {p: self.inferers.for_packs(packs) for p, _, packs in taken if packs}
             self._propagated = propagate([(p, text) for p, text, _ in taken], inferers,
                                          self.project(),
-                                         parse=lambda text: self.trees.parse(self._fold(text)),
+                                         parse=lambda t: self.trees.parse(self._analysed_text(t)),
                                          profiles=self.trees.builder)
         return self._propagated
 
@@ -194,17 +194,16 @@ class TypeHintCheck:
             aliases.update(k for k, v in model.api.aliases.items() if v == qualified)
         short = qualified.rsplit(".", 1)[-1]
         # The imports the analysed text left out bind names too (checks/folded.py).
-        dropped = ctx.analysed_text.dropped
         imported = dict(builder.imports())
-        for statement in dropped:
+        for statement in ctx.analysed_text.dropped:
             for name, target in bindings(statement, None):
                 imported.setdefault(name, target)
         for bound, target in imported.items():
             if target in aliases:
                 local = bound
                 break
-        if local is None and (_module_binds(builder, short) or any(
-                short == (a.asname or a.name.split(".")[0]) for i in dropped for a in i.names)):
+        if local is None and (_module_binds(builder, short)
+                              or short in ctx.analysed_text.dropped_names):
             return None  # the short name means something else here; leave it to the user
         import_edits = () if local is not None else imports.edits(qualified)
         if import_edits is None:

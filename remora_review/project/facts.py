@@ -12,9 +12,6 @@ from remora_review.project.injected import FRAMEWORKS, compiled, injected
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
-# The class of ModuleFacts.usages for an annotation that names no one class (a union, a
-# TypeVar, a generic that is no builtin's)
-OTHER_ANNOTATION = "?"
 # Builtin annotations kept as evidence: a value passed on as `str` is not a library class.
 _BUILTIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "dict", "list", "set", "tuple"})
 
@@ -94,8 +91,8 @@ class ModuleFacts:
     # function local name -> the (construct, dialect or None) pairs `@compiles` registers it for
     # (project/injected.py): SQLAlchemy passes it the construct and the dialect's compiler
     compiled: Mapping[str, tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
-    # (class, the members used through it) of each parameter annotated with a class, as written:
-    # how this project uses the classes it declares (TypeInferer._used)
+    # (class, the members used through it) of each parameter annotated with a class that is not
+    # a builtin, as written: how this project uses the classes it declares (TypeInferer._used)
     usages: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -385,32 +382,12 @@ class _Extractor:
         return None if dotted is None or dotted.startswith("builtins.") else dotted
 
 
-# What a generic's origin is as a builtin (`dict[str, Any]`, `typing.Dict[str, int]`).
-_GENERIC_BUILTINS = {"dict": "dict", "list": "list", "set": "set", "tuple": "tuple",
-                     "frozenset": "frozenset", "type": "type", "Dict": "dict", "List": "list",
-                     "Set": "set", "Tuple": "tuple", "FrozenSet": "frozenset", "Type": "type"}
-
-
 def _usages(node: ast.FunctionDef | ast.AsyncFunctionDef,
             function: Function) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """(class, members read, called or written through it) of each parameter the code annotates,
-    in the function's own body: the class the annotation names, a builtin generic's origin
-    (`dict[str, Any]`), else OTHER_ANNOTATION (their members left out)."""
-    nodes = {a.arg: a.annotation for a in (*node.args.posonlyargs, *node.args.args,
-                                            *node.args.kwonlyargs)}
-    written: dict[str, str] = {}
-    for p in function.params:
-        written_node = nodes.get(p.name)
-        if p.assumed or written_node is None:
-            continue
-        if p.annotation is None and isinstance(written_node, ast.Subscript):
-            head = written_node.value
-            short = head.id if isinstance(head, ast.Name) else \
-                head.attr if isinstance(head, ast.Attribute) else ""
-            origin = _GENERIC_BUILTINS.get(short)
-            written[p.name] = f"builtins.{origin}" if origin else OTHER_ANNOTATION
-        else:
-            written[p.name] = p.annotation or OTHER_ANNOTATION
+    """(class, members read, called or written through it) of each parameter the code annotates
+    with a class that is not a builtin, in the function's own body."""
+    written = {p.name: p.annotation for p in function.params
+               if p.annotation and not p.assumed and not p.annotation.startswith("builtins.")}
     if not written:
         return
     used: dict[str, set[str]] = {name: set() for name in written}
@@ -424,7 +401,7 @@ def _usages(node: ast.FunctionDef | ast.AsyncFunctionDef,
             used[current.value.id].add(current.attr)
         stack.extend(ast.iter_child_nodes(current))
     for name, cls in written.items():
-        yield cls, tuple(sorted(used[name])) if cls != OTHER_ANNOTATION else ()
+        yield cls, tuple(sorted(used[name]))
 
 
 def _data_attributes(node: ast.ClassDef) -> tuple[str, ...]:

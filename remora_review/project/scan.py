@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,20 +95,20 @@ def _facts_json(path: str, data: bytes) -> dict[str, Any]:
     return facts.to_json() if facts is not None else {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProjectMemo:
     """What the warm server keeps of one repository's index between runs: the last index with
     its key (every file's path and blob id), each entry's facts (an entry is a path and a blob
     id, so it never goes stale), and the entries the cache file on disk holds. A new change
-    works out its new blobs only: the cache file is read when an entry is missing from memory,
-    written when its entries would change."""
+    works out its new blobs only: the cache file is read again only when another run has
+    written it since, and written when its entries would change."""
 
-    key: list[tuple[str, str]] = field(default_factory=list)
-    index: ProjectIndex = field(default_factory=ProjectIndex)
-    entries: dict[str, tuple[dict[str, Any], ModuleFacts | None]] = field(default_factory=dict)
-    on_disk: frozenset[str] | None = None  # None: not read yet
+    key: list[tuple[str, str]]
+    index: ProjectIndex
+    entries: dict[str, tuple[dict[str, Any], ModuleFacts | None]]
+    on_disk: frozenset[str]
     # The cache file as last read or written (another run may have written it since).
-    stamp: tuple[int, int, int] | None = None
+    stamp: tuple[int, int, int] | None
 
 
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
@@ -141,11 +141,12 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
     remembered = memo.get(str(root)) if memo is not None else None
     if remembered is not None and remembered.key == key:
         return remembered.index
-    known = remembered.entries if remembered is not None else {}
-    on_disk = remembered.on_disk if remembered is not None else None
     stamp = _stamp(cache_dir)
     cache: dict[str, dict[str, Any]] = {}
-    if on_disk is None or (remembered is not None and stamp != remembered.stamp):
+    if remembered is not None and stamp == remembered.stamp:
+        known, on_disk = remembered.entries, remembered.on_disk
+    else:
+        known = remembered.entries if remembered is not None else {}
         cache = _load_cache(cache_dir)
         on_disk = frozenset(cache)
     missing = [(path, data if data is not None else (blobs.read(blob) or b""))
