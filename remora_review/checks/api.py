@@ -26,6 +26,7 @@ from remora_review.checks.base import CheckResult, FileContext
 from remora_review.checks.registry import CheckEnv
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.pysource.annotations import cst_dotted
+from remora_review.pysource.scopes import Scopes
 
 UNKNOWN_ATTRIBUTE = "RR201"
 UNKNOWN_KEYWORD = "RR202"
@@ -139,7 +140,7 @@ class ApiCheck:
             ctx=ctx,
             wrapper=wrapper,
             hierarchies=hierarchies,
-            scopes=wrapper.resolve(meta.ScopeProvider),
+            scopes=wrapper.resolve(Scopes),
             seen=seen,
         )
         found = tuple(_findings(file))
@@ -599,7 +600,7 @@ def returned_classes(module: cst.Module, tables: Sequence[ApiTable],
     seen = _Collector()
     wrapper.module.visit(seen)
     file = _File(None, wrapper, [_Hierarchy.of(t) for t in tables],
-                 wrapper.resolve(meta.ScopeProvider), seen)
+                 wrapper.resolve(Scopes), seen)
     returns = _Returns()
     wrapper.module.visit(returns)
     out: dict[str, tuple[str | None, ...]] = {}

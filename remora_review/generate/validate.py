@@ -24,6 +24,7 @@ from remora_review.fixes import apply_edits, split_lines
 from remora_review.generate.fixing import CheckText
 from remora_review.generate.prompt import Answer
 from remora_review.generate.region import Region
+from remora_review.pysource.scopes import Scopes
 
 API_CODES = ("RR201", "RR202", "RR203", "RR204")
 
@@ -219,7 +220,7 @@ _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__cl
 def _undefined(source: str) -> set[str]:
     """Names read somewhere in the module that no scope binds (nor the builtins)."""
     wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-    scopes = {s for s in wrapper.resolve(meta.ScopeProvider).values() if s is not None}
+    scopes = {s for s in wrapper.resolve(Scopes).values() if s is not None}
     return {
         access.node.value for scope in scopes for access in scope.accesses
         if not access.referents and isinstance(access.node, cst.Name)

@@ -13,6 +13,7 @@ import libcst.metadata as meta
 
 from remora_review.pysource.annotations import Named, cst_dotted, from_cst, named_class
 from remora_review.pysource.imports import bindings
+from remora_review.pysource.scopes import Scopes
 
 _OPERATORS: Mapping[type[cst.CSTNode], str] = {
     cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
@@ -267,11 +268,11 @@ class ProfileBuilder:
     # Scopes only: parents and qualified names are read for the few nodes the profiles reach
     # (_Parents; Scope.get_qualified_names_for), where libcst's ParentNodeProvider and
     # QualifiedNameProvider each walk the whole module (a fifth of a warm hook's review).
-    METADATA = (meta.ScopeProvider,)
+    METADATA = (Scopes,)
 
     def __init__(self, wrapper: meta.MetadataWrapper) -> None:
         self.wrapper = wrapper
-        self.scopes = wrapper.resolve(meta.ScopeProvider)
+        self.scopes = wrapper.resolve(Scopes)
         self.parents = _Parents(wrapper.module, self.scopes)
         self._imports: dict[str, str] | None = None
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
