@@ -8,8 +8,14 @@ takes the installed packs' triggers from packs/discovery_cache.py. When no file 
 the answer is the full path's own for such a commit: nothing to check, "All checks passed.", exit
 0. Whatever it cannot answer exactly, it leaves to the full path by returning None, as if this
 module did not exist: a repository that configures remora-review, a range or `--all`, another
-output format or option (`--fix` is answered too, unless a file has unstaged work to note), a file the full path would skip with a note (binary, not UTF-8, too big,
-a symlink, missing), triggers not remembered or out of date, and of course an active pack.
+output format or option (`--fix` is answered too, unless a file has unstaged work to note), a
+file the full path would skip with a note (binary, not UTF-8, too big, a symlink, missing),
+triggers not remembered or out of date.
+
+When a file does activate a pack (and nothing above sent the run to the full path), the whole
+command runs in the warm server if a current one runs (check_client.py): it reads
+the settings, the change and the packs itself, as the full path would here, and this process
+prints its answer. With `--fix`, or with no server, the full path runs (and starts one).
 
 Standard library only (no dataclasses, pydantic, gitpython or libcst): it runs on every commit.
 """
@@ -64,13 +70,24 @@ def answer(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> int | N
     if entries is None or (fix and _unstaged(cwd, environ, [p for p, _, _ in entries])):
         return None
     try:
-        return _answer_files(entries, triggers, cwd, environ)
+        active = _activates(entries, triggers, cwd, environ)
     except _Undecided:
         return None
+    if active is None:
+        return None
+    if active:
+        if fix:
+            return None  # the hook writes what it fixes: the full path
+        from remora_review.check_client import check_in_server
+
+        return check_in_server(argv, environ, cwd)
+    sys.stdout.write("All checks passed.\n")  # output.text for a report with no finding
+    return 0
 
 
-def _answer_files(entries: Sequence[tuple[str, str, str]], triggers: Sequence[PackTrigger],
-                  cwd: str, environ: Mapping[str, str]) -> int | None:
+def _activates(entries: Sequence[tuple[str, str, str]], triggers: Sequence[PackTrigger],
+               cwd: str, environ: Mapping[str, str]) -> bool | None:
+    """Whether a file activates a pack; None: a file the full path would skip with a note."""
     with _Blobs(cwd, environ) as blobs:
         texts = []
         for path, mode, object_id in entries:
@@ -80,11 +97,8 @@ def _answer_files(entries: Sequence[tuple[str, str, str]], triggers: Sequence[Pa
             texts.append((path, text))
         # A file that imports a pack's library itself needs no reading of its neighbours.
         scanned: dict[str, frozenset[str]] = {}
-        if any(activations(texts, triggers, (), scanned=scanned)) or any(
-                activations(texts, triggers, (), blobs.existing, scanned)):  # follow-imports on
-            return None
-    sys.stdout.write("All checks passed.\n")  # output.text for a report with no finding
-    return 0
+        return any(activations(texts, triggers, (), scanned=scanned)) or any(
+            activations(texts, triggers, (), blobs.existing, scanned))  # follow-imports on
 
 
 def _plain_environment(environ: Mapping[str, str], cwd: str) -> bool:

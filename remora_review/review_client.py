@@ -8,13 +8,13 @@ numpy and the model once, and keeps packs and project indexes between commits
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remora_review import server_socket
+from remora_review.check_client import REVIEW_TIMEOUT_S, client_environ
 from remora_review.errors import UserError
 from remora_review.review_wire import decode_review, encode_changes, encode_settings
 
@@ -23,11 +23,7 @@ if TYPE_CHECKING:
     from remora_review.config_file import PreSettings
     from remora_review.review import Backends, Review
 
-REVIEW_TIMEOUT_S = 600.0  # a first review loads the model; a big `check --all` takes a while
 DEFAULT_IDLE_TIMEOUT = 900.0  # config.Embedding's default, for settings that leave it out
-# git's variables that hold paths, possibly relative to the hook's directory.
-GIT_PATH_VARIABLES = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY",
-                      "GIT_COMMON_DIR")
 
 
 def _server_settings(settings: PreSettings) -> tuple[bool, float]:
@@ -41,17 +37,6 @@ def _server_settings(settings: PreSettings) -> tuple[bool, float]:
     if found is None:
         return True, DEFAULT_IDLE_TIMEOUT
     return bool(found.server), float(found.idle_timeout)
-
-
-def client_environ(environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
-    """The environment the review runs under, its git paths made absolute (the server's git
-    runs in the repository root, not in the hook's directory)."""
-    out = dict(environ)
-    for name in GIT_PATH_VARIABLES:
-        value = out.get(name)
-        if value and not os.path.isabs(value):
-            out[name] = str(cwd / value)
-    return out
 
 
 def review_in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool,

@@ -187,19 +187,20 @@ def _export_idle_models(state: ServerState) -> None:
               file=sys.stderr, flush=True)
 
 
-def _review(state: ServerState, request: dict[str, Any]) -> dict[str, Any]:
-    """A hook's review, run here with what the server keeps warm (server_review.py)."""
+def _review(state: ServerState, request: dict[str, Any], whole: bool = False) -> dict[str, Any]:
+    """A hook's review, run here with what the server keeps warm (server_review.py); `whole`:
+    its whole `check` command (server_review.check_answer)."""
     if request.get("identity") != state.identity:
         # The hook runs other code (or another environment): its own review is the right one.
         return {"error": "the review server runs other code than this hook", "mismatch": True}
-    from remora_review.server_review import ReviewCache, answer
+    from remora_review.server_review import ReviewCache, answer, check_answer
 
     with state.review_lock:
         if state.reviews is None:
             state.reviews = ReviewCache(
                 lambda spec, path, device, texts, kind: _embed_texts(
                     state, spec, path, device, texts, kind))
-        reply = answer(state.reviews, request)
+        reply = (check_answer if whole else answer)(state.reviews, request)
         with state.lock:
             state.review_count += 1
         return reply
@@ -244,6 +245,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 return _embed(self.server.state, request)
             if op == "review":
                 return _review(self.server.state, request)
+            if op == "check":
+                return _review(self.server.state, request, whole=True)
             return {"error": f"unknown op {op!r}"}
         except UserError as e:
             return {"error": str(e), "user_error": True}

@@ -240,23 +240,61 @@ def _retrieval(cache: ReviewCache) -> Callable[..., Retrieval | None]:
 
 def answer(cache: ReviewCache, request: Mapping[str, Any]) -> dict[str, Any]:
     """Run the review a hook asked for; its Review as review_wire encodes it."""
+    environ = _environ(request)
+    changes = decode_changes(request["changes"])
+    settings = decode_settings(request["settings"])
+    backends = _backends(cache, environ, bool(request.get("strict")))
+    with git.client_environment(_git_vars(environ)):
+        result = review(changes.root, changes, settings, backends, fix=bool(request.get("fix")))
+    return {"review": encode_review(result), "pid": os.getpid()}
+
+
+def check_answer(cache: ReviewCache, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a hook's whole `remora-review check ARGV` as the hook's own process would from its
+    directory and environment (commands/check.py): what it prints, and its exit status. Only
+    for a check that writes nothing (no --fix, no --diff-output): the hook writes its files."""
+    from remora_review.cli import build_parser
+    from remora_review.commands.check import check
+
+    environ = _environ(request)
+    argv, cwd = request["argv"], request["cwd"]
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+            and isinstance(cwd, str) and os.path.isabs(cwd)):
+        raise ValueError("argv must be a list of strings and cwd an absolute path")
+    try:
+        args = build_parser("check").parse_args(["check", *argv])
+    except SystemExit:  # argparse has printed to the server's log; the hook's own run says why
+        raise ValueError(f"bad arguments for check: {argv}") from None
+    if args.fix or args.diff_output:
+        raise ValueError("a check that fixes runs in the hook")
+    args.config = getattr(args, "config", None)
+    backends = _backends(cache, environ, environ.get("REMORA_REVIEW_STRICT") == "1")
+    with git.client_environment(_git_vars(environ)):
+        printed = check(args, Path(cwd), environ, backends)
+    return {"printed": [list(c) for c in printed.chunks], "code": printed.code,
+            "pid": os.getpid()}
+
+
+def _environ(request: Mapping[str, Any]) -> dict[str, str]:
     environ = request["environ"]
     if not isinstance(environ, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in environ.items()):
         raise ValueError("environ must be an object of strings")
-    changes = decode_changes(request["changes"])
-    settings = decode_settings(request["settings"])
+    return environ
+
+
+def _git_vars(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k.startswith("GIT_")}
+
+
+def _backends(cache: ReviewCache, environ: Mapping[str, str], strict: bool) -> Backends:
     # A pack installed since the last request is a new module and a new dist-info: look again.
     importlib.invalidate_caches()
-    backends = Backends(
+    return Backends(
         environ=environ,
         load=lambda refs: cache.load(refs, environ),
         retrieval=_retrieval(cache),
         project=cache.project,
-        strict=bool(request.get("strict")),
+        strict=strict,
         generator=cache.generator,
     )
-    git_vars = {k: v for k, v in environ.items() if k.startswith("GIT_")}
-    with git.client_environment(git_vars):
-        result = review(changes.root, changes, settings, backends, fix=bool(request.get("fix")))
-    return {"review": encode_review(result), "pid": os.getpid()}

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _settings(args: argparse.Namespace, root: Path) -> PreSettings:
+def _settings(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) -> PreSettings:
     """Validated Settings when the repository configures anything; else the defaults without
     importing pydantic (a commit that activates no pack never needs it)."""
     overrides: dict[str, object] = {}
@@ -56,13 +57,14 @@ def _settings(args: argparse.Namespace, root: Path) -> PreSettings:
     from remora_review.user_dirs import default_cache_root
 
     return settings_for(read_config(args.config, root), overrides,
-                        default_cache_root(os.environ).parent / "settings")
+                        default_cache_root(environ).parent / "settings")
 
 
-def _changeset(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) -> ChangeSet:
+def _changeset(args: argparse.Namespace, root: Path, cwd: Path,
+               environ: Mapping[str, str]) -> ChangeSet:
     from remora_review import changes
 
-    paths = [_relative(root, f) for f in args.files] if args.files else None
+    paths = [_relative(root, cwd, f) for f in args.files] if args.files else None
     if args.all:
         return changes.all_files(root)
     if args.diff:
@@ -75,33 +77,55 @@ def _changeset(args: argparse.Namespace, root: Path, environ: Mapping[str, str])
     return changes.staged_changes(root, paths)
 
 
-def _relative(root: Path, name: str) -> str:
+def _relative(root: Path, cwd: Path, name: str) -> str:
     path = Path(name)
-    absolute = path if path.is_absolute() else (Path.cwd() / path)
+    absolute = path if path.is_absolute() else (cwd / path)
     try:
         return absolute.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         raise UserError(f"{name} is outside the repository {root}") from None
 
 
+@dataclass(frozen=True)
+class Printed:
+    """What `check` prints, in order, each text to "out" or "err", and its exit status: the same
+    whether this process reviewed or the warm server ran the whole command
+    (server_review.check_answer)."""
+
+    chunks: tuple[tuple[str, str], ...]
+    code: int
+
+
 def run(args: argparse.Namespace) -> int:
-    from remora_review.git import repo_root
-    from remora_review.output import FORMATTERS, Report
-    from remora_review.review import Backends, review
+    from remora_review.review import Backends
 
     args.config = getattr(args, "config", None)
-    root = repo_root(Path.cwd())
-    settings = _settings(args, root)
     # REMORA_REVIEW_STRICT=1 (the tests set it): a check that raises is an internal error.
     strict = os.environ.get("REMORA_REVIEW_STRICT") == "1"
-    result = review(root, _changeset(args, root, os.environ), settings,
-                    Backends(os.environ, strict=strict, delegate=_delegate(os.environ)),
+    printed = check(args, Path.cwd(), os.environ,
+                    Backends(os.environ, strict=strict, delegate=_delegate(os.environ)))
+    for stream, text in printed.chunks:
+        (sys.stderr if stream == "err" else sys.stdout).write(text)
+    return printed.code
+
+
+def check(args: argparse.Namespace, cwd: Path, environ: Mapping[str, str],
+          backends: Backends) -> Printed:
+    """The `check` command run from `cwd` under `environ`; with --fix, the fixed files are
+    written."""
+    from remora_review.git import repo_root
+    from remora_review.output import FORMATTERS, Report
+    from remora_review.review import review
+
+    root = repo_root(cwd)
+    settings = _settings(args, root, environ)
+    result = review(root, _changeset(args, root, cwd, environ), settings, backends,
                     fix=args.fix or args.diff_output)
-    for line in result.notes:  # on stderr, so stdout stays parseable
-        print(f"remora-review: {line}", file=sys.stderr)
-    rewritten = _write_fixes(root, result.fixed, args.diff_output)
+    # Notes go to stderr, so stdout stays parseable.
+    chunks = [("err", f"remora-review: {line}\n") for line in result.notes]
+    rewritten, diff = _write_fixes(root, result.fixed, args.diff_output)
     if args.diff_output:  # like `ruff --diff`: the diff is the whole output
-        return 1 if rewritten else 0
+        return Printed((*chunks, ("out", diff)), 1 if rewritten else 0)
 
     report = Report(
         findings=tuple(r.finding for r in result.findings),
@@ -110,11 +134,11 @@ def run(args: argparse.Namespace) -> int:
         fixed=sum(f.fixes_applied for f in result.fixed),
         files_checked=len(result.checked),
     )
-    sys.stdout.write(FORMATTERS[args.output_format](report))
+    chunks.append(("out", FORMATTERS[args.output_format](report)))
     if getattr(args, "verbose", False):
         used = ", ".join(result.packs) or "none"
-        print(f"remora-review: {len(result.checked)} files, packs: {used}", file=sys.stderr)
-    return 1 if report.findings or rewritten else 0
+        chunks.append(("err", f"remora-review: {len(result.checked)} files, packs: {used}\n"))
+    return Printed(tuple(chunks), 1 if report.findings or rewritten else 0)
 
 
 def _delegate(environ: Mapping[str, str]) -> Delegate | None:
@@ -131,16 +155,19 @@ def _in_server(root: Path, changes: ChangeSet, settings: PreSettings, fix: bool,
     return review_in_server(root, changes, settings, fix, backends, note)
 
 
-def _write_fixes(root: Path, fixed: Sequence[Checked], diff_only: bool) -> int:
+def _write_fixes(root: Path, fixed: Sequence[Checked], diff_only: bool) -> tuple[int, str]:
+    """How many files the fixes rewrite, and, with `diff_only`, their unified diff instead of
+    writing them."""
     if not fixed:  # the usual hook run: no need to import the writer (tempfile, difflib)
-        return 0
+        return 0, ""
     from remora_review.fixes import unified_diff, write_atomic
 
+    diffs = []
     for checked in fixed:
         assert checked.fixed_source is not None
         if diff_only:
-            sys.stdout.write(unified_diff(checked.path, checked.source.text, checked.fixed_source))
+            diffs.append(unified_diff(checked.path, checked.source.text, checked.fixed_source))
         else:
             write_atomic(root / checked.path, checked.fixed_source, checked.source.newline,
                          bom=checked.source.bom)
-    return len(fixed)
+    return len(fixed), "".join(diffs)

@@ -5,10 +5,12 @@ edit, a project change, a branch switch, a temporary index or a pack upgrade."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,3 +243,51 @@ def test_the_hook_imports_nothing_heavy_when_the_server_reviews(srepo: Repo) -> 
                             capture_output=True, text=True)
     assert "RR101" in result.stdout, result.stderr
     assert "HEAVY []" in result.stderr, result.stderr
+
+
+# Runs the hook and reports which of remora-review's modules it imported. Its sys.path is that
+# of Repo.review's `python -m` (the directory first), which the remembered discovery is keyed by.
+_PROBE = ("import os, runpy, sys\n"
+          "sys.path[0] = os.getcwd()\n"
+          "sys.argv = ['remora-review', 'check', *sys.argv[1:]]\n"
+          "try:\n    runpy.run_module('remora_review', run_name='__main__')\n"
+          "except SystemExit as e:\n    code = e.code\n"
+          "print('LOADED', sorted(m for m in sys.modules if m.startswith('remora_review')),"
+          " file=sys.stderr)\n"
+          "raise SystemExit(code)\n")
+
+
+def test_an_unconfigured_repositorys_check_runs_whole_in_the_server(srepo: Repo) -> None:
+    """A repository that configures nothing: the hook's no-pack path sees a file activate a pack
+    and hands the whole command to the warm server, printing what the in-process run prints
+    without reading the settings, the change or the packs itself."""
+    (srepo.path / "pyproject.toml").unlink()
+    srepo.write("README", "x\n")
+    srepo.commit("base")
+    srepo.write("app/users.py", SAVE)
+    srepo.write("app/plain.py", "import os\n")
+    srepo.git("add", "-A")
+    # `python -m` puts the repository first on sys.path, and discovery is remembered only once
+    # the directories on it are two seconds old (discovery_cache.py): as after a while here.
+    past = time.time() - 10
+    os.utime(srepo.path, (past, past))
+    for named in ((), ("app/users.py", "app/plain.py")):  # as pre-commit passes the files
+        both(srepo, *named)
+        before = _reviews(srepo)
+        served = subprocess.run([sys.executable, "-c", _PROBE, *named], cwd=srepo.path,
+                                env=srepo.env, capture_output=True, text=True)
+        local = srepo.review("check", *named, env=IN_PROCESS)
+        assert _reviews(srepo) == before + 1
+        assert served.returncode == local.returncode == 1
+        assert served.stdout == local.stdout and "RR101" in served.stdout
+        loaded = served.stderr.rsplit("LOADED", 1)[1]
+        assert "remora_review.check_client" in loaded
+        assert "remora_review.review'" not in loaded and "remora_review.config_file" not in loaded
+    # A commit -a's temporary index (a relative path) is the one the server reads.
+    alt = {"GIT_INDEX_FILE": ".git/alt-index"}
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=srepo.path, env={**srepo.env, **alt},
+                   check=True)
+    srepo.write("app/users.py", "\n\n\n" + SAVE)
+    subprocess.run(["git", "add", "app/users.py"], cwd=srepo.path, env={**srepo.env, **alt},
+                   check=True)
+    assert "app/users.py:7:" in both(srepo, env=alt)
