@@ -174,6 +174,8 @@ class Catalogue:
             for member in c.info.members:
                 self.by_member[member].add(name)
         self.twins, self.asynchronous = _twins(self.classes)
+        # A profile that uses no member fits them all (a value only passed on): sorted once.
+        self.every_class = tuple(sorted(self.classes))
         self._placed: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def placed_subclasses(self, place: str) -> Mapping[str, tuple[str, ...]]:
@@ -201,15 +203,15 @@ class Catalogue:
         name = self.canonical(annotation)
         return name if name in self.classes else None
 
-    def candidates(self, profile: UsageProfile) -> list[str]:
-        """The library classes that have every member the profile uses."""
+    def candidates(self, profile: UsageProfile) -> Sequence[str]:
+        """The library classes that have every member the profile uses, sorted."""
         names: set[str] | None = None
         for member in profile.members:
             holders = self.by_member.get(member, set())
             names = set(holders) if names is None else names & holders
             if not names:
-                return []
-        return sorted(names if names is not None else self.classes)
+                return ()
+        return self.every_class if names is None else sorted(names)
 
     def name_counts(self, name: str) -> dict[str, float]:
         """How often the packs saw a parameter of this name annotated with each label."""

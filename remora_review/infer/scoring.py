@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from remora_review.api_table import PROTOCOL_DUNDERS
@@ -102,21 +102,22 @@ def class_words(dotted: str) -> frozenset[str]:
     return frozenset(w.lower() for w in words) - _GENERIC_WORDS
 
 
-def name_logodds(catalogue: Catalogue, name: str, candidates: Sequence[str]) -> dict[str, float]:
-    """How much more (or less) likely the parameter's name makes each candidate and builtin."""
+def name_logodds(catalogue: Catalogue, name: str) -> tuple[dict[str, float], float]:
+    """How much more (or less) likely the parameter's name makes each class and builtin it was
+    seen annotated with, and every other one (the same for all: seen with none of them)."""
     counts = catalogue.name_counts(name)
     seen = sum(counts.values())
     if not seen:
-        return {}
+        return {}, 0.0
     # Annotations outside the candidates (str, Path, Any...) stay in `seen`: a name that is
     # usually something else lowers every library class's odds.
     total = catalogue.total_with_builtins
     out = {}
-    for c in [*candidates, *(b.info.name for b in catalogue.builtins)]:
-        prior = catalogue.prior_counts[c] / total
-        posterior = (counts.get(c, 0.0) + NAME_SMOOTH * prior) / (seen + NAME_SMOOTH)
-        out[c] = math.log(posterior / prior)
-    return out
+    for c, count in counts.items():
+        if c in catalogue.prior_counts:
+            prior = catalogue.prior_counts[c] / total
+            out[c] = math.log((count + NAME_SMOOTH * prior) / (seen + NAME_SMOOTH) / prior)
+    return out, math.log(NAME_SMOOTH / (seen + NAME_SMOOTH))
 
 
 def other_logodds(catalogue: Catalogue, name: str) -> float:
@@ -215,7 +216,7 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
     seen_by_tables = recorded(profile)
     votes = inherited_votes(catalogue, votes) if votes is not None else None
     candidates = catalogue.candidates(seen_by_tables)
-    names = name_logodds(catalogue, profile.name, candidates) if use_name else {}
+    names, unnamed = name_logodds(catalogue, profile.name) if use_name else ({}, 0.0)
     scores: dict[str, float] = {}
     # Builtins are checked against the whole profile: their members are known completely.
     fits = {b.info.name: compatible(b, profile, catalogue.awaitable) for b in catalogue.builtins}
@@ -230,7 +231,7 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
         if factor <= 0.0:
             continue
         score = structure_loglik(model, seen, total) + math.log(factor)
-        score += names.get(name, 0.0)
+        score += names.get(name, unnamed)
         if votes is not None and model.pack is not None:
             score += math.log(votes.get(name, 0.0) + VOTE_FLOOR)
         if context and model.pack is not None and not catalogue.roots[name] & context:
