@@ -7,6 +7,7 @@ functions so bench/bench_generate.py can build the same models.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,13 @@ def vllm_python() -> Path:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left(tmp_path: Path) -> Iterator[None]:
+    """The generated-fix tests review with XDG_RUNTIME_DIR at tmp_path/run, and a review with
+    packs active starts a server there: it is stopped with the test."""
+    yield
+    from tests.integration.conftest import stop_server_in
+
+    stop_server_in(tmp_path / "run")

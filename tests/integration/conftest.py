@@ -57,9 +57,14 @@ def repo(tmp_path: Path) -> Iterator[Repo]:
     r = Repo(path, runtime)
     r.git("init", "-q", "-b", "main")
     yield r
-    # A review with packs active started the test's own server: it must not outlive the test.
+    stop_server_in(runtime)
+
+
+def stop_server_in(runtime: Path) -> None:
+    """Stop the server a test's reviews started with `runtime` as XDG_RUNTIME_DIR, if one runs: a
+    review with packs active starts one, and it must not outlive the test."""
     from remora_review import server_client
 
-    sock = server_client.candidate_dir(r.env) / server_client.SOCKET_NAME
+    sock = server_client.candidate_dir({"XDG_RUNTIME_DIR": str(runtime)}) / server_client.SOCKET_NAME
     if sock.exists():
         server_client.stop_server(sock)

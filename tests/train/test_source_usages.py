@@ -19,6 +19,7 @@ from remora_review.train import mining
 from remora_review.train.api_extract import extract_api_table
 from remora_review.train.cli import main
 from remora_review.train.returns import documented_returns
+from tests.integration.conftest import stop_server_in
 
 CLIENT = '''\
 """Clients of a tiny key-value store.
@@ -290,8 +291,11 @@ def test_the_sdist_teaches_the_pack_what_the_api_table_cannot_decide(
     _git(repo, "commit", "-qm", "app")
     runtime = Path(os.path.realpath("/tmp")) / f"rr-{uuid.uuid4().hex[:10]}"
     runtime.mkdir(mode=0o700)
-    # Store and Cache both have put and remove: the API table alone cannot choose.
-    assert _check(repo, plain, runtime) == []
-    (finding,) = _check(repo, taught, runtime)
+    try:
+        # Store and Cache both have put and remove: the API table alone cannot choose.
+        assert _check(repo, plain, runtime) == []
+        (finding,) = _check(repo, taught, runtime)
+    finally:
+        stop_server_in(runtime)
     assert (finding["path"], finding["line"]) == ("app.py", 4)
     assert "db: Store" in str(finding["message"])
