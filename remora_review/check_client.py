@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from remora_review import server_socket
@@ -49,6 +49,11 @@ def check_in_server(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -
     except (UserError, server_socket.ServerUnavailable, server_socket.ServerError,
             TimeoutError, OSError, KeyError, ValueError):
         return None  # the full path says what is wrong, or reviews in this process
+    write_printed(chunks)
+    return int(code)
+
+
+def write_printed(chunks: Iterable[Sequence[str]]) -> None:
+    """Write what `check` prints (commands/check.Printed's chunks), each to its stream."""
     for stream, text in chunks:
         (sys.stderr if stream == "err" else sys.stdout).write(text)
-    return int(code)

@@ -267,7 +267,6 @@ def check_answer(cache: ReviewCache, request: Mapping[str, Any]) -> dict[str, An
         raise ValueError(f"bad arguments for check: {argv}") from None
     if args.fix or args.diff_output:
         raise ValueError("a check that fixes runs in the hook")
-    args.config = getattr(args, "config", None)
     backends = _backends(cache, environ, environ.get("REMORA_REVIEW_STRICT") == "1")
     with git.client_environment(_git_vars(environ)):
         printed = check(args, Path(cwd), environ, backends)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ def _settings(args: argparse.Namespace, root: Path, environ: Mapping[str, str]) 
         overrides["filter_mode"] = args.filter_mode
     from remora_review.user_dirs import default_cache_root
 
-    return settings_for(read_config(args.config, root), overrides,
+    return settings_for(read_config(getattr(args, "config", None), root), overrides,
                         default_cache_root(environ).parent / "settings")
 
 
@@ -97,15 +96,14 @@ class Printed:
 
 
 def run(args: argparse.Namespace) -> int:
+    from remora_review.check_client import write_printed
     from remora_review.review import Backends
 
-    args.config = getattr(args, "config", None)
     # REMORA_REVIEW_STRICT=1 (the tests set it): a check that raises is an internal error.
     strict = os.environ.get("REMORA_REVIEW_STRICT") == "1"
     printed = check(args, Path.cwd(), os.environ,
                     Backends(os.environ, strict=strict, delegate=_delegate(os.environ)))
-    for stream, text in printed.chunks:
-        (sys.stderr if stream == "err" else sys.stdout).write(text)
+    write_printed(printed.chunks)
     return printed.code
 
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from remora_review.infer.inferer import TypeInferer, build_inferer
+from remora_review.infer.profile import MethodCall, UsageProfile
 from remora_review.infer.rounds import predict_source
+from remora_review.infer.scoring import library_scores
 from remora_review.packs.archive import finalize_pack, write_manifest
 from remora_review.packs.format import FORMAT_VERSION
 from remora_review.packs.loader import load_pack
@@ -113,36 +115,25 @@ def test_the_usage_still_rules_a_twin_out(inferer):
     assert found["run.p"][0] == "kvtwin.Pipeline"
 
 
+def _store_over_pipeline(inferer: TypeInferer, votes: dict[str, float] | None) -> float:
+    """The log odds of Store over Pipeline for a parameter used for `get` and `set` (both have
+    them), given these embedding votes."""
+    profile = UsageProfile(name="p0", function="save",
+                           calls=(MethodCall("get", 1), MethodCall("set", 2)))
+    scores = library_scores(inferer.catalogue, profile, votes, frozenset(), use_name=False)
+    return scores["kvtwin.Store"] - scores["kvtwin.Pipeline"]
+
+
 def test_a_neighbour_labelled_with_a_base_speaks_for_its_subclasses_too(inferer):
     # rq's `pipeline` parameters: a Pipeline used for commands that Store has too, whose nearest
     # mined usages are labelled Store. The embedding cannot tell them apart, so it must not.
-    from remora_review.infer.profile import MethodCall, UsageProfile
-    from remora_review.infer.scoring import library_scores
-
-    catalogue = inferer.catalogue
-    profile = UsageProfile(name="p0", function="save",
-                           calls=(MethodCall("get", 1), MethodCall("set", 2)))
-
-    def gap(votes):  # log odds of Store over Pipeline
-        scores = library_scores(catalogue, profile, votes, frozenset(), use_name=False)
-        return scores["kvtwin.Store"] - scores["kvtwin.Pipeline"]
-
-    unvoted = gap(None)
-    assert gap({"kvtwin.Store": 0.9}) == pytest.approx(unvoted)
+    unvoted = _store_over_pipeline(inferer, None)
+    assert _store_over_pipeline(inferer, {"kvtwin.Store": 0.9}) == pytest.approx(unvoted)
     # A vote for the subclass is not one for its base: the neighbour may use what only it has.
-    assert gap({"kvtwin.Pipeline": 0.9}) < unvoted - 1.0
+    assert _store_over_pipeline(inferer, {"kvtwin.Pipeline": 0.9}) < unvoted - 1.0
 
 
 def test_only_the_strongest_vote_speaks_for_subclasses(inferer):
     # A weaker vote for a base is not passed down: it would lift every sibling under a broad base.
-    from remora_review.infer.profile import MethodCall, UsageProfile
-    from remora_review.infer.scoring import library_scores
-
-    profile = UsageProfile(name="p0", function="save",
-                           calls=(MethodCall("get", 1), MethodCall("set", 2)))
-    unvoted = library_scores(inferer.catalogue, profile, None, frozenset(), use_name=False)
-    voted = library_scores(inferer.catalogue, profile,
-                           {"kvtwin.asyncio.Store": 0.6, "kvtwin.Store": 0.3}, frozenset(),
-                           use_name=False)
-    gap = voted["kvtwin.Store"] - voted["kvtwin.Pipeline"]
-    assert gap > unvoted["kvtwin.Store"] - unvoted["kvtwin.Pipeline"] + 1.0
+    voted = _store_over_pipeline(inferer, {"kvtwin.asyncio.Store": 0.6, "kvtwin.Store": 0.3})
+    assert voted > _store_over_pipeline(inferer, None) + 1.0

@@ -147,6 +147,18 @@ def test_a_branch_switch_is_seen(srepo: Repo) -> None:
     assert on_other != on_main
 
 
+def _staged_in_a_temporary_index(repo: Repo) -> dict[str, str]:
+    """As `git commit -a` stages: a temporary index (a relative GIT_INDEX_FILE) from HEAD, with
+    app/users.py three lines lower than in the repository's own index; its environment."""
+    alt = {"GIT_INDEX_FILE": ".git/alt-index"}
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=repo.path, env={**repo.env, **alt},
+                   check=True)
+    repo.write("app/users.py", "\n\n\n" + SAVE)
+    subprocess.run(["git", "add", "app/users.py"], cwd=repo.path, env={**repo.env, **alt},
+                   check=True)
+    return alt
+
+
 def test_a_temporary_index_from_git_commit_a_is_the_one_reviewed(srepo: Repo) -> None:
     """`git commit -a` runs the hook with GIT_INDEX_FILE on a temporary index (a relative path
     here): the server must read that index, not the repository's."""
@@ -154,12 +166,7 @@ def test_a_temporary_index_from_git_commit_a_is_the_one_reviewed(srepo: Repo) ->
     srepo.write("app/users.py", SAVE)
     srepo.git("add", "-A")
     normal = both(srepo)
-    alt = {"GIT_INDEX_FILE": ".git/alt-index"}
-    subprocess.run(["git", "read-tree", "HEAD"], cwd=srepo.path, env={**srepo.env, **alt},
-                   check=True)
-    srepo.write("app/users.py", "\n\n\n" + SAVE)
-    subprocess.run(["git", "add", "app/users.py"], cwd=srepo.path, env={**srepo.env, **alt},
-                   check=True)
+    alt = _staged_in_a_temporary_index(srepo)
     temporary = both(srepo, env=alt)
     assert "app/users.py:7:" in temporary and temporary != normal
 
@@ -284,10 +291,5 @@ def test_an_unconfigured_repositorys_check_runs_whole_in_the_server(srepo: Repo)
         assert "remora_review.check_client" in loaded
         assert "remora_review.review'" not in loaded and "remora_review.config_file" not in loaded
     # A commit -a's temporary index (a relative path) is the one the server reads.
-    alt = {"GIT_INDEX_FILE": ".git/alt-index"}
-    subprocess.run(["git", "read-tree", "HEAD"], cwd=srepo.path, env={**srepo.env, **alt},
-                   check=True)
-    srepo.write("app/users.py", "\n\n\n" + SAVE)
-    subprocess.run(["git", "add", "app/users.py"], cwd=srepo.path, env={**srepo.env, **alt},
-                   check=True)
+    alt = _staged_in_a_temporary_index(srepo)
     assert "app/users.py:7:" in both(srepo, env=alt)
