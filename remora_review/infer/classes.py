@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,21 @@ def _builtin_models(total_usages: float) -> list[ClassModel]:
     return out
 
 
+_GENERIC_WORDS = frozenset({"base", "abstract", "abc", "mixin", "impl", "protocol", "generic",
+                            "async"})
+
+
+def class_words(dotted: str) -> frozenset[str]:
+    """`pkg.ops.ModifyTableOps` -> {"modify", "table", "ops"}; `BaseField` -> {"field"}."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", dotted.rsplit(".", 1)[-1])
+    return frozenset(w.lower() for w in words) - _GENERIC_WORDS
+
+
+def name_words(name: str) -> frozenset[str]:
+    """`form_data` -> {"form", "data"}; `async_session` -> {"session"}, as `class_words`."""
+    return frozenset(w for w in name.lower().split("_") if w) - _GENERIC_WORDS
+
+
 class Catalogue:
     """Every candidate class of a set of packs, the builtins beside them, and what scoring looks
     up about them; built once per set of active packs."""
@@ -176,6 +192,13 @@ class Catalogue:
         self.twins, self.asynchronous = _twins(self.classes)
         # A profile that uses no member fits them all (a value only passed on): sorted once.
         self.every_class = tuple(sorted(self.classes))
+        # The classes named by each set of words (`FormData`: {form, data}), for a parameter
+        # named after its class (`form_data`). By the name a class is defined with: an alias
+        # (`oracledb.dialect` for `OracleDialectAsync_oracledb`) names no class for a reader.
+        by_words: defaultdict[frozenset[str], set[str]] = defaultdict(set)
+        for name, c in self.classes.items():
+            by_words[class_words(c.info.defined_in)].add(name)
+        self.by_words = {w: frozenset(n) for w, n in by_words.items() if w}
         self._placed: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def placed_subclasses(self, place: str) -> Mapping[str, tuple[str, ...]]:

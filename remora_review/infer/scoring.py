@@ -4,15 +4,15 @@ members and its name make it, and the project's own classes as rivals."""
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from remora_review.api_table import PROTOCOL_DUNDERS
-from remora_review.infer.classes import OTHER_LABEL, Catalogue, ClassModel
+from remora_review.infer.classes import OTHER_LABEL, Catalogue, ClassModel, class_words, name_words
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import (
+    LIBRARY_NAME,
     NAME_SMOOTH,
     PROJECT_MASS,
     PROJECT_MEMBER,
@@ -93,15 +93,6 @@ def structure_loglik(model: ClassModel, profile: UsageProfile, total: float) -> 
     return score
 
 
-_GENERIC_WORDS = frozenset({"base", "abstract", "abc", "mixin", "impl", "protocol", "generic"})
-
-
-def class_words(dotted: str) -> frozenset[str]:
-    """`pkg.ops.ModifyTableOps` -> {"modify", "table", "ops"}; `BaseField` -> {"field"}."""
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", dotted.rsplit(".", 1)[-1])
-    return frozenset(w.lower() for w in words) - _GENERIC_WORDS
-
-
 def name_logodds(catalogue: Catalogue, name: str) -> tuple[dict[str, float], float]:
     """How much more (or less) likely the parameter's name makes each class and builtin it was
     seen annotated with, and every other one (the same for all: seen with none of them)."""
@@ -172,7 +163,7 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
     if use_name:
         prior += other_logodds(catalogue, profile.name)
     dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
-    words = frozenset(w for w in profile.name.lower().split("_") if w)
+    words = name_words(profile.name)
     out = {}
     for name in rivals.having(used):
         members = rivals.members[name]
@@ -237,4 +228,23 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
         if context and model.pack is not None and not catalogue.roots[name] & context:
             score += math.log(UNIMPORTED)
         scores[name] = score
+    if use_name:
+        _add_named_after(catalogue, profile.name, scores)
     return scores
+
+
+def _add_named_after(catalogue: Catalogue, name: str, scores: dict[str, float]) -> None:
+    """Raise the classes a parameter is named after (`form_data`: `FormData`), by as much as
+    the packs' statistics for the name leave open. The statistics speak through the classes
+    that fit the usage and through what they cannot rule out (other classes, `str`); a name seen
+    annotated only with classes the usage rules out (fastapi's `form_data:
+    OAuth2PasswordRequestForm` for a value read with `getlist`) is as good as unseen."""
+    named_after = catalogue.by_words.get(name_words(name))
+    if not named_after or not named_after & scores.keys():
+        return
+    counts = catalogue.name_counts(name)
+    held = sum(n for label, n in counts.items()
+               if label in scores or label not in catalogue.prior_counts)
+    bonus = LIBRARY_NAME * NAME_SMOOTH / (held + NAME_SMOOTH)
+    for c in named_after & scores.keys():
+        scores[c] += bonus
