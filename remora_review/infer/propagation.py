@@ -4,7 +4,8 @@ sure at one end of a call, a return or an override travels to the other end, acr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -130,6 +131,11 @@ def _with_uses_across(modules: Sequence[_Module], index: ProjectIndex) -> list[t
                 to = at.get((index.resolve(callee_path(callee, f, m.is_package)), slot))
                 if to is not None and to[0] != i:
                     edges.append(((i, j), to))
+            # A method and its override in another module take the same values: each takes the
+            # other's uses (within a module, infer/links.py does).
+            for base in _overridden_across(index, f, m.builder.qualified(site.function.name) or "",
+                                           site.param.name.value, at, i):
+                edges += [((i, j), base), (base, (i, j))]
     sites = [list(m.sites) for m in modules]
     for _ in range(HOPS):
         grown = False
@@ -141,6 +147,26 @@ def _with_uses_across(modules: Sequence[_Module], index: ProjectIndex) -> list[t
         if not grown:
             break
     return [tuple(s) for s in sites]
+
+
+def _overridden_across(index: ProjectIndex, facts: ModuleFacts, function: str, parameter: str,
+                       at: Mapping[tuple[str, str], tuple[int, int]], here: int
+                       ) -> Iterator[tuple[int, int]]:
+    """The sites, in other modules, of the nearest methods this one overrides, at the same
+    position."""
+    owner, _, method = function.rpartition(".")
+    signature = facts.functions.get(function)
+    if owner not in facts.classes or "<locals>" in function or signature is None:
+        return
+    position = next((s for s in signature.slot_of(parameter) if s.isdigit()), None)
+    if position is None:
+        return
+    for base in itertools.islice(index.mro(f"{facts.module}.{owner}"), 1, None):
+        found = at.get((f"{base}.{method}", position))
+        if found is not None:
+            if found[0] != here:
+                yield found
+            return
 
 
 def propagate(

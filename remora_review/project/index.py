@@ -95,7 +95,7 @@ class ProjectIndex:
     def _generated_init(self, cls: str) -> Function | None:
         """The constructor a dataclass or a pydantic model gets from its fields: a dataclass takes
         its bases' fields first, by position; a model takes them all by keyword."""
-        chain = list(self._mro(cls))
+        chain = list(self.mro(cls))
         model = any(base.rsplit(".", 1)[-1] in _MODEL_BASES for base in chain
                     if self._class(base) is None)
         params: dict[str, Parameter] = {}
@@ -112,7 +112,7 @@ class ProjectIndex:
         """A method as the project defines it on `cls` or its project bases; else the outside
         bases (library classes, in MRO order) where the caller may look it up."""
         outside: list[str] = []
-        for owner in self._mro(cls):
+        for owner in self.mro(cls):
             hit = self._class(owner)
             if hit is None:
                 outside.append(owner)
@@ -123,7 +123,7 @@ class ProjectIndex:
                 return found, ()
         return None, tuple(outside)
 
-    def _mro(self, cls: str) -> Iterator[str]:
+    def mro(self, cls: str) -> Iterator[str]:
         """Depth-first, left-to-right over bases: close enough to the MRO for signature lookups."""
         seen: set[str] = set()
         stack = [self.resolve(cls)]
@@ -214,7 +214,7 @@ class ProjectIndex:
     def _members(self, cls: str) -> tuple[frozenset[str], tuple[str, ...]]:
         names: set[str] = set()
         outside: list[str] = []
-        for owner in self._mro(cls):
+        for owner in self.mro(cls):
             if self._class(owner) is None:
                 outside.append(owner)
             else:
@@ -301,7 +301,7 @@ class ProjectIndex:
         owner, _, name = callee.rpartition(".")
         if not owner or self._class(owner) is None:
             return callee
-        for cls in self._mro(owner):
+        for cls in self.mro(owner):
             hit = self._class(cls)
             if hit is not None and f"{hit[1]}.{name}" in hit[0].functions:
                 return f"{cls}.{name}"
@@ -312,7 +312,7 @@ class ProjectIndex:
         overrides (or is), where one such class exists: the method a call by name
         (`BY_NAME`) reaches, whichever of them the value is."""
         definers = [cls for cls, _ in self.same_named(name)]
-        roots = [c for c in definers if all(c in self._mro(d) for d in definers)]
+        roots = [c for c in definers if all(c in self.mro(d) for d in definers)]
         return roots[0] if len(roots) == 1 else None
 
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:

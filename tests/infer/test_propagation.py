@@ -144,3 +144,20 @@ def test_a_method_name_two_hierarchies_define_or_a_library_has_reaches_neither(t
         read = _written(tmp_path / str(len(files)), files)
         found = predict_project(read, {p: inferer for p, _ in read}, index_from_sources(read))
         assert not [p for p in found["admin/fields.py"] if p.confidence >= 0.9], found
+
+
+def test_a_method_and_its_override_in_another_module_pool_their_uses(inferer):
+    # Neither use alone is sure (`add` fits the async session too; `merge` and `flush`, a
+    # scoped_session); an override takes the values its base method does, so each takes the other's.
+    files = [
+        ("app/base.py", "import sqlalchemy\n\n\nclass Store:\n"
+                        "    def save(self, target, row):\n        target.add(row)\n"),
+        ("app/sql.py", "import sqlalchemy\nfrom app.base import Store\n\n\nclass SqlStore(Store):\n"
+                       "    def save(self, target, row):\n        target.merge(row)\n"
+                       "        target.flush()\n"),
+    ]
+    found = predict_project(files, {p: inferer for p, _ in files}, index_from_sources(files))
+    for path, _ in files:
+        (target,) = [p for p in found[path] if p.parameter == "target"]
+        assert target.candidates[0].annotation == "sqlalchemy.orm.Session"
+        assert target.confidence >= 0.9, path
