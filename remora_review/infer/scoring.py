@@ -131,6 +131,7 @@ class Rivals:
     members: Mapping[str, frozenset[str]]
     holders: Mapping[str, frozenset[str]]  # member -> the rivals that have it
     order: Mapping[str, int]  # each rival's place in `members`, so scores keep its order
+    named: Mapping[frozenset[str], frozenset[str]]  # class_words -> the rivals named so
 
     def __len__(self) -> int:
         return len(self.members)
@@ -147,8 +148,12 @@ def rivals_of(members: Mapping[str, frozenset[str]]) -> Rivals:
     for name, held in members.items():
         for member in held:
             holders[member].add(name)
+    named: dict[frozenset[str], set[str]] = defaultdict(set)
+    for name in members:
+        named[class_words(name)].add(name)
     return Rivals(members, {m: frozenset(n) for m, n in holders.items()},
-                  {name: i for i, name in enumerate(members)})
+                  {name: i for i, name in enumerate(members)},
+                  {w: frozenset(n) for w, n in named.items()})
 
 
 def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
@@ -163,14 +168,16 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
     if use_name:
         prior += other_logodds(catalogue, profile.name)
     dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
-    words = name_words(profile.name)
+    # Worked out once per project (Rivals): a repository of 5,000 files has tens of thousands
+    # of classes, and a profile that uses only `add` fits thousands of them.
+    named = rivals.named.get(name_words(profile.name), frozenset()) if use_name else frozenset()
     out = {}
     for name in rivals.having(used):
         members = rivals.members[name]
         if not all(any(d in members for d in ds) for ds in dunders):
             continue
         score = prior + len(used) * math.log(PROJECT_MEMBER)
-        if use_name and words == class_words(name):
+        if name in named:
             score += PROJECT_NAME
         out[PROJECT + name] = score
     return out
