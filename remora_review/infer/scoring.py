@@ -171,15 +171,17 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
     # Worked out once per project (Rivals): a repository of 5,000 files has tens of thousands
     # of classes, and a profile that uses only `add` fits thousands of them.
     named = rivals.named.get(name_words(profile.name), frozenset()) if use_name else frozenset()
-    out = {}
-    for name in rivals.having(used):
-        members = rivals.members[name]
-        if not all(any(d in members for d in ds) for ds in dunders):
-            continue
-        score = prior + len(used) * math.log(PROJECT_MEMBER)
-        if name in named:
-            score += PROJECT_NAME
-        out[PROJECT + name] = score
+    fitting = rivals.having(used)
+    if dunders:
+        fitting = [name for name in fitting
+                   if all(any(d in rivals.members[name] for d in ds) for ds in dunders)]
+    # Every rival that fits scores the same but for its name: one dict of thousands, built at once.
+    out = dict.fromkeys((PROJECT + name for name in fitting),
+                        prior + len(used) * math.log(PROJECT_MEMBER))
+    for name in named:
+        key = PROJECT + name
+        if key in out:
+            out[key] += PROJECT_NAME
     return out
 
 
