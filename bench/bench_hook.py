@@ -32,6 +32,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -190,13 +191,18 @@ def server_pid(hook: list[str], env: dict[str, str]) -> int | None:
 
 def fresh_commits(hook: list[str], repo: Path, files: list[Path], env: dict[str, str],
                   runs: int) -> tuple[list[float], float]:
-    """Each run reviews a change the server has not seen: one more line in every file, staged."""
+    """Each run reviews a change the server has not seen: one more function in every file,
+    staged, so that every file's module facts change (a comment alone keeps the server's project
+    index: project/scan.py)."""
     walls, pid = [], server_pid(hook, env)
     before = process_cpu(pid) if pid else 0.0
-    for run in range(runs):
+    for _ in range(runs):
         for src in files:
             path = repo / src
-            path.write_text(path.read_text("utf-8") + f"# bench run {run}\n", "utf-8")
+            path.write_text(path.read_text("utf-8")
+                            + f"\n\ndef _bench_{uuid.uuid4().hex}(flag: bool) -> bool:\n"
+                            "    return flag\n",
+                            "utf-8")
         subprocess.run(["git", "add", "."], cwd=repo, check=True)
         walls.append(timed(hook, repo, env)[0])
     server_cpu = (process_cpu(pid) - before) / runs if pid else float("nan")

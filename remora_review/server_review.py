@@ -154,12 +154,12 @@ class ReviewCache:
                 blobs: git.Blobs) -> Callable[[], ProjectIndex]:
         from functools import cache
 
-        from remora_review.project.scan import load_project_index
+        from remora_review.project.scan import UNSAVED_MAX, load_project_index
 
         @cache
         def load() -> ProjectIndex:
             return load_project_index(root, at, git.common_path(root, "remora-review"), note, blobs,
-                                      memo=self.projects)
+                                      memo=self.projects, unsaved_max=UNSAVED_MAX)
 
         return load
 

@@ -224,6 +224,62 @@ def test_the_servers_memo_gives_after_each_change_the_index_a_first_run_gives(tm
     assert (tmp_path / "kept" / cache.name).read_bytes() == cache.read_bytes()
 
 
+def _repo_of(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for path, text in FILES.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    _stage(repo)
+    return repo
+
+
+def _stage(repo):
+    import subprocess
+
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+
+
+def test_an_edit_that_changes_no_modules_facts_keeps_the_servers_index(tmp_path):
+    from remora_review.project.scan import ProjectMemo, load_project_index
+
+    repo = _repo_of(tmp_path)
+    memo: dict[str, ProjectMemo] = {}
+    first = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    models = repo / "app" / "models.py"
+    models.write_text(models.read_text() + "# a comment\n")
+    _stage(repo)
+    assert load_project_index(repo, ":", tmp_path / "kept", memo=memo) is first
+    models.write_text(models.read_text().replace("flush: bool", "flush: int"))
+    _stage(repo)
+    changed = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    assert changed is not first
+    assert changed.modules == load_project_index(repo, ":", tmp_path / "fresh").modules
+
+
+def test_the_server_writes_the_cache_once_enough_of_its_entries_are_not_in_it(tmp_path):
+    from remora_review.project.scan import ProjectMemo, cache_file, load_project_index
+
+    repo = _repo_of(tmp_path)
+    memo: dict[str, ProjectMemo] = {}
+    load_project_index(repo, ":", tmp_path / "kept", memo=memo, unsaved_max=1)
+    written = cache_file(tmp_path / "kept").read_bytes()
+    (repo / "app" / "views.py").write_text("def view(session, extra: int): ...\n")
+    _stage(repo)
+    one = load_project_index(repo, ":", tmp_path / "kept", memo=memo, unsaved_max=1)
+    assert cache_file(tmp_path / "kept").read_bytes() == written  # one new entry: kept in memo
+    assert one.modules == load_project_index(repo, ":", tmp_path / "fresh1").modules
+    (repo / "app" / "more.py").write_text("def more(n: int): ...\n")
+    _stage(repo)
+    two = load_project_index(repo, ":", tmp_path / "kept", memo=memo, unsaved_max=1)
+    fresh = load_project_index(repo, ":", tmp_path / "fresh2")
+    assert two.modules == fresh.modules
+    assert cache_file(tmp_path / "kept").read_bytes() == \
+        cache_file(tmp_path / "fresh2").read_bytes()
+
+
 def test_usages_count_each_class_annotated_parameter_with_the_members_used_through_it():
     from remora_review.project.facts import ModuleFacts, extract_facts
 
