@@ -4,6 +4,7 @@ compete beside them, and the indexes scoring looks them up by."""
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import re
 from collections import defaultdict
@@ -122,6 +123,9 @@ _GENERIC_WORDS = frozenset({"base", "abstract", "abc", "mixin", "impl", "protoco
                             "async"})
 
 
+# Cached: each new project index in the warm server names its classes' words again (tens of
+# thousands in a repository of 5,000 files), nearly all of them the last index's.
+@functools.lru_cache(maxsize=1 << 16)
 def class_words(dotted: str) -> frozenset[str]:
     """`pkg.ops.ModifyTableOps` -> {"modify", "table", "ops"}; `BaseField` -> {"field"}."""
     words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", dotted.rsplit(".", 1)[-1])

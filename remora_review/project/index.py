@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 from remora_review.project.facts import Function, ModuleFacts, Parameter, TypedArgument
 
@@ -39,8 +40,21 @@ class ProjectIndex:
         """The index with one module's facts replaced (the file being checked, as it is now)."""
         return ProjectIndex({**self.modules, facts.module: facts})
 
+    # Lookups by dotted path, kept per index (which never changes): every derived map (classes,
+    # arguments) resolves the same bases and callees many times over, and a new commit in a
+    # repository of 5,000 files works them all out anew.
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], Any]:
+        return {}
+
     def _split(self, dotted: str) -> tuple[ModuleFacts, str] | None:
         """The project module that holds `dotted`, and the rest of the path inside it."""
+        key = ("split", dotted)
+        if key not in self._memo:
+            self._memo[key] = self._split_anew(dotted)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _split_anew(self, dotted: str) -> tuple[ModuleFacts, str] | None:
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             facts = self.modules.get(".".join(parts[:cut]))
@@ -50,6 +64,12 @@ class ProjectIndex:
 
     def resolve(self, dotted: str) -> str:
         """Follow re-exports (`from .session import Session` in a package) to where a name is defined."""
+        key = ("resolve", dotted)
+        if key not in self._memo:
+            self._memo[key] = self._resolve_anew(dotted)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _resolve_anew(self, dotted: str) -> str:
         for _ in range(_MAX_HOPS):
             hit = self._split(dotted)
             if hit is None:
@@ -72,6 +92,12 @@ class ProjectIndex:
 
     def bases(self, dotted: str) -> tuple[str, ...]:
         """A project class's direct bases (absolute dotted paths); () for anything else."""
+        key = ("bases", dotted)
+        if key not in self._memo:
+            self._memo[key] = self._bases_anew(dotted)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _bases_anew(self, dotted: str) -> tuple[str, ...]:
         hit = self._split(self.resolve(dotted))
         if hit is None:
             return ()
