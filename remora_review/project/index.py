@@ -27,6 +27,16 @@ def on_value(path: str, value_type: Callable[[str], str | None]) -> str | None:
     return f"{owner}.{name}" if owner is not None else None
 
 
+def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
+    """What the project's class maps read of a module (ProjectIndex.adopt_classes): its classes
+    and attributes in order, its methods, and the imports that resolution follows (a name the
+    module also defines stops it)."""
+    methods = frozenset(q for q in facts.functions if q.rpartition(".")[0] in facts.classes)
+    followed = {k: v for k, v in facts.imports.items()
+                if k not in facts.functions and k not in facts.classes}
+    return list(facts.classes.items()), list(facts.attributes.items()), methods, followed
+
+
 # class -> (how many of the project's parameters are annotated with it, how many of those use
 # each member): ProjectIndex.usages
 ProjectUsages = Mapping[str, tuple[int, Mapping[str, int]]]
@@ -35,6 +45,26 @@ ProjectUsages = Mapping[str, tuple[int, Mapping[str, int]]]
 @dataclass(frozen=True)
 class ProjectIndex:
     modules: Mapping[str, ModuleFacts] = field(default_factory=dict)
+
+    def adopt_classes(self, other: ProjectIndex) -> None:
+        """Take what `other` worked out of the project's classes (their members and outside
+        bases, their subclasses, and how dotted paths resolve) where it would come out the same
+        here: the same modules, each with the same classes, attributes, methods and followed
+        imports, in the same order. A commit that edits function bodies or adds a module-level
+        function leaves them so; one that adds a class, a method, an attribute or an import
+        does not. In a repository of 5,000 files they were a third of a new commit's review,
+        and the inferer keeps its rivals by the identity of `classes()`."""
+        if list(self.modules) != list(other.modules) or any(
+                facts is not other.modules[name] and _class_shape(facts) != _class_shape(
+                    other.modules[name]) for name, facts in self.modules.items()):
+            return
+        # As cached_property stores them: values worked out from the same inputs. The lookups
+        # by dotted path are taken for the strings they give only (a split gives facts, which
+        # differ here).
+        for name in ("_classes", "_own_members", "_subclasses"):
+            if name in other.__dict__:
+                self.__dict__[name] = other.__dict__[name]
+        self._memo.update((k, v) for k, v in other._memo.items() if k[0] != "split")
 
     def with_module(self, facts: ModuleFacts) -> ProjectIndex:
         """The index with one module's facts replaced (the file being checked, as it is now)."""

@@ -185,6 +185,8 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
     # Values compare by identity first: only the changed modules' facts are compared in depth.
     same = remembered is not None and modules == remembered.index.modules
     index = remembered.index if same and remembered is not None else ProjectIndex(modules)
+    if remembered is not None and not same:
+        index.adopt_classes(remembered.index)
     if memo is not None:
         memo[str(root)] = ProjectMemo(key, index, entries, on_disk, stamp)
     return index

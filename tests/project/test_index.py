@@ -259,6 +259,33 @@ def test_an_edit_that_changes_no_modules_facts_keeps_the_servers_index(tmp_path)
     assert changed.modules == load_project_index(repo, ":", tmp_path / "fresh").modules
 
 
+def test_a_new_index_takes_the_last_ones_classes_where_no_class_changed(tmp_path):
+    from remora_review.project.scan import ProjectMemo, load_project_index
+
+    repo = _repo_of(tmp_path)
+    memo: dict[str, ProjectMemo] = {}
+    first = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    classes = first.classes()
+    assert first.resolve("app.Base") == "app.models.Base"
+    models = repo / "app" / "models.py"
+    # A module-level function changes the module's facts, not its classes.
+    models.write_text(models.read_text() + "def extra(session: int) -> None: ...\n")
+    _stage(repo)
+    second = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    assert second is not first and second.classes() is classes
+    assert second.function("app.models.extra") is not None  # its own facts, not the last ones'
+    # A method, an import or a class does change them: worked out anew, as a first run would.
+    for edit in ("class Third(Child):\n    def third(self): ...\n",
+                 "from app.views import view as Other\n"):
+        models.write_text(models.read_text() + edit)
+        _stage(repo)
+        changed = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+        fresh = load_project_index(repo, ":", tmp_path / f"fresh{len(edit)}")
+        assert changed.classes() is not classes and changed.classes() == fresh.classes()
+        assert changed.resolve("app.Base") == fresh.resolve("app.Base")
+        classes = changed.classes()
+
+
 def test_the_server_writes_the_cache_once_enough_of_its_entries_are_not_in_it(tmp_path):
     from remora_review.project.scan import ProjectMemo, cache_file, load_project_index
 
