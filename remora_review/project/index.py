@@ -37,6 +37,12 @@ def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
     return list(facts.classes.items()), list(facts.attributes.items()), methods, followed
 
 
+def _reads_returns(arg: TypedArgument) -> bool:
+    """Whether placing a typed argument reads what a function returns: a value passed that is
+    a call (`f()`), or a callee reached through one (`make().save`)."""
+    return arg.annotation.endswith("()") or "()." in arg.callee
+
+
 # class -> (how many of the project's parameters are annotated with it, how many of those use
 # each member): ProjectIndex.usages
 ProjectUsages = Mapping[str, tuple[int, Mapping[str, int]]]
@@ -65,6 +71,15 @@ class ProjectIndex:
             if name in other.__dict__:
                 self.__dict__[name] = other.__dict__[name]
         self._memo.update((k, v) for k, v in other._memo.items() if k[0] != "split")
+        # A module's typed arguments are read through the class maps and, for a value or a
+        # receiver that is a call, what the project's functions return (_reads_returns); the
+        # fixtures a conftest gives are arguments of every test below it.
+        if "_arguments_by_module" in other.__dict__ and all(
+                facts is other.modules[name] or facts.fixtures == other.modules[name].fixtures
+                for name, facts in self.modules.items()):
+            self.__dict__["_arguments_kept"] = {
+                name: passed for name, passed in other._arguments_by_module.items()
+                if self.modules[name] is other.modules[name]}
 
     def with_module(self, facts: ModuleFacts) -> ProjectIndex:
         """The index with one module's facts replaced (the file being checked, as it is now)."""
@@ -301,16 +316,39 @@ class ProjectIndex:
     @cached_property
     def _arguments(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for facts in self.modules.values():
-            for arg in (*facts.arguments, *self._fixtures_passed(facts)):
-                callee = self._defined_at(arg.callee)
-                annotation = self.value_type(arg.annotation)
-                if annotation is None and arg.annotation.endswith("()"):
-                    # What a library call returns: the packs' API tables say (infer/declared.py).
-                    annotation = arg.annotation
-                if callee is not None and annotation is not None:
-                    by_callee[callee][arg.slot].append(annotation)
+        for passed in self._arguments_by_module.values():
+            for found in passed:
+                if found is not None:
+                    callee, slot, annotation = found
+                    by_callee[callee][slot].append(annotation)
         return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
+
+    @cached_property
+    def _arguments_by_module(self) -> Mapping[str, tuple[tuple[str, str, str] | None, ...]]:
+        """Each module's typed arguments, in order, as (callee where defined, slot, class), None
+        for one the project cannot place. Where adopt_classes kept the last index's for a
+        module, those that read no function's return (no call in the value or the callee's
+        receiver) are taken as they were."""
+        kept = self.__dict__.get("_arguments_kept", {})
+        out = {}
+        for name, facts in self.modules.items():
+            args = (*facts.arguments, *self._fixtures_passed(facts))
+            last = kept.get(name)
+            if last is None or len(last) != len(args):
+                out[name] = tuple(map(self._placed, args))
+            else:
+                out[name] = tuple(was if not _reads_returns(arg) else self._placed(arg)
+                                  for arg, was in zip(args, last))
+        return out
+
+    def _placed(self, arg: TypedArgument) -> tuple[str, str, str] | None:
+        callee = self._defined_at(arg.callee)
+        annotation = self.value_type(arg.annotation)
+        if annotation is None and arg.annotation.endswith("()"):
+            # What a library call returns: the packs' API tables say (infer/declared.py).
+            annotation = arg.annotation
+        return (callee, arg.slot, annotation) if callee is not None and annotation is not None \
+            else None
 
     def _fixtures_passed(self, facts: ModuleFacts) -> Iterator[TypedArgument]:
         """pytest's calls: a test (or a fixture) gets the value of the fixture its parameter is

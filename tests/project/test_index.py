@@ -271,9 +271,31 @@ def test_a_new_index_takes_the_last_ones_classes_where_no_class_changed(tmp_path
     # A module-level function changes the module's facts, not its classes.
     models.write_text(models.read_text() + "def extra(session: int) -> None: ...\n")
     _stage(repo)
+    passed = first.arguments("app.models.Child")
+    assert passed == {"0": ("sqlalchemy.orm.Session",)}
     second = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
     assert second is not first and second.classes() is classes
     assert second.function("app.models.extra") is not None  # its own facts, not the last ones'
+    # The typed arguments of the modules that did not change are taken as they were.
+    assert second.arguments("app.models.Child") == passed
+    assert all(now is was for now, was in zip(second._arguments_by_module["app.views"],
+                                              first._arguments_by_module["app.views"]))
+    # What a function returns is read by the arguments of every caller, also in the modules
+    # that did not change: `view(make())` in views.py, after `make` changed in models.py.
+    views = repo / "app" / "views.py"
+    views.write_text(views.read_text() + "def use(): view(extra(1))\n"
+                     "from app.models import extra\n")
+    _stage(repo)
+    assert load_project_index(repo, ":", tmp_path / "kept", memo=memo).arguments(
+        "app.views.view") == {"0": ("app.models.extra()",)}  # returns nothing the project knows
+    models.write_text(models.read_text().replace("def extra(session: int) -> None",
+                                                 "def extra(session: int) -> Child"))
+    _stage(repo)
+    third = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    fresh = load_project_index(repo, ":", tmp_path / "fresh0")
+    assert third._arguments_by_module == fresh._arguments_by_module
+    assert third.arguments("app.views.view") == fresh.arguments("app.views.view") == {
+        "0": ("app.models.Child",)}
     # A method, an import or a class does change them: worked out anew, as a first run would.
     for edit in ("class Third(Child):\n    def third(self): ...\n",
                  "from app.views import view as Other\n"):
