@@ -3,6 +3,7 @@ bases, re-exports followed, and the typed arguments its calls pass."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,10 +38,12 @@ def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
     return list(facts.classes.items()), list(facts.attributes.items()), methods, followed
 
 
-def _reads_returns(arg: TypedArgument) -> bool:
-    """Whether placing a typed argument reads what a function returns: a value passed that is
-    a call (`f()`), or a callee reached through one (`make().save`)."""
-    return arg.annotation.endswith("()") or "()." in arg.callee
+_CALLED = re.compile(r"([\w.]+)\(\)")
+
+
+def _returns(facts: ModuleFacts) -> dict[str, str]:
+    """What a module's functions return, where they say (no annotation reads as none)."""
+    return {q: f.returns for q, f in facts.functions.items() if f.returns is not None}
 
 
 # class -> (how many of the project's parameters are annotated with it, how many of those use
@@ -72,14 +75,19 @@ class ProjectIndex:
                 self.__dict__[name] = other.__dict__[name]
         self._memo.update((k, v) for k, v in other._memo.items() if k[0] != "split")
         # A module's typed arguments are read through the class maps and, for a value or a
-        # receiver that is a call, what the project's functions return (_reads_returns); the
+        # receiver that is a call, what the functions it calls return (_reads_changed); the
         # fixtures a conftest gives are arguments of every test below it.
+        changed = [(facts, other.modules[name]) for name, facts in self.modules.items()
+                   if facts is not other.modules[name]]
         if "_arguments_by_module" in other.__dict__ and all(
-                facts is other.modules[name] or facts.fixtures == other.modules[name].fixtures
-                for name, facts in self.modules.items()):
+                new.fixtures == old.fixtures for new, old in changed):
             self.__dict__["_arguments_kept"] = {
                 name: passed for name, passed in other._arguments_by_module.items()
                 if self.modules[name] is other.modules[name]}
+            returned = [(_returns(new), _returns(old)) for new, old in changed]
+            self.__dict__["_returns_changed"] = frozenset(
+                q.rsplit(".", 1)[-1] for new, old in returned
+                for q in new.keys() | old.keys() if new.get(q) != old.get(q))
 
     def with_module(self, facts: ModuleFacts) -> ProjectIndex:
         """The index with one module's facts replaced (the file being checked, as it is now)."""
@@ -330,6 +338,7 @@ class ProjectIndex:
         module, those that read no function's return (no call in the value or the callee's
         receiver) are taken as they were."""
         kept = self.__dict__.get("_arguments_kept", {})
+        changed = self.__dict__.get("_returns_changed", frozenset())
         out = {}
         for name, facts in self.modules.items():
             args = (*facts.arguments, *self._fixtures_passed(facts))
@@ -337,9 +346,21 @@ class ProjectIndex:
             if last is None or len(last) != len(args):
                 out[name] = tuple(map(self._placed, args))
             else:
-                out[name] = tuple(was if not _reads_returns(arg) else self._placed(arg)
+                out[name] = tuple(self._placed(arg) if self._reads_changed(arg, changed) else was
                                   for arg, was in zip(args, last))
         return out
+
+    def _reads_changed(self, arg: TypedArgument, changed: frozenset[str]) -> bool:
+        """Whether placing a typed argument reads the return of a function named in `changed`:
+        one its value calls (`make()`, `make().build()`), or its callee's receiver does
+        (`make().save`), under its own name or, for the first, the one it resolves to (an
+        imported alias)."""
+        if not changed:
+            return False
+        called = [*_CALLED.findall(arg.annotation), *_CALLED.findall(arg.callee)]
+        names = {c.rsplit(".", 1)[-1] for c in called}
+        names.update(self.resolve(c).rsplit(".", 1)[-1] for c in called if not c.startswith("."))
+        return not names.isdisjoint(changed)
 
     def _placed(self, arg: TypedArgument) -> tuple[str, str, str] | None:
         callee = self._defined_at(arg.callee)

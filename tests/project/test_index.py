@@ -296,6 +296,13 @@ def test_a_new_index_takes_the_last_ones_classes_where_no_class_changed(tmp_path
     assert third._arguments_by_module == fresh._arguments_by_module
     assert third.arguments("app.views.view") == fresh.arguments("app.views.view") == {
         "0": ("app.models.Child",)}
+    # A function nothing here calls returns something else: the calls to others are kept.
+    models.write_text(models.read_text() + "def unrelated() -> Child: ...\n")
+    _stage(repo)
+    fourth = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    assert all(now is was for now, was in zip(fourth._arguments_by_module["app.views"],
+                                              third._arguments_by_module["app.views"]))
+    assert fourth._arguments == load_project_index(repo, ":", tmp_path / "fresh9")._arguments
     # A method, an import or a class does change them: worked out anew, as a first run would.
     for edit in ("class Third(Child):\n    def third(self): ...\n",
                  "from app.views import view as Other\n"):
