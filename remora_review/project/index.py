@@ -38,7 +38,9 @@ def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
     return list(facts.classes.items()), list(facts.attributes.items()), methods, followed
 
 
-_CALLED = re.compile(r"([\w.]+)\(\)")
+# A dotted path called (`a.b.make()`, `.build()` after one); from a path's start only, so a
+# long path with no call in it is read once, not once from each of its characters.
+_CALLED = re.compile(r"(?<![\w.])([\w.]+)\(\)")
 
 
 def _returns(facts: ModuleFacts) -> dict[str, str]:
@@ -355,7 +357,7 @@ class ProjectIndex:
         one its value calls (`make()`, `make().build()`), or its callee's receiver does
         (`make().save`), under its own name or, for the first, the one it resolves to (an
         imported alias)."""
-        if not changed:
+        if not changed or ("()" not in arg.annotation and "()" not in arg.callee):
             return False
         called = [*_CALLED.findall(arg.annotation), *_CALLED.findall(arg.callee)]
         names = {c.rsplit(".", 1)[-1] for c in called}
