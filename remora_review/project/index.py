@@ -40,6 +40,7 @@ def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
 
 # A dotted path called (`a.b.make()`, `.build()` after one); from a path's start only, so a
 # long path with no call in it is read once, not once from each of its characters.
+_Placed = tuple[str, str, str] | None  # a typed argument's (callee where defined, slot, class)
 _CALLED = re.compile(r"(?<![\w.])([\w.]+)\(\)")
 
 
@@ -77,7 +78,7 @@ class ProjectIndex:
                 self.__dict__[name] = other.__dict__[name]
         self._memo.update((k, v) for k, v in other._memo.items() if k[0] != "split")
         # A module's typed arguments are read through the class maps and, for a value or a
-        # receiver that is a call, what the functions it calls return (_reads_changed); the
+        # receiver that is a call, what the functions it calls return (_reads); the
         # fixtures a conftest gives are arguments of every test below it.
         changed = [(facts, other.modules[name]) for name, facts in self.modules.items()
                    if facts is not other.modules[name]]
@@ -327,18 +328,18 @@ class ProjectIndex:
     def _arguments(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
         by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for passed in self._arguments_by_module.values():
-            for found in passed:
+            for found, _ in passed:
                 if found is not None:
                     callee, slot, annotation = found
                     by_callee[callee][slot].append(annotation)
         return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
 
     @cached_property
-    def _arguments_by_module(self) -> Mapping[str, tuple[tuple[str, str, str] | None, ...]]:
-        """Each module's typed arguments, in order, as (callee where defined, slot, class), None
-        for one the project cannot place. Where adopt_classes kept the last index's for a
-        module, those that read no function's return (no call in the value or the callee's
-        receiver) are taken as they were."""
+    def _arguments_by_module(self) -> Mapping[str, tuple[tuple[_Placed, frozenset[str]], ...]]:
+        """Each module's typed arguments, in order: (callee where defined, slot, class), None
+        for one the project cannot place, with the names of the functions whose return placing
+        it reads (_reads). Where adopt_classes kept the last index's for a module, those that
+        read no changed return are taken as they were."""
         kept = self.__dict__.get("_arguments_kept", {})
         changed = self.__dict__.get("_returns_changed", frozenset())
         out = {}
@@ -346,25 +347,24 @@ class ProjectIndex:
             args = (*facts.arguments, *self._fixtures_passed(facts))
             last = kept.get(name)
             if last is None or len(last) != len(args):
-                out[name] = tuple(map(self._placed, args))
+                out[name] = tuple((self._placed(arg), self._reads(arg)) for arg in args)
             else:
-                out[name] = tuple(self._placed(arg) if self._reads_changed(arg, changed) else was
-                                  for arg, was in zip(args, last))
+                out[name] = tuple(was if reads.isdisjoint(changed) else (self._placed(arg), reads)
+                                  for arg, was in zip(args, last) for reads in (was[1],))
         return out
 
-    def _reads_changed(self, arg: TypedArgument, changed: frozenset[str]) -> bool:
-        """Whether placing a typed argument reads the return of a function named in `changed`:
-        one its value calls (`make()`, `make().build()`), or its callee's receiver does
-        (`make().save`), under its own name or, for the first, the one it resolves to (an
-        imported alias)."""
-        if not changed or ("()" not in arg.annotation and "()" not in arg.callee):
-            return False
+    def _reads(self, arg: TypedArgument) -> frozenset[str]:
+        """The names of the functions whose return placing a typed argument reads: those its
+        value calls (`make()`, `make().build()`) or its callee's receiver does (`make().save`),
+        and for the first, the name it resolves to (an imported alias)."""
+        if "()" not in arg.annotation and "()" not in arg.callee:
+            return frozenset()
         called = [*_CALLED.findall(arg.annotation), *_CALLED.findall(arg.callee)]
         names = {c.rsplit(".", 1)[-1] for c in called}
         names.update(self.resolve(c).rsplit(".", 1)[-1] for c in called if not c.startswith("."))
-        return not names.isdisjoint(changed)
+        return frozenset(names)
 
-    def _placed(self, arg: TypedArgument) -> tuple[str, str, str] | None:
+    def _placed(self, arg: TypedArgument) -> _Placed:
         callee = self._defined_at(arg.callee)
         annotation = self.value_type(arg.annotation)
         if annotation is None and arg.annotation.endswith("()"):
