@@ -29,7 +29,7 @@ def on_value(path: str, value_type: Callable[[str], str | None]) -> str | None:
 
 
 def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
-    """What the project's class maps read of a module (ProjectIndex.adopt_classes): its classes
+    """What the project's class maps read of a module (ProjectIndex.adopt): its classes
     and attributes in order, its methods, and the imports that resolution follows (a name the
     module also defines stops it)."""
     methods = frozenset(q for q in facts.functions if q.rpartition(".")[0] in facts.classes)
@@ -38,9 +38,9 @@ def _class_shape(facts: ModuleFacts) -> tuple[object, ...]:
     return list(facts.classes.items()), list(facts.attributes.items()), methods, followed
 
 
+_Placed = tuple[str, str, str] | None  # a typed argument's (callee where defined, slot, class)
 # A dotted path called (`a.b.make()`, `.build()` after one); from a path's start only, so a
 # long path with no call in it is read once, not once from each of its characters.
-_Placed = tuple[str, str, str] | None  # a typed argument's (callee where defined, slot, class)
 _CALLED = re.compile(r"(?<![\w.])([\w.]+)\(\)")
 
 
@@ -58,14 +58,15 @@ ProjectUsages = Mapping[str, tuple[int, Mapping[str, int]]]
 class ProjectIndex:
     modules: Mapping[str, ModuleFacts] = field(default_factory=dict)
 
-    def adopt_classes(self, other: ProjectIndex) -> None:
-        """Take what `other` worked out of the project's classes (their members and outside
-        bases, their subclasses, and how dotted paths resolve) where it would come out the same
-        here: the same modules, each with the same classes, attributes, methods and followed
-        imports, in the same order. A commit that edits function bodies or adds a module-level
-        function leaves them so; one that adds a class, a method, an attribute or an import
-        does not. In a repository of 5,000 files they were a third of a new commit's review,
-        and the inferer keeps its rivals by the identity of `classes()`."""
+    def adopt(self, other: ProjectIndex) -> None:
+        """Take what `other` (the last index) worked out of the project's classes (their members
+        and outside bases, their subclasses, how dotted paths resolve) and of its typed
+        arguments, where it would come out the same here. The class maps need the same
+        modules, each with the same classes, attributes, methods and followed imports, in the
+        same order: a commit that edits function bodies or adds a module-level function leaves
+        them so; one that adds a class, a method, an attribute or an import does not. In a
+        repository of 5,000 files they were a third of a new commit's review, and the inferer
+        keeps its rivals by the identity of `classes()`."""
         if list(self.modules) != list(other.modules) or any(
                 facts is not other.modules[name] and _class_shape(facts) != _class_shape(
                     other.modules[name]) for name, facts in self.modules.items()):
@@ -103,12 +104,15 @@ class ProjectIndex:
     def _memo(self) -> dict[tuple[str, str], Any]:
         return {}
 
+    def _memoized(self, kind: str, dotted: str, work_out: Callable[[str], Any]) -> Any:
+        key = (kind, dotted)
+        if key not in self._memo:
+            self._memo[key] = work_out(dotted)
+        return self._memo[key]
+
     def _split(self, dotted: str) -> tuple[ModuleFacts, str] | None:
         """The project module that holds `dotted`, and the rest of the path inside it."""
-        key = ("split", dotted)
-        if key not in self._memo:
-            self._memo[key] = self._split_anew(dotted)
-        return self._memo[key]  # type: ignore[no-any-return]
+        return self._memoized("split", dotted, self._split_anew)  # type: ignore[no-any-return]
 
     def _split_anew(self, dotted: str) -> tuple[ModuleFacts, str] | None:
         parts = dotted.split(".")
@@ -120,10 +124,7 @@ class ProjectIndex:
 
     def resolve(self, dotted: str) -> str:
         """Follow re-exports (`from .session import Session` in a package) to where a name is defined."""
-        key = ("resolve", dotted)
-        if key not in self._memo:
-            self._memo[key] = self._resolve_anew(dotted)
-        return self._memo[key]  # type: ignore[no-any-return]
+        return self._memoized("resolve", dotted, self._resolve_anew)  # type: ignore[no-any-return]
 
     def _resolve_anew(self, dotted: str) -> str:
         for _ in range(_MAX_HOPS):
@@ -148,10 +149,7 @@ class ProjectIndex:
 
     def bases(self, dotted: str) -> tuple[str, ...]:
         """A project class's direct bases (absolute dotted paths); () for anything else."""
-        key = ("bases", dotted)
-        if key not in self._memo:
-            self._memo[key] = self._bases_anew(dotted)
-        return self._memo[key]  # type: ignore[no-any-return]
+        return self._memoized("bases", dotted, self._bases_anew)  # type: ignore[no-any-return]
 
     def _bases_anew(self, dotted: str) -> tuple[str, ...]:
         hit = self._split(self.resolve(dotted))
@@ -338,7 +336,7 @@ class ProjectIndex:
     def _arguments_by_module(self) -> Mapping[str, tuple[tuple[_Placed, frozenset[str]], ...]]:
         """Each module's typed arguments, in order: (callee where defined, slot, class), None
         for one the project cannot place, with the names of the functions whose return placing
-        it reads (_reads). Where adopt_classes kept the last index's for a module, those that
+        it reads (_reads). Where `adopt` kept the last index's for a module, those that
         read no changed return are taken as they were."""
         kept = self.__dict__.get("_arguments_kept", {})
         changed = self.__dict__.get("_returns_changed", frozenset())
@@ -349,8 +347,8 @@ class ProjectIndex:
             if last is None or len(last) != len(args):
                 out[name] = tuple((self._placed(arg), self._reads(arg)) for arg in args)
             else:
-                out[name] = tuple(was if reads.isdisjoint(changed) else (self._placed(arg), reads)
-                                  for arg, was in zip(args, last) for reads in (was[1],))
+                out[name] = tuple(was if was[1].isdisjoint(changed) else (self._placed(arg), was[1])
+                                  for arg, was in zip(args, last))
         return out
 
     def _reads(self, arg: TypedArgument) -> frozenset[str]:

@@ -177,16 +177,18 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
         entries[entry] = found
         if found[1] is not None and found[1].module not in modules:
             modules[found[1].module] = found[1]
-    changed = len(entries.keys() - on_disk) > unsaved_max if unsaved_max \
+    write = len(entries.keys() - on_disk) > unsaved_max if unsaved_max \
         else entries.keys() != on_disk
-    if cache_dir is not None and changed and _save_cache(
+    if cache_dir is not None and write and _save_cache(
             cache_dir, {entry: raw for entry, (raw, _) in entries.items()}, note):
         on_disk, stamp = frozenset(entries), _stamp(cache_dir)
     # Values compare by identity first: only the changed modules' facts are compared in depth.
-    same = remembered is not None and modules == remembered.index.modules
-    index = remembered.index if same and remembered is not None else ProjectIndex(modules)
-    if remembered is not None and not same:
-        index.adopt_classes(remembered.index)
+    if remembered is not None and modules == remembered.index.modules:
+        index = remembered.index
+    else:
+        index = ProjectIndex(modules)
+        if remembered is not None:
+            index.adopt(remembered.index)
     if memo is not None:
         memo[str(root)] = ProjectMemo(key, index, entries, on_disk, stamp)
     return index
