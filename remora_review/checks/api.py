@@ -26,6 +26,7 @@ from remora_review.checks.base import CheckResult, FileContext
 from remora_review.checks.registry import CheckEnv
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.pysource.annotations import cst_dotted
+from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.scopes import Scopes
 
 UNKNOWN_ATTRIBUTE = "RR201"
@@ -597,15 +598,17 @@ def returned_classes(module: cst.Module, tables: Sequence[ApiTable],
     `return` values certainly is (None where that is not known), by the same rules as the
     check's receivers: what a rewrite of the function must keep, since its callers use it."""
     wrapper = meta.MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper.resolve_many((Scopes, DefPositions))  # one walk of the module for both
     seen = _Collector()
     wrapper.module.visit(seen)
     file = _File(None, wrapper, [_Hierarchy.of(t) for t in tables],
                  wrapper.resolve(Scopes), seen)
     returns = _Returns()
     wrapper.module.visit(returns)
+    defs = wrapper.resolve(DefPositions)
     out: dict[str, tuple[str | None, ...]] = {}
     for function, values in returns.found:
-        if file.positions[function.name].start.line in lines:
+        if defs[function.name].start.line in lines:
             known = [_value_class(file, v, 0) for v in values]
             out[function.name.value] = out.get(function.name.value, ()) + tuple(
                 k.cls.name if k is not None else None for k in known)

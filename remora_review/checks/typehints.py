@@ -39,7 +39,7 @@ def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
     """The module the profiles are read from (FileContext.analysed: blank runs folded, shared
     with the API check), with every provider the check reads resolved in one batched pass."""
     wrapper = ctx.analysed
-    wrapper.resolve_many((*ProfileBuilder.METADATA, meta.PositionProvider))
+    wrapper.resolve_many(ProfileBuilder.METADATA)
     return wrapper
 
 
@@ -124,7 +124,7 @@ class TypeHintCheck:
             return  # a fully annotated file: skip the scope analysis, most of the cost
         wrapper = _profiled(ctx)
         builder = self.trees.builder(wrapper)
-        positions = wrapper.resolve(meta.PositionProvider)
+        positions = builder.positions
         changed = []
         for function in builder.functions():
             span = positions[function]

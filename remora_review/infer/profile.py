@@ -12,6 +12,7 @@ import libcst.matchers as matchers
 import libcst.metadata as meta
 
 from remora_review.pysource.annotations import Named, cst_dotted, from_cst, named_class
+from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.imports import bindings
 from remora_review.pysource.scopes import Scopes
 
@@ -268,11 +269,16 @@ class ProfileBuilder:
     # Scopes only: parents and qualified names are read for the few nodes the profiles reach
     # (_Parents; Scope.get_qualified_names_for), where libcst's ParentNodeProvider and
     # QualifiedNameProvider each walk the whole module (a fifth of a warm hook's review).
-    METADATA = (Scopes,)
+    # DefPositions rides along: resolved alone, libcst would walk the module once more for it.
+    METADATA = (Scopes, DefPositions)
 
     def __init__(self, wrapper: meta.MetadataWrapper) -> None:
         self.wrapper = wrapper
+        wrapper.resolve_many(self.METADATA)
         self.scopes = wrapper.resolve(Scopes)
+        # Where each function and parameter name lies (a finding's place, the lines a change
+        # touches): every position the checker reads of a function.
+        self.positions = wrapper.resolve(DefPositions)
         self.parents = _Parents(wrapper.module, self.scopes)
         self._imports: dict[str, str] | None = None
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}

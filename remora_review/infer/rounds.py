@@ -146,7 +146,6 @@ def predict_sites(
     chosen = [_with_implementation(builder, s) for s in sites if wanted(s)]
     if not chosen:
         return []
-    positions = builder.wrapper.resolve(meta.PositionProvider)
     declarations = Declarations(project, [m.api for m in inferer.models])
     named = [(builder.qualified(s.function.name) or "", s.param.name.value, s.profile)
              for s in chosen]
@@ -174,7 +173,7 @@ def predict_sites(
     for site, candidates in zip(chosen, ranked):
         if not candidates:
             continue
-        line = positions[site.param].start.line
+        line = builder.positions[site.param.name].start.line
         best = candidates[0]
         pack = inferer.classes[best.annotation].pack if best.annotation in inferer.classes else None
         out.append((site, Prediction(site.function.name.value, site.param.name.value, line,
