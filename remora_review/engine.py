@@ -78,7 +78,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     checks = [c for c in runtime.checks if _runs(c, job, runtime.settings)]
     if not checks and not job.packs:
         return FileOutcome(job.path, ())
-    tree = parsed(job.path, job.source)
+    tree = parsed(job.path, job.source, runtime.trees.syntax)
     if isinstance(tree, Finding):
         return FileOutcome(job.path, (tree,) if runtime.settings.code_enabled(tree.code) else ())
     if not checks:  # --select / --ignore left none on: no libcst either

@@ -13,7 +13,7 @@ import ast
 import bisect
 import difflib
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,6 +28,7 @@ from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.pysource.annotations import cst_dotted
 from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.wrapper import wrap
 
 UNKNOWN_ATTRIBUTE = "RR201"
 UNKNOWN_KEYWORD = "RR202"
@@ -131,7 +132,7 @@ class ApiCheck:
         if not tables:
             return CheckResult()
         hierarchies = [self._hierarchy(t) for t in tables]
-        if not _may_reach(ctx.source, hierarchies):
+        if not _may_reach(ctx.source, hierarchies, ctx.trees.syntax):
             return CheckResult()  # nothing here can name a table's class: no scope analysis
         # The type-hint check resolves the same scopes on the same wrapper: one cost.
         wrapper = ctx.analysed
@@ -158,14 +159,15 @@ class ApiCheck:
 # --- what the file does ------------------------------------------------------------------------
 
 
-def _may_reach(source: str, hierarchies: Sequence[_Hierarchy]) -> bool:
+def _may_reach(source: str, hierarchies: Sequence[_Hierarchy],
+               parse: Callable[[str], ast.Module] = ast.parse) -> bool:
     """Whether some import of the module could lead to a table's class or function: every value
     the check judges starts from a name whose qualified name comes from an import (libcst's
     QualifiedNameSource.IMPORT), and that name is the import's own (`import a.b` binds `a`) or
     one below it (`a.b.Session`). Read with `ast`, whose parse costs a fraction of the scope
     analysis it spares on modules that import nothing of the library."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return True
     for node in ast.walk(tree):
@@ -597,7 +599,7 @@ def returned_classes(module: cst.Module, tables: Sequence[ApiTable],
     """For each function whose `def` line is among `lines`, the library class each of its
     `return` values certainly is (None where that is not known), by the same rules as the
     check's receivers: what a rewrite of the function must keep, since its callers use it."""
-    wrapper = meta.MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = wrap(module)
     wrapper.resolve_many((Scopes, DefPositions))  # one walk of the module for both
     seen = _Collector()
     wrapper.module.visit(seen)

@@ -61,9 +61,7 @@ class FileContext:
     def analysed_text(self) -> Analysed:
         """`source` as the type-hint and API checks analyse it (checks/folded.py): imports that
         nothing else names blanked, long blank runs folded; same positions, scopes and names."""
-        from remora_review.checks.folded import analysed_text
-
-        return analysed_text(self.source)
+        return self.trees.analysed(self.source)
 
     @cached_property
     def analysed(self) -> meta.MetadataWrapper:

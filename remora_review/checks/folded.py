@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 _MIN_RUN = 3  # shorter runs cost less than the statement that would replace them
@@ -137,10 +137,11 @@ def _without_unused_imports(tree: ast.Module,
     return dropped
 
 
-def analysed_text(source: str) -> Analysed:
-    """The text the checks analyse (see the module's docstring): same lines, same columns."""
+def analysed_text(source: str, parse: Callable[[str], ast.Module] = ast.parse) -> Analysed:
+    """The text the checks analyse (see the module's docstring): same lines, same columns.
+    `parse`: where its `ast` comes from (a run's shared one, checks/trees.py); not changed."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return Analysed(source)
     lines = source.splitlines(keepends=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import warnings
+from collections.abc import Callable
 
 from remora_review.findings import Finding, Severity
 
@@ -16,12 +17,18 @@ def syntax_error(path: str, source: str) -> Finding | None:
     return found if isinstance(found, Finding) else None
 
 
-def parsed(path: str, source: str) -> ast.Module | Finding:
-    """The file's `ast` tree (which slicing reads too: one parse), or its RR001 finding."""
+def _parse(source: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences are not our business
+        return ast.parse(source)
+
+
+def parsed(path: str, source: str, parse: Callable[[str], ast.Module] = _parse
+           ) -> ast.Module | Finding:
+    """The file's `ast` tree (which slicing reads too: one parse), or its RR001 finding.
+    `parse`: where the tree comes from (a run's shared one, checks/trees.py); not changed."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences are not our business
-            return ast.parse(source, filename=path)
+        return parse(source)
     except SyntaxError as e:
         line = e.lineno or 1
         col = max((e.offset or 1) - 1, 0)

@@ -12,14 +12,13 @@ import libcst.metadata as meta
 
 from remora_review.checks.annotate import ModuleImports
 from remora_review.checks.base import CheckResult, FileContext
-from remora_review.checks.folded import analysed_text
 from remora_review.checks.import_style import ImportStyle, Section, read_import_style
 from remora_review.checks.trees import SharedTrees
 from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.infer.inferer import InfererCache, Prediction, TypeInferer
 from remora_review.infer.profile import ParameterSite, ProfileBuilder
 from remora_review.infer.propagation import Propagated, propagate
-from remora_review.infer.rounds import has_unannotated, module_context, predict_sites, wanted
+from remora_review.infer.rounds import module_context, predict_sites, wanted
 from remora_review.project.index import ProjectIndex
 from remora_review.pysource.imports import bindings, imported_modules, module_name
 
@@ -72,7 +71,6 @@ class TypeHintCheck:
     _propagated: Propagated | None = field(default=None, init=False, repr=False)
     _taken: list[tuple[str, str, Sequence[LoadedPack]]] | None = field(default=None, init=False,
                                                                         repr=False)
-    _analysed: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def import_style(self) -> ImportStyle:
@@ -91,7 +89,7 @@ class TypeHintCheck:
         files, each given one function)."""
         if self._taken is None:
             wanted = [(p, text, packs) for p, text, packs, lines in self.files
-                      if _whole(text, lines) and has_unannotated(text)]
+                      if _whole(text, lines) and self.trees.unannotated(text)]
             self._taken = wanted if len(wanted) > 1 and any(w[2] for w in wanted) else []
         return self._taken
 
@@ -101,9 +99,7 @@ class TypeHintCheck:
         self.trees.share(self._analysed_text(text) for _, text, _ in self.taken())
 
     def _analysed_text(self, text: str) -> str:
-        if text not in self._analysed:
-            self._analysed[text] = analysed_text(text).text
-        return self._analysed[text]
+        return self.trees.analysed(text).text
 
     def propagated(self) -> Propagated:
         """The project's declarations, with the sure predictions of the run's files."""
@@ -120,7 +116,7 @@ class TypeHintCheck:
         return CheckResult(tuple(self._findings(ctx)))
 
     def _findings(self, ctx: FileContext) -> Iterator[Finding]:
-        if not has_unannotated(ctx.source):
+        if not self.trees.unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
         wrapper = _profiled(ctx)
         builder = self.trees.builder(wrapper)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.metadata as meta
 
+from remora_review.pysource.wrapper import wrap
+
 Positions = Mapping[cst.CSTNode, meta.CodeRange]
 
 
@@ -32,7 +34,7 @@ class Region:
 
 def regions_for(module: cst.Module, lines: Sequence[int]) -> list[Region | None]:
     """The region of each line (None: a line in no statement), with overlapping regions merged."""
-    wrapper = meta.MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = wrap(module)
     positions = wrapper.resolve(meta.PositionProvider)
     found = [_region(module, positions, line) for line in lines]
     merged = _merge([r for r in found if r is not None])

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
-import libcst.metadata as meta
 
 from remora_review.api_table import ApiTable
 from remora_review.checks.annotate import ModuleImports
@@ -25,6 +24,7 @@ from remora_review.generate.fixing import CheckText
 from remora_review.generate.prompt import Answer
 from remora_review.generate.region import Region
 from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.wrapper import wrap
 
 API_CODES = ("RR201", "RR202", "RR203", "RR204")
 
@@ -219,7 +219,7 @@ _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__cl
 
 def _undefined(source: str) -> set[str]:
     """Names read somewhere in the module that no scope binds (nor the builtins)."""
-    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    wrapper = wrap(cst.parse_module(source))
     scopes = {s for s in wrapper.resolve(Scopes).values() if s is not None}
     return {
         access.node.value for scope in scopes for access in scope.accesses

@@ -15,6 +15,7 @@ from remora_review.pysource.annotations import Named, cst_dotted, from_cst, name
 from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.imports import bindings
 from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.wrapper import wrap
 
 _OPERATORS: Mapping[type[cst.CSTNode], str] = {
     cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
@@ -680,7 +681,7 @@ def _is_overload(function: cst.FunctionDef) -> bool:
 
 def parse_profiles(source: str) -> tuple[ProfileBuilder, Sequence[ParameterSite]]:
     """Parse a module and profile every parameter of every function in it."""
-    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    wrapper = wrap(cst.parse_module(source))
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
     return builder, sites

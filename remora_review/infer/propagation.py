@@ -19,6 +19,7 @@ from remora_review.infer.weights import HOPS, LINKED, PROJECT_ROUNDS
 from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex
 from remora_review.pysource.imports import imported_modules, is_package_file, module_name
+from remora_review.pysource.wrapper import wrap
 
 # module -> function qualname -> parameter -> the class predicted sure for it
 Assumed = Mapping[str, Mapping[str, Mapping[str, str]]]
@@ -37,7 +38,7 @@ class _Module:
 
 
 def _parse(source: str) -> meta.MetadataWrapper:
-    return meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    return wrap(cst.parse_module(source))
 
 
 def _parsed(path: str, source: str, inferer: TypeInferer | None,

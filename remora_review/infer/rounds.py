@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
-import libcst.metadata as meta
 
 from remora_review.infer.declared import Declarations, hints
 from remora_review.infer.evidence import Hint
@@ -21,6 +20,7 @@ from remora_review.infer.weights import HOPS, LINKED
 from remora_review.project.facts import ModuleFacts, extract_facts
 from remora_review.project.index import ProjectIndex, ProjectUsages
 from remora_review.pysource.imports import imported_modules, is_package_file, module_name
+from remora_review.pysource.wrapper import wrap
 
 SKIP_NAMES = frozenset({"self", "cls", "_"})  # parameters never annotated
 
@@ -35,11 +35,12 @@ def wanted(site: ParameterSite) -> bool:
     )
 
 
-def has_unannotated(source: str) -> bool:
+def has_unannotated(source: str, parse: Callable[[str], ast.Module] = ast.parse) -> bool:
     """Whether any function parameter (self, cls and lambdas aside) lacks an annotation. Read
-    with `ast`: a libcst visit of a whole module costs about as much as the check it spares."""
+    with `ast` (`parse`'s, not changed): a libcst visit of a whole module costs about as much as
+    the check it spares."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return True
     for node in ast.walk(tree):
@@ -188,7 +189,7 @@ def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
     `project` holds the rest of the project (its annotated signatures and calls); this file's own
     facts are taken from `source`, replacing what the index holds for its module.
     """
-    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    wrapper = wrap(cst.parse_module(source))
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
     index, facts, is_package = module_context(project or ProjectIndex(), path, source, fresh=True)

@@ -24,6 +24,7 @@ from remora_review.infer.classes import OTHER_LABEL
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
 from remora_review.pysource.annotations import Named, from_cst, named_class
 from remora_review.pysource.imports import absolute
+from remora_review.pysource.wrapper import wrap
 from remora_review.train import returns
 from remora_review.train.inferred import Typing, UsageMiner
 
@@ -437,7 +438,7 @@ def _mine_task(task: tuple[SourceUnit, Mapping[str, str]]) -> _UnitResult:
 
 
 def _miner(resolver: _Resolver, unit: SourceUnit, source: str) -> UsageMiner:
-    wrapper = meta.MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    wrapper = wrap(cst.parse_module(source))
     # A docstring example uses its module's names unimported; other code imports what it uses.
     return UsageMiner(wrapper, resolver.typing(), unit.module if unit.kind == "docs" else "",
                       factories=unit.kind == "tests")

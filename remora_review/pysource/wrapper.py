@@ -1,0 +1,32 @@
+"""libcst's MetadataWrapper, less one walk of the module that gives nothing.
+
+To resolve providers, libcst runs the ones it cannot batch on their own and then walks the module
+once with the batchable ones, even when there are none. The checker's providers are not
+batchable (Scopes, DefPositions): every module paid a walk for nothing, measured 3 % of
+`check --all` on advanced-alchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import libcst as cst
+import libcst.metadata as meta
+
+VisitorMethod = Callable[[cst.CSTNode], None]
+
+
+class Wrapper(meta.MetadataWrapper):
+    def visit_batched(
+        self, visitors: Iterable[cst.BatchableCSTVisitor], before_visit: VisitorMethod | None = None,
+        after_leave: VisitorMethod | None = None,
+    ) -> cst.CSTNode:
+        visitors = list(visitors)
+        if not visitors:
+            return self.module
+        return super().visit_batched(visitors, before_visit, after_leave)
+
+
+def wrap(module: cst.Module) -> Wrapper:
+    """The module's wrapper, the module itself inside (no deep copy: nothing here changes it)."""
+    return Wrapper(module, unsafe_skip_copy=True)
