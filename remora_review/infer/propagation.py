@@ -88,6 +88,11 @@ class Propagated:
     joined: Mapping[str, Mapping[tuple[str, str], UsageProfile]] = field(default_factory=dict)
     # Each module's last ranking and its inputs, for the check's own prediction after the rounds
     memo: RankedMemo = field(default_factory=RankedMemo)
+    # The indexes handed out, by the modules whose assumed facts they hold: every module with none
+    # of its own shares one. A new index per module and round placed every typed argument of the
+    # project again: 8 % of `check --all` on advanced-alchemy.
+    _indexes: dict[frozenset[str], ProjectIndex] = field(default_factory=dict, compare=False,
+                                                         repr=False)
 
     def with_joined_uses(self, path: str, builder: ProfileBuilder,
                          sites: Sequence[ParameterSite]) -> list[ParameterSite]:
@@ -106,7 +111,12 @@ class Propagated:
             # kept across the run's files, and across reviews in the server: on the hook, worked
             # out anew per file, that was a tenth of a warm review.
             return self.project
-        return ProjectIndex({**self.project.modules, **others})
+        found = self._indexes.get(frozenset(others))
+        if found is None:
+            found = self._indexes[frozenset(others)] = ProjectIndex(
+                {**self.project.modules, **others})
+            found.adopt(self.project)  # what the assumed annotations leave as it was
+        return found
 
 
 def _with_uses_across(modules: Sequence[_Module], index: ProjectIndex) -> list[tuple[ParameterSite, ...]]:
