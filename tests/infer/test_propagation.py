@@ -64,6 +64,19 @@ def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monke
     assert sure == {("main", "session"), ("audit", "log")}  # the fixed point, as above
 
 
+def test_the_modules_with_no_sure_parameter_of_their_own_share_one_index(inferer):
+    # `main`'s session is sure: app.db's facts are assumed (its session annotated) for the two
+    # other modules, which share one index built once, taking the project's classes as they are;
+    # app.db itself is predicted with the project as written.
+    found = propagate(FILES, {p: inferer for p, _ in FILES}, index_from_sources(FILES), 4)
+    assert set(found.assumed) == {"app.db"}
+    sink, audit = found.index_for("app.sink"), found.index_for("app.audit")
+    assert sink is audit
+    assert sink.modules["app.db"] is found.assumed["app.db"]
+    assert sink.classes() is found.project.classes()
+    assert found.index_for("app.db") is found.project
+
+
 def test_a_typevar_the_project_annotates_a_name_with_leaves_the_habit_to_sure_predictions(
         inferer, tmp_path):
     # Five modules make `statement` a sure Select from its uses; `fetch` does nothing with its
