@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,8 +60,12 @@ class FileFacts:
     def changed_sites(self, terminals: set[str]) -> list[CallSite]:
         """Calls on changed lines whose callee ends in one of `terminals` (or an alias of one).
 
-        Scope and qualified names, the costly metadata, are resolved only when such calls exist.
+        Scope and qualified names, the costly metadata, are resolved only when such calls exist;
+        a file whose text never names one is not walked at all (a call's last name, or the name an
+        import aliases, is a word of the text).
         """
+        if not _names_any(self._ctx.source, terminals):
+            return []
         facts = _CallCollector(self._ctx.module)
         for statement in self._ctx.module.body:
             facts.statement = statement
@@ -178,6 +183,11 @@ class _CallCollector(cst.CSTVisitor):
         if node.asname is not None and isinstance(node.asname.name, cst.Name):
             original = get_full_name_for_node_or_raise(node.name).rsplit(".", 1)[-1]
             self.import_aliases.setdefault(original, set()).add(node.asname.name.value)
+
+
+def _names_any(text: str, words: set[str]) -> bool:
+    return bool(words) and re.search(
+        r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b", text) is not None
 
 
 def _last_name(func: cst.BaseExpression) -> str | None:

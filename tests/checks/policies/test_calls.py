@@ -20,6 +20,7 @@ CALLEE_FORMS = {
     "module function": ("import logging\nlogging.info('x')\n", "logging.info"),
     "aliased module": ("import logging as lg\nlg.info('x')\n", "logging.info"),
     "from import": ("from logging import info\ninfo('x')\n", "logging.info"),
+    "from import, aliased": ("from logging import info as say\nsay('x')\n", "logging.info"),
     "local instance": (
         "import logging\ndef f():\n    log = logging.getLogger(__name__)\n    log.info('x')\n",
         "logging.Logger.info",
@@ -99,3 +100,10 @@ def test_factory_table_is_extensible(tmp_path: Path) -> None:
     check = PolicyCheck(factories={"structlog.get_logger": "structlog.BoundLogger"})
     findings = check.run(make_ctx(source, (plain_pack(tmp_path, policy),))).findings
     assert [f.data["callee"] for f in findings] == ["structlog.BoundLogger.info"]
+
+
+def test_a_file_that_never_names_the_call_is_not_even_parsed(tmp_path: Path) -> None:
+    ctx = make_ctx("import logging\nlogging.warning('x')  # information\n",
+                   (plain_pack(tmp_path, no_context()),))
+    assert PolicyCheck().run(ctx).findings == ()
+    assert "wrapper" not in ctx.__dict__  # no libcst tree was made for it
