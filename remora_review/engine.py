@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from remora_review.checks.syntax import parsed, syntax_error
+from remora_review.checks.syntax import error_finding, syntax_error
 from remora_review.checks.trees import SharedTrees
 from remora_review.findings import Finding
 from remora_review.suppression import parse_suppressions
@@ -78,9 +78,10 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     checks = [c for c in runtime.checks if _runs(c, job, runtime.settings)]
     if not checks and not job.packs:
         return FileOutcome(job.path, ())
-    tree = parsed(job.path, job.source, runtime.trees.syntax)
-    if isinstance(tree, Finding):
-        return FileOutcome(job.path, (tree,) if runtime.settings.code_enabled(tree.code) else ())
+    error = runtime.trees.facts(job.source).error
+    if error is not None:
+        found = error_finding(job.path, error)
+        return FileOutcome(job.path, (found,) if runtime.settings.code_enabled(found.code) else ())
     if not checks:  # --select / --ignore left none on: no libcst either
         return FileOutcome(job.path, ())
     from remora_review.checks.base import FileContext
@@ -90,7 +91,7 @@ def check_source(job: FileJob, runtime: Runtime) -> FileOutcome:
     # Checks see the changed functions and everything around them at their own line numbers;
     # their edits therefore apply to the original text as they are.
     ctx = FileContext(
-        path=job.path, source=slice_source(job.source, job.changed_lines, tree),
+        path=job.path, source=slice_source(job.source, job.changed_lines, runtime.trees.syntax),
         changed_lines=job.changed_lines, packs=tuple(runtime.packs[name] for name in job.packs),
         retrieval=runtime.retrieval, settings=validated(runtime.settings),
         trees=runtime.trees,

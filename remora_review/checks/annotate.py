@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from remora_review.checks.import_style import ImportStyle, Section
@@ -64,12 +64,15 @@ def _needs_two_lines(stmt: ast.stmt) -> bool:
 class ModuleImports:
     """One module's imports as isort groups them: built once per file, asked once per class."""
 
-    def __init__(self, source: str, style: ImportStyle) -> None:
+    def __init__(self, source: str, style: ImportStyle,
+                 parse: Callable[[str], ast.Module] = ast.parse) -> None:
+        """`parse`: where the module's `ast` comes from (a run's shared one, checks/trees.py);
+        it is read, not changed."""
         self.style = style
         self.lines = source.splitlines(keepends=True)
         self.ends_open = bool(self.lines) and not self.lines[-1].endswith(("\n", "\r"))
         try:
-            body = ast.parse(source).body
+            body = parse(source).body
         except (SyntaxError, ValueError):
             body = None
         self.parsed = body is not None

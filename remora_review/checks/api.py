@@ -9,11 +9,10 @@ or a subclass the value might be, answers unknown attributes (`__getattr__`) or 
 
 from __future__ import annotations
 
-import ast
 import bisect
 import difflib
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -132,7 +131,7 @@ class ApiCheck:
         if not tables:
             return CheckResult()
         hierarchies = [self._hierarchy(t) for t in tables]
-        if not _may_reach(ctx.source, hierarchies, ctx.trees.syntax):
+        if not _may_reach(*ctx.trees.facts(ctx.source).imports, hierarchies):
             return CheckResult()  # nothing here can name a table's class: no scope analysis
         # The type-hint check resolves the same scopes on the same wrapper: one cost.
         wrapper = ctx.analysed
@@ -159,29 +158,15 @@ class ApiCheck:
 # --- what the file does ------------------------------------------------------------------------
 
 
-def _may_reach(source: str, hierarchies: Sequence[_Hierarchy],
-               parse: Callable[[str], ast.Module] = ast.parse) -> bool:
+def _may_reach(imports: Sequence[str], star_import: bool,
+               hierarchies: Sequence[_Hierarchy]) -> bool:
     """Whether some import of the module could lead to a table's class or function: every value
     the check judges starts from a name whose qualified name comes from an import (libcst's
     QualifiedNameSource.IMPORT), and that name is the import's own (`import a.b` binds `a`) or
-    one below it (`a.b.Session`). Read with `ast`, whose parse costs a fraction of the scope
-    analysis it spares on modules that import nothing of the library."""
-    try:
-        tree = parse(source)
-    except (SyntaxError, ValueError):
-        return True
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [a.name if a.asname else a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            if any(a.name == "*" for a in node.names):
-                return True  # a star import binds names no scope analysis lists
-            names = [f"{node.module}.{a.name}" for a in node.names]
-        else:
-            continue  # relative: libcst qualifies its names with a leading dot, which no table has
-        if any(h.reaches(name) for h in hierarchies for name in names):
-            return True
-    return False
+    one below it (`a.b.Session`); a star import binds names no scope analysis lists. Read with
+    `ast` (checks/trees.py, TextFacts), whose parse costs a fraction of the scope analysis it
+    spares on modules that import nothing of the library."""
+    return star_import or any(h.reaches(name) for h in hierarchies for name in imports)
 
 
 class _Collector(cst.CSTVisitor):

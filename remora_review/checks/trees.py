@@ -6,9 +6,10 @@ after: on `check --all` that was every such file parsed and resolved twice. Whoe
 shared text first parses it for the other. Only the texts a reader registers are kept, and only
 for the run (a run over a large repository must not hold every tree it read).
 
-The same goes for Python's own `ast`: the syntax check, the folding, the import scans and the
-unannotated-parameter test each parsed the same file again (a ninth of `check --all`). The last
-few texts' trees are kept, and what is worked out from them for every file of the run.
+The same goes for Python's own `ast`: the syntax check, the folding, the import scan and the
+unannotated-parameter test each parsed the same file again (a ninth of `check --all`). What they
+read of a text is worked out in its one parse and kept for the run (TextFacts: small); the tree
+itself only for the last few texts (slicing reads it right after).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import ast
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,6 +32,60 @@ if TYPE_CHECKING:
 _SYNTAX_KEPT = 4
 
 
+class TextFacts:
+    """What the run's readers take from a text's `ast`, each worked out on first use from the
+    tree its last parse left (SharedTrees.syntax keeps the last few). Whether the text parses
+    is known from whichever read came first."""
+
+    def __init__(self, text: str, syntax: Callable[[str], ast.Module]) -> None:
+        self._text = text
+        self._syntax = syntax
+        self._error: SyntaxError | ValueError | None = None
+        self._parsed = False
+
+    def _tree(self) -> ast.Module | None:
+        try:
+            tree = self._syntax(self._text)
+        except (SyntaxError, ValueError) as e:
+            self._error = e
+            tree = None
+        self._parsed = True
+        return tree
+
+    @property
+    def error(self) -> SyntaxError | ValueError | None:
+        """Why `ast` refuses the text; None where it parses."""
+        if not self._parsed:
+            self._tree()
+        return self._error
+
+    @cached_property
+    def unannotated(self) -> bool:
+        """Some parameter lacks an annotation (infer/rounds.py: has_unannotated)."""
+        from remora_review.infer.rounds import has_unannotated
+
+        tree = self._tree()
+        return tree is None or has_unannotated(self._text, lambda _: tree)
+
+    @cached_property
+    def analysed(self) -> Analysed:
+        """The text the type-hint and API checks analyse (checks/folded.py)."""
+        from remora_review.checks.folded import Analysed, analysed_text
+
+        tree = self._tree()
+        return Analysed(self._text) if tree is None else analysed_text(self._text, lambda _: tree)
+
+    @cached_property
+    def imports(self) -> tuple[tuple[str, ...], bool]:
+        """The names its absolute imports bind or reach, and whether it star-imports
+        (pysource/imports.py: reached_by_imports); a text that does not parse may import
+        anything."""
+        from remora_review.pysource.imports import reached_by_imports
+
+        tree = self._tree()
+        return ((), True) if tree is None else reached_by_imports(tree)
+
+
 class SharedTrees:
     """The run's shared trees by text (the text parsed, as given: folded or not)."""
 
@@ -38,8 +94,7 @@ class SharedTrees:
         self._held: dict[str, meta.MetadataWrapper] = {}
         self._builders: dict[int, ProfileBuilder] = {}  # by id of a held tree
         self._syntax: OrderedDict[str, ast.Module | SyntaxError | ValueError] = OrderedDict()
-        self._analysed: dict[str, Analysed] = {}
-        self._unannotated: dict[str, bool] = {}
+        self._facts: dict[str, TextFacts] = {}
 
     def syntax(self, text: str) -> ast.Module:
         """Python's `ast` of `text` (raises SyntaxError or ValueError, as ast.parse does). Kept
@@ -61,23 +116,28 @@ class SharedTrees:
             raise found
         return found
 
+    def facts(self, text: str) -> TextFacts:
+        """What the run's readers take from the text's `ast`, kept for the run (it is small)."""
+        found = self._facts.get(text)
+        if found is None:
+            found = self._facts[text] = TextFacts(text, self.syntax)
+        return found
+
+    def read_whole(self, text: str) -> TextFacts:
+        """The facts of a text the run reads whole (`check --all`, a new file), all worked out
+        now from one parse: its readers (the type-hint check first, for every such file) take
+        them all, and one by one later each would parse it again."""
+        found = self.facts(text)
+        found.unannotated, found.analysed, found.imports  # noqa: B018
+        return found
+
     def analysed(self, text: str) -> Analysed:
         """The text the type-hint and API checks analyse (checks/folded.py), once per run."""
-        found = self._analysed.get(text)
-        if found is None:
-            from remora_review.checks.folded import analysed_text
-
-            found = self._analysed[text] = analysed_text(text, self.syntax)
-        return found
+        return self.facts(text).analysed
 
     def unannotated(self, text: str) -> bool:
         """Whether some parameter of the text lacks an annotation (infer/rounds.py), once per run."""
-        found = self._unannotated.get(text)
-        if found is None:
-            from remora_review.infer.rounds import has_unannotated
-
-            found = self._unannotated[text] = has_unannotated(text, self.syntax)
-        return found
+        return self.facts(text).unannotated
 
     def share(self, texts: Iterable[str]) -> None:
         """Keep the trees of these texts, once parsed, for every later reader of the run."""

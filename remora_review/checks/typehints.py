@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ class TypeHintCheck:
         files, each given one function)."""
         if self._taken is None:
             wanted = [(p, text, packs) for p, text, packs, lines in self.files
-                      if _whole(text, lines) and self.trees.unannotated(text)]
+                      if _whole(text, lines) and self.trees.read_whole(text).unannotated]
             self._taken = wanted if len(wanted) > 1 and any(w[2] for w in wanted) else []
         return self._taken
 
@@ -137,7 +138,7 @@ class TypeHintCheck:
             propagated.index_for(module_name(ctx.path) or "__main__"), ctx.path, ctx.source,
             fresh=False)
         changed = propagated.with_joined_uses(ctx.path, builder, changed)
-        imports = _FileImports(ctx.source, self.import_style)
+        imports = _FileImports(ctx.source, self.import_style, self.trees.syntax)
         for site, prediction in predict_sites(builder, changed, inferer, project, facts,
                                               is_package, imported_modules(ctx.source),
                                               propagated.memo):
@@ -214,16 +215,18 @@ class _FileImports:
     """The import edits of one file's fixes: the module's imports read once, each class's edits
     worked out once."""
 
-    def __init__(self, source: str, style: ImportStyle) -> None:
+    def __init__(self, source: str, style: ImportStyle,
+                 parse: Callable[[str], ast.Module]) -> None:
         self._source = source
         self._style = style
+        self._parse = parse
         self._module: ModuleImports | None = None
         self._edits: dict[str, tuple[Edit, ...] | None] = {}
 
     def edits(self, qualified: str) -> tuple[Edit, ...] | None:
         if qualified not in self._edits:
             if self._module is None:
-                self._module = ModuleImports(self._source, self._style)
+                self._module = ModuleImports(self._source, self._style, self._parse)
             # A class of the project's own (a library's repository) could make an import cycle.
             first_party = self._style.section(qualified) == Section.FIRST_PARTY
             self._edits[qualified] = self._module.edits(qualified, first_party)

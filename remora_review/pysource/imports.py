@@ -94,6 +94,23 @@ def bindings(statement: ast.Import | ast.ImportFrom, module: str | None,
             yield alias.asname or alias.name, f"{base}.{alias.name}".lstrip(".")
 
 
+def reached_by_imports(tree: ast.Module) -> tuple[tuple[str, ...], bool]:
+    """The names a module's absolute imports bind or reach, anywhere in it (`import a.b` binds
+    `a`, `import a.b as c` reaches `a.b`, `from a import b` reaches `a.b`), and whether it has a
+    star import. Relative imports are left out: libcst qualifies their names with a leading dot."""
+    import ast
+
+    names: list[str] = []
+    star = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name if a.asname else a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            star = star or any(a.name == "*" for a in node.names)
+            names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    return tuple(names), star
+
+
 def module_name(path: str) -> str | None:
     """The dotted module a repository path holds (`src/` layouts included), or None if not Python."""
     if not path.endswith((".py", ".pyi")):

@@ -9,7 +9,7 @@ its own line and column, so findings and fixes computed on the slice apply to th
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -63,16 +63,15 @@ def _slice_body(body: Sequence[ast.stmt], changed: frozenset[int], lines: list[s
 
 
 def slice_source(source: str, changed: frozenset[int] | None,
-                 tree: ast.Module | None = None) -> str:
-    """The source with untouched top-level functions, classes and methods blanked out; `tree`:
-    its `ast`, when the caller parsed it already."""
+                 parse: Callable[[str], ast.Module] = ast.parse) -> str:
+    """The source with untouched top-level functions, classes and methods blanked out; `parse`:
+    where its `ast` comes from (a run's shared one, checks/trees.py), not changed here."""
     if changed is None:
         return source
-    if tree is None:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            return source
+    try:
+        tree = parse(source)
+    except (SyntaxError, ValueError):
+        return source
     lines = source.splitlines(keepends=True)
     _slice_body(tree.body, changed, lines, in_class=False)
     return "".join(lines)

@@ -3,7 +3,9 @@ across the run's files and each file's own checks (checks/trees.py)."""
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -15,6 +17,7 @@ from remora_review.checks.trees import SharedTrees
 from remora_review.config import Settings
 from remora_review.engine import FileJob, Runtime, check_source
 from remora_review.packs.loader import load_pack
+from remora_review.project.index import ProjectIndex
 from remora_review.project.scan import index_from_sources
 
 PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
@@ -36,10 +39,11 @@ def packs():
     return {"sqlalchemy": load_pack(PACKS / "sqlalchemy.pack")}
 
 
-def _check_all(packs, trees: SharedTrees | None) -> list[tuple[str, int, str, str]]:
+def _check_all(packs, trees: SharedTrees | None, project: Callable[[], ProjectIndex] = lambda:
+               index_from_sources(FILES)) -> list[tuple[str, int, str, str]]:
     """`check --all` over FILES: every file whole, the run's trees shared unless `trees` is None."""
     settings = Settings.model_validate({"typehints": {"report-below": True}})
-    env = CheckEnv(Path("."), settings, packs, None, lambda: index_from_sources(FILES),
+    env = CheckEnv(Path("."), settings, packs, None, project,
                    [RunFile(p, t, ("sqlalchemy",)) for p, t in FILES],
                    trees if trees is not None else SharedTrees())
     checks = (typehints.build(env), api.build(env))
@@ -81,3 +85,30 @@ def test_only_shared_texts_are_kept():
     assert trees.parse("y = 2\n") is not trees.parse("y = 2\n")
     with pytest.raises(cst.ParserSyntaxError):
         trees.parse("def (:\n")
+
+
+def test_each_files_ast_is_parsed_once_for_all_its_readers(packs, monkeypatch):
+    # The syntax check, the folding, the API check's import filter and the type-hint check's
+    # unannotated test all read the run's one `ast` of a file (TextFacts); DefPositions parses
+    # the libcst tree's own code for its places (the same text where folding changed nothing).
+    parsed: Counter[str] = Counter()
+    parse = ast.parse
+
+    def counted(source: str | bytes, *args: object, **kwargs: object) -> ast.Module:
+        parsed[str(source)] += 1
+        return parse(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    index = index_from_sources(FILES)  # the project's own facts: the project cache's, in a run
+    monkeypatch.setattr(ast, "parse", counted)
+    found = _check_all(packs, SharedTrees(), lambda: index)
+    assert {c for _, _, c, _ in found} == {"RR101"}  # with their fixes, which read the imports
+    # db.py once more: propagation's facts of it with its sure parameter annotated.
+    assert {path: parsed[text] for path, text in FILES} == {
+        "app/db.py": 2, "app/audit.py": 1, "app/sink.py": 1, "app/typed.py": 1}
+
+
+def test_what_the_readers_take_of_a_text_that_does_not_parse():
+    facts = SharedTrees().facts("def (:\n")
+    assert isinstance(facts.error, SyntaxError)
+    assert facts.unannotated and facts.analysed.text == "def (:\n"
+    assert facts.imports == ((), True)  # it may import anything: the API check looks
