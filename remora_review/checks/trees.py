@@ -32,6 +32,31 @@ if TYPE_CHECKING:
 _SYNTAX_KEPT = 4
 
 
+class _LastTrees:
+    """The `ast` of the last few texts parsed, or why each did not parse."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[str, ast.Module | SyntaxError | ValueError] = OrderedDict()
+
+    def parse(self, text: str) -> ast.Module:
+        found = self._kept.get(text)
+        if found is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # invalid escape sequences: not ours to say
+                    found = ast.parse(text)
+            except (SyntaxError, ValueError) as e:
+                found = e
+            self._kept[text] = found
+            if len(self._kept) > _SYNTAX_KEPT:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(text)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
 class TextFacts:
     """What the run's readers take from a text's `ast`, each worked out on first use from the
     tree its last parse left (SharedTrees.syntax keeps the last few). Whether the text parses
@@ -93,34 +118,21 @@ class SharedTrees:
         self._shared: set[str] = set()
         self._held: dict[str, meta.MetadataWrapper] = {}
         self._builders: dict[int, ProfileBuilder] = {}  # by id of a held tree
-        self._syntax: OrderedDict[str, ast.Module | SyntaxError | ValueError] = OrderedDict()
+        self._syntax = _LastTrees()
         self._facts: dict[str, TextFacts] = {}
 
     def syntax(self, text: str) -> ast.Module:
         """Python's `ast` of `text` (raises SyntaxError or ValueError, as ast.parse does). Kept
         for the last few texts only; readers must not change it."""
-        found = self._syntax.get(text)
-        if found is None:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # invalid escape sequences: not ours to say
-                    found = ast.parse(text)
-            except (SyntaxError, ValueError) as e:
-                found = e
-            self._syntax[text] = found
-            if len(self._syntax) > _SYNTAX_KEPT:
-                self._syntax.popitem(last=False)
-        else:
-            self._syntax.move_to_end(text)
-        if isinstance(found, Exception):
-            raise found
-        return found
+        return self._syntax.parse(text)
 
     def facts(self, text: str) -> TextFacts:
         """What the run's readers take from the text's `ast`, kept for the run (it is small)."""
         found = self._facts.get(text)
         if found is None:
-            found = self._facts[text] = TextFacts(text, self.syntax)
+            # The parse function is the last trees' own, not a method of this object, which
+            # would make a reference cycle of every run's SharedTrees.
+            found = self._facts[text] = TextFacts(text, self._syntax.parse)
         return found
 
     def read_whole(self, text: str) -> TextFacts:

@@ -4,6 +4,8 @@ across the run's files and each file's own checks (checks/trees.py)."""
 from __future__ import annotations
 
 import ast
+import gc
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -112,3 +114,16 @@ def test_what_the_readers_take_of_a_text_that_does_not_parse():
     assert isinstance(facts.error, SyntaxError)
     assert facts.unannotated and facts.analysed.text == "def (:\n"
     assert facts.imports == ((), True)  # it may import anything: the API check looks
+
+
+def test_the_runs_trees_need_no_cycle_collection_to_go():
+    trees = SharedTrees()
+    trees.read_whole("def f(x):\n    return x\n")
+    assert trees.facts("def (:\n").error is not None
+    gone = weakref.ref(trees)
+    gc.disable()
+    try:
+        del trees
+        assert gone() is None
+    finally:
+        gc.enable()
