@@ -351,3 +351,45 @@ def test_usages_count_each_class_annotated_parameter_with_the_members_used_throu
     assert ModuleFacts.from_json(facts.to_json()) == facts
     usages = index_from_sources([("app/m.py", source)]).usages()
     assert usages["sqlalchemy.orm.Session"] == (2, {"add": 1, "commit": 1})
+
+
+def test_an_adopted_index_counts_names_and_gathers_arguments_as_a_fresh_one_does(tmp_path):
+    from remora_review.project.scan import ProjectMemo, load_project_index
+
+    def plain(counts):
+        return {assumed: {n: dict(c) for n, c in names.items()} for assumed, names in counts.items()}
+
+    repo = _repo_of(tmp_path)
+    memo: dict[str, ProjectMemo] = {}
+    last = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+    assert last.annotations_of("session") == {"sqlalchemy.orm.Session": 3}
+    last.arguments("app.models.Base")  # worked out, so the next index takes it
+    last.classes()
+    views = repo / "app" / "views.py"
+    edits = [
+        # one more annotation of a name, and a call passing another class
+        (views, "def more(session: Session, flush: int, kin: Child):\n    Child(flush)\n"),
+        # an annotation gone, so its count falls to zero and the name with it
+        (repo / "app" / "models.py", None),
+        # a call that passes what another does, in a module that did not call it before
+        (views, "def again(session: Session):\n    Base(session)\n"),
+    ]
+    for n, (path, added) in enumerate(edits):
+        if added is None:
+            path.write_text(path.read_text().replace("flush: bool", "flush"))
+        else:
+            path.write_text(path.read_text() + added)
+        _stage(repo)
+        now = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+        fresh = load_project_index(repo, ":", tmp_path / f"fresh-{n}")
+        assert now is not last and now.classes() is last.classes()  # adopted
+        assert plain(now._annotations_by_name) == plain(fresh._annotations_by_name)
+        assert now._arguments == fresh._arguments
+        if n == 1:  # models.py passes nothing, and no other name changed: all taken as it was
+            assert now.arguments("app.models.Base") is last.arguments("app.models.Base")
+            assert now._annotations_by_name[False]["kin"] is last._annotations_by_name[False]["kin"]
+        last = now
+    assert last.annotations_of("flush") == {"builtins.int": 1}
+    assert last.annotations_of("session") == {"sqlalchemy.orm.Session": 5}
+    assert last.arguments("app.models.Base") == {"0": ("sqlalchemy.orm.Session",) * 2}
+    assert last.arguments("app.models.Child") == {"0": ("sqlalchemy.orm.Session", "builtins.int")}
