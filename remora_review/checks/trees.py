@@ -59,7 +59,7 @@ class _LastTrees:
 
 class TextFacts:
     """What the run's readers take from a text's `ast`, each worked out on first use from the
-    tree its last parse left (SharedTrees.syntax keeps the last few). Whether the text parses
+    tree its last parse left (_LastTrees keeps the last few). Whether the text parses
     is known from whichever read came first."""
 
     def __init__(self, text: str, syntax: Callable[[str], ast.Module]) -> None:

@@ -35,14 +35,6 @@ def _whole(text: str, lines: frozenset[int] | None) -> bool:
     return lines is None or len(lines) >= text.count("\n") + (not text.endswith("\n"))
 
 
-def _profiled(ctx: FileContext) -> meta.MetadataWrapper:
-    """The module the profiles are read from (FileContext.analysed: blank runs folded, shared
-    with the API check), with every provider the check reads resolved in one batched pass."""
-    wrapper = ctx.analysed
-    wrapper.resolve_many(ProfileBuilder.METADATA)
-    return wrapper
-
-
 def _module_binds(builder: ProfileBuilder, name: str) -> bool:
     """Whether the module binds `name` anywhere at top level (import, assignment, def, class)."""
     scope = builder.scopes.get(builder.wrapper.module)
@@ -97,20 +89,17 @@ class TypeHintCheck:
     def share_trees(self) -> None:
         """Have the run keep the trees propagation parses, for the files' own checks (which
         parse the same folded text, FileContext.analysed), whichever of them comes first."""
-        self.trees.share(self._analysed_text(text) for _, text, _ in self.taken())
-
-    def _analysed_text(self, text: str) -> str:
-        return self.trees.analysed(text).text
+        self.trees.share(self.trees.analysed(text).text for _, text, _ in self.taken())
 
     def propagated(self) -> Propagated:
         """The project's declarations, with the sure predictions of the run's files."""
         if self._propagated is None:
             taken = self.taken()
             inferers = {p: self.inferers.for_packs(packs) for p, _, packs in taken if packs}
-            self._propagated = propagate([(p, text) for p, text, _ in taken], inferers,
-                                         self.project(),
-                                         parse=lambda t: self.trees.parse(self._analysed_text(t)),
-                                         profiles=self.trees.builder)
+            self._propagated = propagate(
+                [(p, text) for p, text, _ in taken], inferers, self.project(),
+                parse=lambda t: self.trees.parse(self.trees.analysed(t).text),
+                profiles=self.trees.builder)
         return self._propagated
 
     def run(self, ctx: FileContext) -> CheckResult:
@@ -119,8 +108,8 @@ class TypeHintCheck:
     def _findings(self, ctx: FileContext) -> Iterator[Finding]:
         if not self.trees.unannotated(ctx.source):
             return  # a fully annotated file: skip the scope analysis, most of the cost
-        wrapper = _profiled(ctx)
-        builder = self.trees.builder(wrapper)
+        # The analysed text (blank runs folded), whose tree the API check reads too.
+        builder = self.trees.builder(ctx.analysed)
         positions = builder.positions
         changed = []
         for function in builder.functions():

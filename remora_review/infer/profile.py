@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import libcst as cst
@@ -267,23 +268,22 @@ class ProfileBuilder:
     The module is resolved once; both the checker and remora-train call `sites()`.
     """
 
-    # Scopes only: parents and qualified names are read for the few nodes the profiles reach
-    # (_Parents; Scope.get_qualified_names_for), where libcst's ParentNodeProvider and
-    # QualifiedNameProvider each walk the whole module (a fifth of a warm hook's review).
-    # DefPositions rides along: resolved alone, libcst would walk the module once more for it.
-    METADATA = (Scopes, DefPositions)
-
     def __init__(self, wrapper: meta.MetadataWrapper) -> None:
         self.wrapper = wrapper
-        wrapper.resolve_many(self.METADATA)
+        # Scopes only: parents and qualified names are read for the few nodes the profiles
+        # reach (_Parents; Scope.get_qualified_names_for), where libcst's ParentNodeProvider and
+        # QualifiedNameProvider each walk the whole module (a fifth of a warm hook's review).
         self.scopes = wrapper.resolve(Scopes)
-        # Where each function and parameter name lies (a finding's place, the lines a change
-        # touches): every position the checker reads of a function.
-        self.positions = wrapper.resolve(DefPositions)
         self.parents = _Parents(wrapper.module, self.scopes)
         self._imports: dict[str, str] | None = None
         self._receivers_of: dict[cst.FunctionDef, _Receivers] = {}
         self._sites_of: dict[cst.FunctionDef, tuple[ParameterSite, ...]] = {}
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, meta.CodeRange]:
+        """Where each function and its parameters' names lie (a finding's place, the lines a
+        change touches): every position the checker reads of a function."""
+        return self.wrapper.resolve(DefPositions)
 
     def imports(self) -> Mapping[str, str]:
         """Module-level import bindings: local name -> dotted path (relative imports left out:

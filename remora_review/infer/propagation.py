@@ -67,7 +67,7 @@ class _AssumedFacts:
 
     _last: dict[str, tuple[int, ModuleFacts]] = field(default_factory=dict)
 
-    def of(self, m: _Module, assumed: Mapping[str, Mapping[str, Mapping[str, str]]]) -> ModuleFacts:
+    def of(self, m: _Module, assumed: Assumed) -> ModuleFacts:
         # A parameter once sure keeps its class (propagate), so the count says what changed.
         sure = sum(map(len, assumed.get(m.module, {}).values()))
         last = self._last.get(m.module)

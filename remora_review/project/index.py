@@ -29,34 +29,30 @@ def on_value(path: str, value_type: Callable[[str], str | None]) -> str | None:
 
 
 def _recounted(counts: Mapping[bool, Mapping[str, Mapping[str, int]]],
-               changed: Iterable[tuple[ModuleFacts | None, ModuleFacts | None]]
+               changed: Iterable[tuple[ModuleFacts | None, ModuleFacts]]
                ) -> dict[bool, dict[str, dict[str, int]]]:
     """How often each parameter name is annotated with each class (by whether the annotation is
-    assumed, infer/propagation.py), from `counts` with each changed module's (old, new) facts
+    assumed, infer/propagation.py), from `counts` with each changed module's (last, now) facts
     counted out and in. Only the names a change touches are copied; a count that falls to
     zero goes, as a fresh count would not have it."""
     # Each name's counts are the last map's own until a change touches them, then a copy.
     out: dict[bool, dict[str, Any]] = {assumed: dict(names) for assumed, names in counts.items()}
     copied: set[tuple[bool, str]] = set()
-    for old, new in changed:
-        for facts, step in ((old, -1), (new, 1)):
-            if facts is None:
-                continue
-            for function in facts.functions.values():
-                for p in function.params:
-                    if not p.annotation:
-                        continue
-                    names = out[p.assumed]
-                    if (p.assumed, p.name) not in copied:
-                        names[p.name] = dict(names.get(p.name, {}))
-                        copied.add((p.assumed, p.name))
-                    classes: dict[str, int] = names[p.name]
-                    classes[p.annotation] = classes.get(p.annotation, 0) + step
-                    if not classes[p.annotation]:
-                        del classes[p.annotation]
-                    if not classes:
-                        del names[p.name]
-                        copied.discard((p.assumed, p.name))
+    steps = [(p.assumed, p.name, p.annotation, step) for last, now in changed
+             for facts, step in ((last, -1), (now, 1)) if facts is not None
+             for function in facts.functions.values() for p in function.params if p.annotation]
+    for assumed, name, annotation, step in steps:
+        names = out[assumed]
+        if (assumed, name) not in copied:
+            names[name] = dict(names.get(name, {}))
+            copied.add((assumed, name))
+        classes: dict[str, int] = names[name]
+        classes[annotation] = classes.get(annotation, 0) + step
+        if not classes[annotation]:
+            del classes[annotation]
+        if not classes:
+            del names[name]
+            copied.discard((assumed, name))
     return out
 
 
@@ -74,6 +70,19 @@ _Placed = tuple[str, str, str] | None  # a typed argument's (callee where define
 # A dotted path called (`a.b.make()`, `.build()` after one); from a path's start only, so a
 # long path with no call in it is read once, not once from each of its characters.
 _CALLED = re.compile(r"(?<![\w.])([\w.]+)\(\)")
+
+
+def _gathered(by_module: Iterable[tuple[tuple[_Placed, frozenset[str]], ...]],
+              wanted: set[str] | None = None) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Callee -> slot -> the classes the modules' typed arguments pass there, in order (only
+    the `wanted` callees, where given)."""
+    by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for passed in by_module:
+        for found, _ in passed:
+            if found is not None and (wanted is None or found[0] in wanted):
+                callee, slot, annotation = found
+                by_callee[callee][slot].append(annotation)
+    return {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
 
 
 def _returns(facts: ModuleFacts) -> dict[str, str]:
@@ -100,14 +109,14 @@ class ProjectIndex:
         repository of 5,000 files they were a third of a new commit's review, and the inferer
         keeps its rivals by the identity of `classes()`. The counts of each parameter name's
         annotations are taken too, with the changed modules' own counted again."""
-        if "_annotations_by_name" in other.__dict__ and self.modules.keys() == other.modules.keys():
-            self.__dict__["_annotations_by_name"] = _recounted(
-                other._annotations_by_name,
-                [(other.modules[name], facts) for name, facts in self.modules.items()
-                 if facts is not other.modules[name]])
+        if self.modules.keys() != other.modules.keys():
+            return
+        changed = [(other.modules[name], facts) for name, facts in self.modules.items()
+                   if facts is not other.modules[name]]  # (last, now)
+        if "_annotations_by_name" in other.__dict__:
+            self.__dict__["_annotations_by_name"] = _recounted(other._annotations_by_name, changed)
         if list(self.modules) != list(other.modules) or any(
-                facts is not other.modules[name] and _class_shape(facts) != _class_shape(
-                    other.modules[name]) for name, facts in self.modules.items()):
+                _class_shape(now) != _class_shape(last) for last, now in changed):
             return
         # As cached_property stores them: values worked out from the same inputs. The lookups
         # by dotted path are taken for the strings they give only (a split gives facts, which
@@ -121,16 +130,14 @@ class ProjectIndex:
         # A module's typed arguments are read through the class maps and, for a value or a
         # receiver that is a call, what the functions it calls return (_reads); the
         # fixtures a conftest gives are arguments of every test below it.
-        changed = [(facts, other.modules[name]) for name, facts in self.modules.items()
-                   if facts is not other.modules[name]]
         if "_arguments_by_module" in other.__dict__ and all(
-                new.fixtures == old.fixtures for new, old in changed):
+                now.fixtures == last.fixtures for last, now in changed):
             self.__dict__["_arguments_kept"] = {
                 name: passed for name, passed in other._arguments_by_module.items()
                 if self.modules[name] is other.modules[name]}
             if "_arguments" in other.__dict__:
                 self.__dict__["_arguments_last"] = (other._arguments, other._arguments_by_module)
-            returned = [(_returns(new), _returns(old)) for new, old in changed]
+            returned = [(_returns(now), _returns(last)) for last, now in changed]
             self.__dict__["_returns_changed"] = frozenset(
                 q.rsplit(".", 1)[-1] for new, old in returned
                 for q in new.keys() | old.keys() if new.get(q) != old.get(q))
@@ -364,24 +371,14 @@ class ProjectIndex:
         whole map was a twelfth of a new commit's review in a repository of 5,000 files."""
         by_module = self._arguments_by_module
         last = self.__dict__.pop("_arguments_last", None)  # the last index's, no longer held
-        wanted: set[str] | None = None
-        if last is not None:
-            wanted = set()
-            for name, passed in by_module.items():
-                was = last[1].get(name, ())
-                if was != passed:
-                    wanted.update(f[0] for f, _ in (*was, *passed) if f is not None)
-        by_callee: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for passed in by_module.values():
-            for found, _ in passed:
-                if found is not None and (wanted is None or found[0] in wanted):
-                    callee, slot, annotation = found
-                    by_callee[callee][slot].append(annotation)
-        gathered = {c: {s: tuple(a) for s, a in slots.items()} for c, slots in by_callee.items()}
         if last is None:
-            return gathered
-        assert wanted is not None
-        return {**{c: v for c, v in last[0].items() if c not in wanted}, **gathered}
+            return _gathered(by_module.values())
+        taken, was_by_module = last
+        wanted = {f[0] for name, passed in by_module.items()
+                  if (was := was_by_module.get(name, ())) != passed
+                  for f, _ in (*was, *passed) if f is not None}
+        return {**{c: v for c, v in taken.items() if c not in wanted},
+                **_gathered(by_module.values(), wanted)}
 
     @cached_property
     def _arguments_by_module(self) -> Mapping[str, tuple[tuple[_Placed, frozenset[str]], ...]]:
