@@ -27,6 +27,7 @@ from remora_review.findings import Edit, Finding, Fix, Severity
 from remora_review.pysource.annotations import cst_dotted
 from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.walk import ReadOnlyWalk
 from remora_review.pysource.wrapper import wrap
 
 UNKNOWN_ATTRIBUTE = "RR201"
@@ -169,7 +170,7 @@ def _may_reach(imports: Sequence[str], star_import: bool,
     return star_import or any(h.reaches(name) for h in hierarchies for name in imports)
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(ReadOnlyWalk):
     """One pass over the module: the attribute reads and calls to look at, and what tells a read
     apart from an API use the table must know."""
 
@@ -602,7 +603,7 @@ def returned_classes(module: cst.Module, tables: Sequence[ApiTable],
     return out
 
 
-class _Returns(cst.CSTVisitor):
+class _Returns(ReadOnlyWalk):
     """Each function with the values its own `return` statements give (not its nested ones')."""
 
     def __init__(self) -> None:

@@ -16,6 +16,7 @@ from remora_review.pysource.annotations import Named, cst_dotted, from_cst, name
 from remora_review.pysource.def_positions import DefPositions
 from remora_review.pysource.imports import bindings
 from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.walk import ReadOnlyWalk
 from remora_review.pysource.wrapper import wrap
 
 _OPERATORS: Mapping[type[cst.CSTNode], str] = {
@@ -246,7 +247,7 @@ class _Parents:
         return owner if owner is not None and self._links.get(owner) is self._module else self._module
 
 
-class _LinkRecorder(cst.CSTVisitor):
+class _LinkRecorder(ReadOnlyWalk):
     def __init__(self, links: dict[cst.CSTNode, cst.CSTNode]) -> None:
         super().__init__()
         self._links = links
@@ -256,7 +257,7 @@ class _LinkRecorder(cst.CSTVisitor):
         if self._open:
             self._links[node] = self._open[-1]
         self._open.append(node)
-        return True
+        return super().on_visit(node)  # walks the children
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self._open.pop()

@@ -14,6 +14,8 @@ from libcst.helpers import get_full_name_for_node_or_raise
 from remora_review.checks.base import FileContext
 from remora_review.findings import Edit
 from remora_review.fixes import edits_between
+from remora_review.pysource.scopes import Scopes
+from remora_review.pysource.walk import ReadOnlyWalk
 
 # What a call to a factory returns, by qualified name. A name bound to the result of a call has the
 # type this table gives for the callee, else the callee itself (`x = Foo()` is a `Foo`; this is also
@@ -51,7 +53,7 @@ class FileFacts:
 
     @cached_property
     def scopes(self) -> Mapping[cst.CSTNode, meta.Scope | None]:
-        return self._ctx.wrapper.resolve(meta.ScopeProvider)
+        return self._ctx.wrapper.resolve(Scopes)  # the other checks' own, resolved once
 
     @cached_property
     def global_scope(self) -> meta.Scope | None:
@@ -128,7 +130,7 @@ class FileFacts:
         return self._imports[needed]
 
 
-class _CallCollector(cst.CSTVisitor):
+class _CallCollector(ReadOnlyWalk):
     """One pass over the module: calls with their owners, and the bindings inference follows."""
 
     def __init__(self, module: cst.Module) -> None:
@@ -209,8 +211,7 @@ class _NameInference:
     def __init__(
         self, wrapper: meta.MetadataWrapper, factories: Mapping[str, str], facts: _CallCollector
     ) -> None:
-        self._qualified = wrapper.resolve(meta.QualifiedNameProvider)
-        self._scopes = wrapper.resolve(meta.ScopeProvider)
+        self._scopes = wrapper.resolve(Scopes)
         self._factories = factories
         self._facts = facts
         self._memo: dict[int, set[str]] = {}  # id(expression) -> types; the module outlives this
@@ -223,10 +224,10 @@ class _NameInference:
         return frozenset(self._through_factories(n) for n in names) | frozenset(names)
 
     def _qualified_names(self, node: cst.CSTNode) -> set[str]:
-        value = self._qualified.get(node, ())
-        if callable(value):  # libcst resolves qualified names lazily
-            value = value()
-        return {q.name for q in value}
+        # What libcst's QualifiedNameProvider gives, asked of the node's scope when needed: the
+        # provider walks the whole module for a name per node, and resolves its own scopes.
+        scope = self._scopes.get(node)
+        return set() if scope is None else {q.name for q in scope.get_qualified_names_for(node)}
 
     def _through_factories(self, name: str) -> str:
         """`logging.getLogger.info` (libcst's name for `getLogger().info`) -> `logging.Logger.info`."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import libcst as cst
 
 from remora_review.checks.policies.calls import Owner
+from remora_review.pysource.walk import ReadOnlyWalk
 
 CONTEXT_MAX_WORDS = 200
 
@@ -60,7 +61,7 @@ def _words(identifier: str) -> str:
     return " ".join(spaced.replace("_", " ").split())
 
 
-class _BodyTokens(cst.CSTVisitor):
+class _BodyTokens(ReadOnlyWalk):
     """Identifiers (as words), string contents and comments, in order, each once."""
 
     def __init__(self) -> None:

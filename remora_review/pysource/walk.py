@@ -1,0 +1,152 @@
+"""A read-only walk for libcst visitors: the same calls in the same order, with no tree rebuilt.
+
+`CSTNode.visit` rebuilds every node it passes (`_visit_and_replace_children` makes a new node
+from the visited children, validating it), even for a `CSTVisitor`, whose result it throws away
+("TODO: provide traversal where children are not replaced", libcst/_nodes/base.py). A visitor
+that mixes in `ReadOnlyWalk` walks a node's children itself from `on_visit` and answers False,
+so libcst neither rebuilds the node nor descends again; a `node.visit(self)` the visitor makes
+itself (libcst's scope visitor makes many) takes the same path.
+
+libcst's `on_visit`, `on_leave` and attribute calls look a method up by a name built for every
+node; the walk looks each up once per node class and leaves out libcst's no-op stubs (the ones
+`mark_no_op` marks). Each node class's children, in visiting order, are read once from its own
+`_visit_and_replace_children`. tests/pysource/test_walk.py compares every call with libcst's
+walk on real modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import libcst as cst
+
+_HELPERS = frozenset({"visit_required", "visit_optional", "visit_sentinel", "visit_iterable",
+                      "visit_sequence", "visit_body_iterable", "visit_body_sequence"})
+_SEQUENCES = (tuple, list)
+
+Hook = Callable[[Any, cst.CSTNode], Any]
+
+
+@cache
+def children(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...]:
+    """The fields libcst visits, in its order, each with whether libcst skips it when it is None
+    (a field read into a local first and visited only when set, as `format_spec`; the others
+    are visited, attribute calls and all, even when None or a sentinel)."""
+    method = next(k.__dict__["_visit_and_replace_children"] for k in node_class.__mro__
+                  if "_visit_and_replace_children" in k.__dict__)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name) and n.func.id in _HELPERS),
+                   key=lambda n: (n.lineno, n.col_offset))
+    fields: dict[str, bool] = {}
+    for call in calls:
+        field, value = call.args[1], call.args[2]
+        if not isinstance(field, ast.Constant) or not isinstance(field.value, str):
+            raise TypeError(f"libcst's {node_class.__name__} visits a field not named literally")
+        fields.setdefault(field.value, ast.unparse(value) != f"self.{field.value}")
+    return tuple(fields.items())
+
+
+@dataclass(frozen=True)
+class _NodePlan:
+    """How one visitor class walks one node class."""
+
+    visit: Hook | None  # the `visit_<Node>` libcst's `on_visit` would call; None: no call
+    leave: Hook | None  # the `leave_<Node>` libcst's `on_leave` would call
+    fields: tuple[tuple[str, bool, bool], ...]  # (field, skipped when None, attribute calls)
+
+
+class _Plan:
+    """Each node class's `_NodePlan` for one visitor class, made on the first node of it."""
+
+    def __init__(self, visitor_class: type[cst.CSTVisitor]) -> None:
+        self._class = visitor_class
+        # Where the class leaves a call to libcst, the walk makes libcst's lookups itself.
+        self.own_visit = _below(visitor_class, "on_visit") is cst.CSTVisitor.on_visit
+        self.own_leave = _below(visitor_class, "on_leave") is cst.CSTVisitor.on_leave
+        self._own_attributes = (
+            visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
+            and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute)
+        self._nodes: dict[type[cst.CSTNode], _NodePlan] = {}
+
+    def of(self, node_class: type[cst.CSTNode]) -> _NodePlan:
+        found = self._nodes.get(node_class)
+        if found is None:
+            found = self._nodes[node_class] = self._new(node_class)
+        return found
+
+    def _hook(self, name: str) -> Hook | None:
+        found = getattr(self._class, name, None)
+        return None if found is None or getattr(found, "_is_no_op", False) else found
+
+    def _new(self, node_class: type[cst.CSTNode]) -> _NodePlan:
+        name = node_class.__name__
+        fields = tuple(
+            (field, guarded, not self._own_attributes
+             or self._hook(f"visit_{name}_{field}") is not None
+             or self._hook(f"leave_{name}_{field}") is not None)
+            for field, guarded in children(node_class))
+        return _NodePlan(self._hook(f"visit_{name}"), self._hook(f"leave_{name}"), fields)
+
+
+def _below(visitor_class: type[cst.CSTVisitor], name: str) -> object:
+    """The method the mix-in's own one defers to: the next class after it that has one."""
+    mro = visitor_class.__mro__
+    return next(k.__dict__[name] for k in mro[mro.index(ReadOnlyWalk) + 1:] if name in k.__dict__)
+
+
+@cache
+def _plan(visitor_class: type[cst.CSTVisitor]) -> _Plan:
+    return _Plan(visitor_class)
+
+
+class ReadOnlyWalk(cst.CSTVisitor):
+    """Mix in before the visitor class: `class V(ReadOnlyWalk, SomeVisitor)`. A class that
+    overrides `on_leave` can end it with `leave_hook` in place of libcst's `on_leave`."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        plan = _plan(type(self))
+        found = plan.of(type(node))
+        if plan.own_visit:
+            go = found.visit is None or found.visit(self, node) is not False
+        else:
+            go = super().on_visit(node)
+        if go:
+            self._visit_children(node, found.fields)
+        return False  # walked here: libcst neither descends nor rebuilds `node`
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if _plan(type(self)).own_leave:
+            self.leave_hook(original_node)
+        else:
+            super().on_leave(original_node)
+
+    def leave_hook(self, node: cst.CSTNode) -> None:
+        """libcst's `CSTVisitor.on_leave`: the class's `leave_<Node>`, if it has one."""
+        leave = _plan(type(self)).of(type(node)).leave
+        if leave is not None:
+            leave(self, node)
+
+    def _visit_children(self, node: cst.CSTNode, fields: tuple[tuple[str, bool, bool], ...]
+                        ) -> None:
+        for field, guarded, heard in fields:
+            value = getattr(node, field)
+            if value is None and guarded:
+                continue
+            if heard:
+                self.on_visit_attribute(node, field)
+            if isinstance(value, _SEQUENCES):  # what parsed trees hold
+                for child in value:
+                    self.on_visit(child)
+                    self.on_leave(child)
+            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
+                self.on_visit(value)
+                self.on_leave(value)
+            if heard:
+                self.on_leave_attribute(node, field)
