@@ -165,7 +165,7 @@ class SharedTrees:
 
         from remora_review.pysource.wrapper import wrap
 
-        wrapper = wrap(cst.parse_module(text))
+        wrapper = wrap(cst.parse_module(text), text)
         if text in self._shared:
             self._held[text] = wrapper
         return wrapper

@@ -219,7 +219,7 @@ _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__cl
 
 def _undefined(source: str) -> set[str]:
     """Names read somewhere in the module that no scope binds (nor the builtins)."""
-    wrapper = wrap(cst.parse_module(source))
+    wrapper = wrap(cst.parse_module(source), source)
     scopes = {s for s in wrapper.resolve(Scopes).values() if s is not None}
     return {
         access.node.value for scope in scopes for access in scope.accesses

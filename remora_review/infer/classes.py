@@ -204,6 +204,7 @@ class Catalogue:
             by_words[class_words(c.info.defined_in)].add(name)
         self.by_words = {w: frozenset(n) for w, n in by_words.items() if w}
         self._placed: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._homed: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def placed_subclasses(self, place: str) -> Mapping[str, tuple[str, ...]]:
         """Each class not defined in the sub-package `place` with its subclasses that are (only
@@ -214,6 +215,23 @@ class Catalogue:
                 name: subs for name in self.classes if place not in self.places[name]
                 if (subs := tuple(s for s in sorted(self.subclasses.get(name, ()))
                                   if place in self.places[s]))}
+        return found
+
+    def homed_relatives(self, library: str) -> Mapping[str, tuple[str, ...]]:
+        """Each class defined outside `library` with its bases and subclasses defined in it (only
+        classes that have some; the library that defines a class, not one that re-exports it),
+        worked out once per library: every profile of a module named for it asks."""
+        found = self._homed.get(library)
+        if found is None:
+            classes = self.classes
+
+            def home(name: str) -> str:
+                return classes[name].info.defined_in.split(".")[0]
+
+            found = self._homed[library] = {
+                name: related for name, c in classes.items() if home(name) != library
+                if (related := tuple(r for r in {*c.info.bases, *self.subclasses.get(name, ())}
+                                     if r in classes and home(r) == library))}
         return found
 
     def canonical(self, dotted: str) -> str | None:

@@ -92,18 +92,8 @@ def named_for(catalogue: Catalogue, posterior: Mapping[str, float], module: str
     if len(named) != 1:
         return dict(posterior)
     (library,) = named
-    classes = catalogue.classes
-
-    def home(name: str) -> str:  # the library that defines it, not one that re-exports it
-        return classes[name].info.defined_in.split(".")[0]
-
-    def local(name: str) -> list[str]:
-        if name not in classes or home(name) == library:
-            return []
-        related = {*classes[name].info.bases, *catalogue.subclasses.get(name, ())}
-        return [r for r in related if r in classes and home(r) == library]
-
-    return _moved(posterior, PLACE_SHARE, local)
+    related = catalogue.homed_relatives(library)
+    return _moved(posterior, PLACE_SHARE, lambda name: related.get(name, ()))
 
 
 def coloured(catalogue: Catalogue, posterior: Mapping[str, float], is_async: bool

@@ -682,7 +682,7 @@ def _is_overload(function: cst.FunctionDef) -> bool:
 
 def parse_profiles(source: str) -> tuple[ProfileBuilder, Sequence[ParameterSite]]:
     """Parse a module and profile every parameter of every function in it."""
-    wrapper = wrap(cst.parse_module(source))
+    wrapper = wrap(cst.parse_module(source), source)
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
     return builder, sites

@@ -38,7 +38,7 @@ class _Module:
 
 
 def _parse(source: str) -> meta.MetadataWrapper:
-    return wrap(cst.parse_module(source))
+    return wrap(cst.parse_module(source), source)
 
 
 def _parsed(path: str, source: str, inferer: TypeInferer | None,

@@ -189,7 +189,7 @@ def predict_source(source: str, inferer: TypeInferer, path: str | None = None,
     `project` holds the rest of the project (its annotated signatures and calls); this file's own
     facts are taken from `source`, replacing what the index holds for its module.
     """
-    wrapper = wrap(cst.parse_module(source))
+    wrapper = wrap(cst.parse_module(source), source)
     builder = ProfileBuilder(wrapper)
     sites = [s for f in builder.functions() for s in builder.sites(f)]
     index, facts, is_package = module_context(project or ProjectIndex(), path, source, fresh=True)

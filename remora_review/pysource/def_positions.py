@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import libcst as cst
 import libcst.metadata as meta
@@ -27,9 +28,17 @@ _TO_NAME = re.compile(r"(?:async(?:[ \t\f]|\\\r?\n)+)?def(?:[ \t\f]|\\\r?\n)+")
 class DefPositions(meta.BaseMetadataProvider[meta.CodeRange]):
     """A CodeRange for every FunctionDef, its `name` and each of its parameters' `name`."""
 
+    _source: str | None = None
+
+    def _gen(self, wrapper: meta.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+        # The text the module was parsed from, where the wrapper keeps it (pysource/wrapper.py):
+        # generating the module's code again took as long as the `ast` parse below.
+        self._source = getattr(wrapper, "source", None)
+        return super()._gen(wrapper)
+
     def _gen_impl(self, module: cst.Module) -> None:
         functions = list(_functions(module.body))
-        placed = _from_ast(module.code, functions)
+        placed = _from_ast(module.code if self._source is None else self._source, functions)
         if placed is None:
             positions = meta.MetadataWrapper(module, unsafe_skip_copy=True).resolve(
                 meta.PositionProvider)

@@ -438,7 +438,7 @@ def _mine_task(task: tuple[SourceUnit, Mapping[str, str]]) -> _UnitResult:
 
 
 def _miner(resolver: _Resolver, unit: SourceUnit, source: str) -> UsageMiner:
-    wrapper = wrap(cst.parse_module(source))
+    wrapper = wrap(cst.parse_module(source), source)
     # A docstring example uses its module's names unimported; other code imports what it uses.
     return UsageMiner(wrapper, resolver.typing(), unit.module if unit.kind == "docs" else "",
                       factories=unit.kind == "tests")

@@ -12,6 +12,7 @@ import pytest
 
 import remora_review
 from remora_review.pysource.def_positions import DefPositions
+from remora_review.pysource.wrapper import wrap
 
 TRICKY = {
     "decorated and async": "@a\n@b(1)\nasync def f(x, /, y=2, *args, z, **kw):\n    return x\n",
@@ -70,3 +71,16 @@ def test_code_only_libcst_accepts_still_gets_its_places() -> None:
     with pytest.raises(SyntaxError):
         ast.parse(text)
     assert _compare(text) == 1
+
+
+def test_a_wrapper_that_keeps_its_text_gives_the_same_places_without_generating_code(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    text = TRICKY["non-ASCII before the names"] + TRICKY["tabs and CRLF"]
+    expected = dict(wrap(cst.parse_module(text)).resolve(DefPositions))
+    module = cst.parse_module(text)
+    generated: list[cst.Module] = []
+    monkeypatch.setattr(cst.Module, "code", property(lambda m: generated.append(m) or text))
+    got = wrap(module, text).resolve(DefPositions)
+    assert list(got.values()) == list(expected.values())
+    assert len(got) == 14  # four functions, their names and six parameters' names
+    assert generated == []
