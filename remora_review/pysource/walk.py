@@ -70,6 +70,10 @@ class _Plan:
         # Where the class leaves a call to libcst, the walk makes libcst's lookups itself.
         self.own_visit = _below(visitor_class, "on_visit") is cst.CSTVisitor.on_visit
         self.own_leave = _below(visitor_class, "on_leave") is cst.CSTVisitor.on_leave
+        # Whether the class's `on_visit` and `on_leave` are the mix-in's, which the walk can
+        # then make without calling them.
+        self.direct_visit = visitor_class.on_visit is ReadOnlyWalk.on_visit
+        self.direct_leave = visitor_class.on_leave is ReadOnlyWalk.on_leave and self.own_leave
         self._own_attributes = (
             visitor_class.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
             and visitor_class.on_leave_attribute is cst.CSTVisitor.on_leave_attribute)
@@ -111,14 +115,7 @@ class ReadOnlyWalk(cst.CSTVisitor):
     overrides `on_leave` can end it with `leave_hook` in place of libcst's `on_leave`."""
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        plan = _plan(type(self))
-        found = plan.of(type(node))
-        if plan.own_visit:
-            go = found.visit is None or found.visit(self, node) is not False
-        else:
-            go = super().on_visit(node)
-        if go:
-            self._visit_children(node, found.fields)
+        self._visit(node, _plan(type(self)))
         return False  # walked here: libcst neither descends nor rebuilds `node`
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
@@ -133,9 +130,16 @@ class ReadOnlyWalk(cst.CSTVisitor):
         if leave is not None:
             leave(self, node)
 
-    def _visit_children(self, node: cst.CSTNode, fields: tuple[tuple[str, bool, bool], ...]
-                        ) -> None:
-        for field, guarded, heard in fields:
+    def _visit(self, node: cst.CSTNode, plan: _Plan) -> None:
+        """`on_visit` with what it defers to libcst done here, then the children."""
+        found = plan.of(type(node))
+        if plan.own_visit:
+            go = found.visit is None or found.visit(self, node) is not False
+        else:
+            go = super().on_visit(node)
+        if not go:
+            return
+        for field, guarded, heard in found.fields:
             value = getattr(node, field)
             if value is None and guarded:
                 continue
@@ -143,10 +147,22 @@ class ReadOnlyWalk(cst.CSTVisitor):
                 self.on_visit_attribute(node, field)
             if isinstance(value, _SEQUENCES):  # what parsed trees hold
                 for child in value:
-                    self.on_visit(child)
-                    self.on_leave(child)
+                    self._child(child, plan)
             elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
-                self.on_visit(value)
-                self.on_leave(value)
+                self._child(value, plan)
             if heard:
                 self.on_leave_attribute(node, field)
+
+    def _child(self, node: cst.CSTNode, plan: _Plan) -> None:
+        """What libcst's `node.visit(self)` calls, without the calls that would only come back
+        here: the class's own `on_visit` or `on_leave` where it has one."""
+        if plan.direct_visit:
+            self._visit(node, plan)
+        else:
+            self.on_visit(node)
+        if plan.direct_leave:
+            leave = plan.of(type(node)).leave
+            if leave is not None:
+                leave(self, node)
+        else:
+            self.on_leave(node)
