@@ -9,7 +9,8 @@ for the run (a run over a large repository must not hold every tree it read).
 The same goes for Python's own `ast`: the syntax check, the folding, the import scan and the
 unannotated-parameter test each parsed the same file again (a ninth of `check --all`). What they
 read of a text is worked out in its one parse and kept for the run (TextFacts: small); the tree
-itself only for the last few texts (slicing reads it right after).
+itself only for the last few texts (slicing reads it right after), and for the files the type-hint
+check's propagation takes, which its positions, its facts and the fixes' imports read again.
 """
 
 from __future__ import annotations
@@ -33,13 +34,23 @@ _SYNTAX_KEPT = 4
 
 
 class _LastTrees:
-    """The `ast` of the last few texts parsed, or why each did not parse."""
+    """The `ast` of the last few texts parsed, or why each did not parse; and of the texts held
+    for the run (the files propagation takes, which several readers parse far apart)."""
 
     def __init__(self) -> None:
         self._kept: OrderedDict[str, ast.Module | SyntaxError | ValueError] = OrderedDict()
+        self._held: dict[str, ast.Module | SyntaxError | ValueError | None] = {}
+
+    def hold(self, text: str) -> None:
+        """Keep the text's tree for the run: the one parsed last, if it is among the last few,
+        else the next."""
+        self._held[text] = self._held.get(text) or self._kept.get(text)
+
+    def release(self, text: str) -> None:
+        self._held.pop(text, None)
 
     def parse(self, text: str) -> ast.Module:
-        found = self._kept.get(text)
+        found = self._held.get(text) or self._kept.get(text)
         if found is None:
             try:
                 with warnings.catch_warnings():
@@ -50,8 +61,10 @@ class _LastTrees:
             self._kept[text] = found
             if len(self._kept) > _SYNTAX_KEPT:
                 self._kept.popitem(last=False)
-        else:
+        elif text in self._kept:
             self._kept.move_to_end(text)
+        if text in self._held:
+            self._held[text] = found
         if isinstance(found, Exception):
             raise found
         return found
@@ -135,6 +148,13 @@ class SharedTrees:
             found = self._facts[text] = TextFacts(text, self._syntax.parse)
         return found
 
+    def hold_syntax(self, text: str) -> None:
+        """Keep the text's `ast` for the run (`syntax`), not only among the last few."""
+        self._syntax.hold(text)
+
+    def release_syntax(self, text: str) -> None:
+        self._syntax.release(text)
+
     def read_whole(self, text: str) -> TextFacts:
         """The facts of a text the run reads whole (`check --all`, a new file), all worked out
         now from one parse: its readers (the type-hint check first, for every such file) take
@@ -165,7 +185,7 @@ class SharedTrees:
 
         from remora_review.pysource.wrapper import wrap
 
-        wrapper = wrap(cst.parse_module(text), text)
+        wrapper = wrap(cst.parse_module(text), text, self._syntax.parse)
         if text in self._shared:
             self._held[text] = wrapper
         return wrapper

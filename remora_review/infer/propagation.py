@@ -4,6 +4,7 @@ sure at one end of a call, a return or an override travels to the other end, acr
 
 from __future__ import annotations
 
+import ast
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ class _Module:
     sites: tuple[ParameterSite, ...]
     inferer: TypeInferer | None  # None: activates no pack, read only for its parameters' uses
     imported: frozenset[str]
+    syntax: Callable[[str], ast.Module]  # where its source's `ast` comes from (read only)
 
 
 def _parse(source: str) -> meta.MetadataWrapper:
@@ -43,7 +45,8 @@ def _parse(source: str) -> meta.MetadataWrapper:
 
 def _parsed(path: str, source: str, inferer: TypeInferer | None,
             parse: Callable[[str], meta.MetadataWrapper],
-            profiles: Callable[[meta.MetadataWrapper], ProfileBuilder]) -> _Module | None:
+            profiles: Callable[[meta.MetadataWrapper], ProfileBuilder],
+            syntax: Callable[[str], ast.Module]) -> _Module | None:
     try:
         wrapper = parse(source)
     except cst.ParserSyntaxError:
@@ -51,11 +54,11 @@ def _parsed(path: str, source: str, inferer: TypeInferer | None,
     builder = profiles(wrapper)
     sites = tuple(s for f in builder.functions() for s in builder.sites(f))
     return _Module(path, source, module_name(path) or "__main__", is_package_file(path), builder,
-                   sites, inferer, imported_modules(source))
+                   sites, inferer, imported_modules(source), syntax)
 
 
 def _facts(m: _Module, assumed: Assumed) -> ModuleFacts:
-    found = extract_facts(m.module, m.source, m.is_package, assumed.get(m.module, {}))
+    found = extract_facts(m.module, m.source, m.is_package, assumed.get(m.module, {}), m.syntax)
     return found or ModuleFacts(m.module, {}, {})
 
 
@@ -187,6 +190,7 @@ def propagate(
     rounds: int = PROJECT_ROUNDS,
     parse: Callable[[str], meta.MetadataWrapper] = _parse,
     profiles: Callable[[meta.MetadataWrapper], ProfileBuilder] = ProfileBuilder,
+    syntax: Callable[[str], ast.Module] = ast.parse,
 ) -> Propagated:
     """Predictions for every unannotated parameter of the (path, source) files that have an
     inferer (the packs they activate); the others lend their parameters' uses to the values
@@ -194,11 +198,13 @@ def propagate(
     round adds the sure predictions of the last as assumed annotations of their modules' facts;
     a parameter once sure keeps its class, so the rounds end at a fixed point (or after
     `rounds`). `parse` gives a source's tree: one a caller's checks share (checks/trees.py) or
-    one of its own; `profiles`, its profile builder (the one the checks share, or a new one)."""
+    one of its own; `profiles`, its profile builder (the one the checks share, or a new one);
+    `syntax`, a source's `ast` (the run's shared one, or a new parse)."""
     if not inferers:
         return Propagated(project, {}, {})
     modules = [m for path, source in files
-               if (m := _parsed(path, source, inferers.get(path), parse, profiles)) is not None]
+               if (m := _parsed(path, source, inferers.get(path), parse, profiles, syntax))
+               is not None]
     sites = dict(zip((m.path for m in modules), _with_uses_across(modules, project)))
     joined = {m.path: {(m.builder.qualified(new.function.name) or "", new.param.name.value):
                        new.profile for old, new in zip(m.sites, sites[m.path])

@@ -4,7 +4,7 @@ arguments, read with `ast` (cheap enough for every file of a repository) and kep
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -451,12 +451,14 @@ def _calls_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call
 
 
 def extract_facts(module: str, source: str, is_package: bool = False,
-                  assumed: Mapping[str, Mapping[str, str]] | None = None) -> ModuleFacts | None:
+                  assumed: Mapping[str, Mapping[str, str]] | None = None,
+                  parse: Callable[[str], ast.Module] = ast.parse) -> ModuleFacts | None:
     """The module's facts, or None when it does not parse (the syntax check reports that).
     `assumed`: function qualname -> parameter -> class, for unannotated parameters taken as
-    annotated (sure predictions, infer/propagation.py)."""
+    annotated (sure predictions, infer/propagation.py); `parse`: where the source's `ast` comes
+    from (a run's shared one, checks/trees.py), read only."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return None
     names = _Names(tree, module, is_package)

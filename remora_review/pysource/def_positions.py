@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
@@ -29,16 +29,20 @@ class DefPositions(meta.BaseMetadataProvider[meta.CodeRange]):
     """A CodeRange for every FunctionDef, its `name` and each of its parameters' `name`."""
 
     _source: str | None = None
+    _syntax: Callable[[str], ast.Module] | None = None
 
     def _gen(self, wrapper: meta.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
-        # The text the module was parsed from, where the wrapper keeps it (pysource/wrapper.py):
-        # generating the module's code again took as long as the `ast` parse below.
+        # The text the module was parsed from and where its `ast` comes from, where the wrapper
+        # keeps them (pysource/wrapper.py): generating the module's code again took as long as
+        # the `ast` parse, which a run may have made already.
         self._source = getattr(wrapper, "source", None)
+        self._syntax = getattr(wrapper, "syntax", None)
         return super()._gen(wrapper)
 
     def _gen_impl(self, module: cst.Module) -> None:
         functions = list(_functions(module.body))
-        placed = _from_ast(module.code if self._source is None else self._source, functions)
+        placed = _from_ast(module.code if self._source is None else self._source, functions,
+                           self._syntax or ast.parse)
         if placed is None:
             positions = meta.MetadataWrapper(module, unsafe_skip_copy=True).resolve(
                 meta.PositionProvider)
@@ -107,13 +111,15 @@ def _ast_params(args: ast.arguments) -> Iterator[ast.arg]:
         yield args.kwarg
 
 
-def _from_ast(text: str, functions: Sequence[cst.FunctionDef]
+def _from_ast(text: str, functions: Sequence[cst.FunctionDef],
+              parse: Callable[[str], ast.Module] = ast.parse
               ) -> dict[cst.CSTNode, meta.CodeRange] | None:
-    """The places from the `ast` of `text`, or None where its defs do not pair with libcst's."""
+    """The places from the `ast` of `text` (`parse`'s, read only), or None where its defs do
+    not pair with libcst's."""
     if not functions:
         return {}
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
     except (SyntaxError, ValueError):
         return None
     defs = sorted((n for n in ast.walk(tree) if isinstance(n, _DEFS)),

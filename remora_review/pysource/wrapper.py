@@ -11,6 +11,7 @@ the code of a module again costs about what `ast` takes to parse it (pysource/de
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable
 
 import libcst as cst
@@ -20,11 +21,14 @@ VisitorMethod = Callable[[cst.CSTNode], None]
 
 
 class Wrapper(meta.MetadataWrapper):
-    def __init__(self, module: cst.Module, source: str | None = None) -> None:
+    def __init__(self, module: cst.Module, source: str | None = None,
+                 syntax: Callable[[str], ast.Module] = ast.parse) -> None:
         super().__init__(module, unsafe_skip_copy=True)
         # The text the module was parsed from (libcst's code of it, to the byte), where known:
         # a provider that reads the text need not generate the module's code again.
         self.source = source
+        # Where a provider that reads the text's `ast` gets it (a run's shared trees); read only.
+        self.syntax = syntax
 
     def visit_batched(
         self, visitors: Iterable[cst.BatchableCSTVisitor], before_visit: VisitorMethod | None = None,
@@ -36,7 +40,9 @@ class Wrapper(meta.MetadataWrapper):
         return super().visit_batched(visitors, before_visit, after_leave)
 
 
-def wrap(module: cst.Module, source: str | None = None) -> Wrapper:
+def wrap(module: cst.Module, source: str | None = None,
+         syntax: Callable[[str], ast.Module] = ast.parse) -> Wrapper:
     """The module's wrapper, the module itself inside (no deep copy: nothing here changes it);
-    `source`: the text it was parsed from, if the caller has it."""
-    return Wrapper(module, source)
+    `source`: the text it was parsed from, if the caller has it; `syntax`: where the text's
+    `ast` comes from."""
+    return Wrapper(module, source, syntax)

@@ -41,16 +41,23 @@ def packs():
     return {"sqlalchemy": load_pack(PACKS / "sqlalchemy.pack")}
 
 
+# Annotated modules read whole after FILES: more files than the last few trees kept.
+ANNOTATED = [(f"app/typed{i}.py", f"import sqlalchemy\n\ndef keep{i}(n: int) -> int:\n"
+                                  f"    return n + {i}\n") for i in range(6)]
+
+
 def _check_all(packs, trees: SharedTrees | None, project: Callable[[], ProjectIndex] = lambda:
-               index_from_sources(FILES)) -> list[tuple[str, int, str, str]]:
-    """`check --all` over FILES: every file whole, the run's trees shared unless `trees` is None."""
+               index_from_sources(FILES), files: list[tuple[str, str]] = FILES,
+               ) -> list[tuple[str, int, str, str]]:
+    """`check --all` over `files`: every file whole, the run's trees shared unless `trees` is
+    None."""
     settings = Settings.model_validate({"typehints": {"report-below": True}})
     env = CheckEnv(Path("."), settings, packs, None, project,
-                   [RunFile(p, t, ("sqlalchemy",)) for p, t in FILES],
+                   [RunFile(p, t, ("sqlalchemy",)) for p, t in files],
                    trees if trees is not None else SharedTrees())
     checks = (typehints.build(env), api.build(env))
     found = []
-    for path, text in FILES:
+    for path, text in files:
         runtime = Runtime(settings, packs, checks, None, strict=True,
                           trees=trees if trees is not None else SharedTrees())
         outcome = check_source(FileJob(path, text, None, ("sqlalchemy",)), runtime)
@@ -91,8 +98,9 @@ def test_only_shared_texts_are_kept():
 
 def test_each_files_ast_is_parsed_once_for_all_its_readers(packs, monkeypatch):
     # The syntax check, the folding, the API check's import filter and the type-hint check's
-    # unannotated test all read the run's one `ast` of a file (TextFacts); DefPositions parses
-    # the libcst tree's own code for its places (the same text where folding changed nothing).
+    # unannotated test all read the run's one `ast` of a file (TextFacts). The files propagation
+    # takes are read again far apart, by DefPositions, by their facts with their sure parameters
+    # annotated and by the fixes' imports: their trees are kept for the run.
     parsed: Counter[str] = Counter()
     parse = ast.parse
 
@@ -100,13 +108,12 @@ def test_each_files_ast_is_parsed_once_for_all_its_readers(packs, monkeypatch):
         parsed[str(source)] += 1
         return parse(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    index = index_from_sources(FILES)  # the project's own facts: the project cache's, in a run
+    files = FILES + ANNOTATED
+    index = index_from_sources(files)  # the project's own facts: the project cache's, in a run
     monkeypatch.setattr(ast, "parse", counted)
-    found = _check_all(packs, SharedTrees(), lambda: index)
+    found = _check_all(packs, SharedTrees(), lambda: index, files)
     assert {c for _, _, c, _ in found} == {"RR101"}  # with their fixes, which read the imports
-    # db.py once more: propagation's facts of it with its sure parameter annotated.
-    assert {path: parsed[text] for path, text in FILES} == {
-        "app/db.py": 2, "app/audit.py": 1, "app/sink.py": 1, "app/typed.py": 1}
+    assert {path: parsed[text] for path, text in files} == {path: 1 for path, _ in files}
 
 
 def test_what_the_readers_take_of_a_text_that_does_not_parse():
