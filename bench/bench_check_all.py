@@ -6,7 +6,8 @@ Two trees in real git repositories: the release as published (fully annotated wh
 annotated), and the same with the dev set's stripped files (names kept) in place of the
 published ones, so that the type-hint check has work to do. The first run of each tree builds
 the project cache under .git/remora-review; the figures are the runs after it (p50), beside
-`mypy` (no cache) on the same files. Run bench/devset/run.py once first: it fetches the releases.
+`mypy` (no cache) on the same files, and the server's peak RSS after both. Run bench/devset/run.py
+once first: it fetches the releases.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ def main() -> int:
     try:
         for label, texts in (("as published", published), ("with the stripped files", stripped)):
             measure(label, make_repo(texts), env, args.runs)
+        status = subprocess.run([*server, "status"], env=env, capture_output=True, text=True)
+        peak = [line.strip() for line in status.stdout.splitlines() if "peak RSS" in line]
+        print(f"  server after both trees: {' '.join(peak[0].split()) if peak else 'status not read'}")
     finally:
         subprocess.run([*server, "stop"], env=env, capture_output=True)
     return 0
