@@ -182,6 +182,22 @@ def parse_entries(listing: bytes) -> Iterator[TreeEntry]:
             yield TreeEntry(path, parts[0], parts[1], parts[2])
 
 
+def index_checksum(root: Path) -> bytes | None:
+    """The checksum git ends its index file with (`ls-files -s` lists nothing else than that
+    file holds, so the same checksum is the same listing); None where the file is not found
+    here (a linked worktree: `.git` is a file) or git wrote no checksum (`index.skipHash`).
+    Reads 32 bytes: in a repository of 5,000 files, listing them took 16 ms a review."""
+    env = _env()
+    index = env.get("GIT_INDEX_FILE") or os.path.join(env.get("GIT_DIR") or ".git", "index")
+    try:
+        with open(root / index, "rb") as file:
+            file.seek(-32, os.SEEK_END)  # a SHA-1 checksum's 20 bytes, or SHA-256's 32
+            tail = file.read()
+    except OSError:
+        return None
+    return None if len(tail) < 32 or not tail[-20:].strip(b"\0") else tail
+
+
 def tree_entries(root: Path, at: str | None, paths: Iterable[str] | None = None) -> list[TreeEntry]:
     """The entries of the index (`at` None or ":") or of commit `at`: every file, or those of
     `paths` (literal paths; `ls-tree` takes no globs, so callers filter the whole list instead)."""

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +111,9 @@ class ProjectMemo:
     on_disk: frozenset[str]
     # The cache file as last read or written (another run may have written it since).
     stamp: tuple[int, int, int] | None
+    # The git index's checksum when `key` was listed from it (git.index_checksum): the same
+    # checksum again is the same listing.
+    listed: bytes | None = None
 
 
 def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
@@ -139,6 +142,11 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
         with git.Blobs(root) as own:
             return load_project_index(root, at, cache_dir, note, own, memo, parallel_from,
                                       unsaved_max)
+    remembered = memo.get(str(root)) if memo is not None else None
+    # Read before the listing: a listing is never kept under the checksum of an older index.
+    listed = git.index_checksum(root) if at == ":" and memo is not None else None
+    if remembered is not None and listed is not None and remembered.listed == listed:
+        return remembered.index  # the same listing: the same key
     files: list[tuple[str, str, bytes | None]] = []
     for path, blob in _listing(root, at):
         data = None
@@ -149,8 +157,9 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
             blob = blob_id(data)
         files.append((path, blob, data))
     key = [(path, blob) for path, blob, _ in files]
-    remembered = memo.get(str(root)) if memo is not None else None
     if remembered is not None and remembered.key == key:
+        if memo is not None and listed is not None:
+            memo[str(root)] = replace(remembered, listed=listed)
         return remembered.index
     stamp = _stamp(cache_dir)
     cache: dict[str, dict[str, Any]] = {}
@@ -190,7 +199,7 @@ def load_project_index(root: Path, at: str | None, cache_dir: Path | None,
         if remembered is not None:
             index.adopt(remembered.index)
     if memo is not None:
-        memo[str(root)] = ProjectMemo(key, index, entries, on_disk, stamp)
+        memo[str(root)] = ProjectMemo(key, index, entries, on_disk, stamp, listed)
     return index
 
 

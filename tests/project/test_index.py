@@ -393,3 +393,63 @@ def test_an_adopted_index_counts_names_and_gathers_arguments_as_a_fresh_one_does
     assert last.annotations_of("session") == {"sqlalchemy.orm.Session": 5}
     assert last.arguments("app.models.Base") == {"0": ("sqlalchemy.orm.Session",) * 2}
     assert last.arguments("app.models.Child") == {"0": ("sqlalchemy.orm.Session", "builtins.int")}
+
+
+def test_the_servers_memo_lists_the_git_index_again_only_when_it_changed(tmp_path, monkeypatch):
+    """The same index file (its checksum) is the same listing: no `ls-files` for it. A staged
+    edit and a branch switch each list it again; an index not found (a linked worktree's) is
+    listed every time."""
+    import subprocess
+
+    from remora_review import git
+    from remora_review.project.scan import ProjectMemo, load_project_index
+
+    repo = _repo_of(tmp_path)
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "commit", "-qm", "one"], cwd=repo, check=True, env=env)
+    listings: list[str] = []
+    run = git.run
+
+    def counted(root, *args, **kwargs):
+        listings.extend(a for a in args if a == "ls-files")
+        return run(root, *args, **kwargs)
+
+    monkeypatch.setattr(git, "run", counted)
+    memo: dict[str, ProjectMemo] = {}
+
+    def loaded() -> tuple[dict[str, object], int]:
+        listings.clear()
+        index = load_project_index(repo, ":", tmp_path / "kept", memo=memo)
+        assert index.modules == load_project_index(repo, ":", tmp_path / "fresh").modules
+        return index.modules, listings.count("ls-files") - 1  # less the fresh one's
+
+    first, listed = loaded()
+    assert listed == 1
+    assert loaded() == (first, 0)
+    views = repo / "app" / "views.py"
+    views.write_text(views.read_text() + "def later(n: int): ...\n")  # not staged: not listed
+    assert loaded() == (first, 0)
+    _stage(repo)
+    staged, listed = loaded()
+    assert listed == 1 and "later" in str(staged["app.views"])
+    subprocess.run(["git", "stash", "-q"], cwd=repo, check=True, env=env)  # back to HEAD's index
+    subprocess.run(["git", "switch", "-qc", "other"], cwd=repo, check=True, env=env)
+    (repo / "app" / "views.py").unlink()
+    subprocess.run(["git", "commit", "-qam", "two"], cwd=repo, check=True, env=env)
+    switched, listed = loaded()
+    assert listed == 1 and "app.views" not in switched
+    subprocess.run(["git", "switch", "-q", "-"], cwd=repo, check=True, env=env)
+    assert loaded() == (first, 1)
+    # A linked worktree's `.git` is a file: its index is not read here, only listed.
+    repo = tmp_path / "linked"
+    subprocess.run(["git", "worktree", "add", "-q", str(repo), "other"], cwd=tmp_path / "repo",
+                   check=True, env=env)
+    assert git.index_checksum(repo) is None
+    linked, listed = loaded()
+    assert listed == 1 and "app.views" not in linked
+    (repo / "app" / "more.py").write_text("def more(n: int): ...\n")
+    _stage(repo)
+    more, listed = loaded()
+    assert listed == 1 and "app.more" in more
+    assert loaded() == (more, 1)
