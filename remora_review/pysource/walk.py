@@ -34,22 +34,33 @@ Hook = Callable[[Any, cst.CSTNode], Any]
 
 
 @cache
-def children(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...]:
+def children(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...] | None:
     """The fields libcst visits, in its order, each with whether libcst skips it when it is None
     (a field read into a local first and visited only when set, as `format_spec`; the others
-    are visited, attribute calls and all, even when None or a sentinel)."""
+    are visited, attribute calls and all, even when None or a sentinel). None where the method
+    does anything else with the visitor (another libcst release): libcst walks those nodes."""
     method = next(k.__dict__["_visit_and_replace_children"] for k in node_class.__mro__
                   if "_visit_and_replace_children" in k.__dict__)
     tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Name) and n.func.id in _HELPERS),
-                   key=lambda n: (n.lineno, n.col_offset))
+    locals_ = {t.id: ast.unparse(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+               for t in n.targets if isinstance(t, ast.Name)}
     fields: dict[str, bool] = {}
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)),
+                   key=lambda n: (n.lineno, n.col_offset))
     for call in calls:
-        field, value = call.args[1], call.args[2]
-        if not isinstance(field, ast.Constant) or not isinstance(field.value, str):
-            raise TypeError(f"libcst's {node_class.__name__} visits a field not named literally")
-        fields.setdefault(field.value, ast.unparse(value) != f"self.{field.value}")
+        given = [*call.args, *(k.value for k in call.keywords)]
+        if not any(isinstance(a, ast.Name) and a.id == "visitor" for a in given):
+            continue
+        if not (isinstance(call.func, ast.Name) and call.func.id in _HELPERS
+                and len(call.args) == 4 and ast.unparse(call.args[0]) == "self"
+                and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str)):
+            return None
+        field = call.args[1].value
+        value = ast.unparse(call.args[2])
+        guarded = locals_.get(value) == f"self.{field}"  # visited only when set
+        if value != f"self.{field}" and not guarded:
+            return None
+        fields.setdefault(field, guarded)
     return tuple(fields.items())
 
 
@@ -59,7 +70,8 @@ class _NodePlan:
 
     visit: Hook | None  # the `visit_<Node>` libcst's `on_visit` would call; None: no call
     leave: Hook | None  # the `leave_<Node>` libcst's `on_leave` would call
-    fields: tuple[tuple[str, bool, bool], ...]  # (field, skipped when None, attribute calls)
+    # (field, skipped when None, attribute calls); None: libcst walks the node's children
+    fields: tuple[tuple[str, bool, bool], ...] | None
 
 
 class _Plan:
@@ -91,11 +103,12 @@ class _Plan:
 
     def _new(self, node_class: type[cst.CSTNode]) -> _NodePlan:
         name = node_class.__name__
-        fields = tuple(
+        found = children(node_class)
+        fields = None if found is None else tuple(
             (field, guarded, not self._own_attributes
              or self._hook(f"visit_{name}_{field}") is not None
              or self._hook(f"leave_{name}_{field}") is not None)
-            for field, guarded in children(node_class))
+            for field, guarded in found)
         return _NodePlan(self._hook(f"visit_{name}"), self._hook(f"leave_{name}"), fields)
 
 
@@ -115,8 +128,9 @@ class ReadOnlyWalk(cst.CSTVisitor):
     overrides `on_leave` can end it with `leave_hook` in place of libcst's `on_leave`."""
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        self._visit(node, _plan(type(self)))
-        return False  # walked here: libcst neither descends nor rebuilds `node`
+        # Walked here, libcst neither descends nor rebuilds `node`; where the walk does not know
+        # the node's children, libcst walks them, each child coming back here.
+        return self._visit(node, _plan(type(self)))
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if _plan(type(self)).own_leave:
@@ -130,15 +144,16 @@ class ReadOnlyWalk(cst.CSTVisitor):
         if leave is not None:
             leave(self, node)
 
-    def _visit(self, node: cst.CSTNode, plan: _Plan) -> None:
-        """`on_visit` with what it defers to libcst done here, then the children."""
+    def _visit(self, node: cst.CSTNode, plan: _Plan) -> bool:
+        """`on_visit` with what it defers to libcst done here, then the children; whether libcst
+        is to walk them."""
         found = plan.of(type(node))
         if plan.own_visit:
             go = found.visit is None or found.visit(self, node) is not False
         else:
             go = super().on_visit(node)
-        if not go:
-            return
+        if not go or found.fields is None:
+            return go
         for field, guarded, heard in found.fields:
             value = getattr(node, field)
             if value is None and guarded:
@@ -152,10 +167,14 @@ class ReadOnlyWalk(cst.CSTVisitor):
                 self._child(value, plan)
             if heard:
                 self.on_leave_attribute(node, field)
+        return False
 
     def _child(self, node: cst.CSTNode, plan: _Plan) -> None:
         """What libcst's `node.visit(self)` calls, without the calls that would only come back
         here: the class's own `on_visit` or `on_leave` where it has one."""
+        if plan.of(type(node)).fields is None:
+            node.visit(self)  # libcst's walk, which calls on_visit and on_leave
+            return
         if plan.direct_visit:
             self._visit(node, plan)
         else:

@@ -142,3 +142,30 @@ def test_a_read_only_walk_rebuilds_no_node(monkeypatch: pytest.MonkeyPatch) -> N
     rebuilt.clear()
     module.visit(_WalkedEvents())
     assert rebuilt == []
+
+
+def test_libcsts_own_walk_takes_over_where_a_nodes_children_are_not_known(monkeypatch):
+    # Every node class of the installed libcst is walked here; a later release whose
+    # `_visit_and_replace_children` does something else leaves that node class to libcst.
+    from remora_review.pysource import walk
+
+    assert [c.__name__ for c in _node_classes() if any(
+        "_visit_and_replace_children" in k.__dict__ for k in c.__mro__)
+        and walk.children(c) is None] == []
+
+    class Looped:
+        def _visit_and_replace_children(self, visitor: Any) -> Any:
+            return {f: visit(self, f, getattr(self, f), visitor) for f in ("a", "b")}
+
+    def visit(*args: Any) -> None: ...
+
+    assert walk.children(Looped) is None  # type: ignore[arg-type]
+    known = walk.children
+    monkeypatch.setattr(walk, "children", lambda c: None if c in (cst.Attribute, cst.Call)
+                        else known(c))
+    module = cst.parse_module(_source("orm/session.py"))
+    for theirs, ours in ((_Events(), type("Fallback", (ReadOnlyWalk, _Events), {})()),
+                         (_HOOKED(), type("HookedFallback", (ReadOnlyWalk, _HOOKED), {})())):
+        module.visit(theirs)
+        module.visit(ours)
+        assert ours.events == theirs.events
