@@ -10,12 +10,18 @@ from remora_review.findings import Finding, Severity
 CODE = "RR001"
 
 
+def parse_quietly(source: str) -> ast.Module:
+    """`ast.parse` without the warnings it gives about the file itself (invalid escape sequences
+    are not our business); raises SyntaxError or ValueError as it does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
 def syntax_error(path: str, source: str) -> Finding | None:
     """The first syntax error in a file, found with `ast` (fast, no libcst import)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences are not our business
-            ast.parse(source)
+        parse_quietly(source)
     except (SyntaxError, ValueError) as e:
         return error_finding(path, e)
     return None

@@ -16,11 +16,12 @@ check's propagation takes, which its positions, its facts and the fixes' imports
 from __future__ import annotations
 
 import ast
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+from remora_review.checks.syntax import parse_quietly
 
 if TYPE_CHECKING:
     import libcst.metadata as meta
@@ -53,9 +54,7 @@ class _LastTrees:
         found = self._held.get(text) or self._kept.get(text)
         if found is None:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # invalid escape sequences: not ours to say
-                    found = ast.parse(text)
+                found = parse_quietly(text)
             except (SyntaxError, ValueError) as e:
                 found = e
             self._kept[text] = found
@@ -136,7 +135,7 @@ class SharedTrees:
 
     def syntax(self, text: str) -> ast.Module:
         """Python's `ast` of `text` (raises SyntaxError or ValueError, as ast.parse does). Kept
-        for the last few texts only; readers must not change it."""
+        for the last few texts and the held ones (`hold_syntax`); readers must not change it."""
         return self._syntax.parse(text)
 
     def facts(self, text: str) -> TextFacts:
