@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
-from remora_review.infer.links import call_targets, callee_path, relays
+from remora_review.infer.links import GENERIC_METHODS, call_targets, callee_path, relays
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
@@ -65,7 +65,7 @@ class Declarations:
         definitions of it: one of its class hierarchies defines it, and no library class of the
         packs nor a builtin has a member of that name (`session.execute(stmt)` on an untyped
         `session` is no call of the project's `Repository.execute`)."""
-        return (method not in _GENERIC_METHODS and not method.startswith("__")
+        return (method not in GENERIC_METHODS and not method.startswith("__")
                 and method not in _BUILTIN_MEMBERS
                 and not any(method in api.member_names for api in self.apis)
                 and self.project.hierarchy_root(method) is not None)
@@ -106,7 +106,8 @@ class Declarations:
 
     def field_type(self, cls: str, name: str) -> str | None:
         """The class a project class (or a base of it in the project) annotates an attribute
-        with at class level (`statement: Select[...]`)."""
+        with at class level (`statement: Select[...]`), else the class of what its methods store
+        there (`self.statement = select(model)`)."""
         stack, seen = [cls], set[str]()
         while stack and len(seen) < 64:
             current = self.project.resolve(stack.pop(0))
@@ -118,7 +119,9 @@ class Declarations:
             if facts is None:
                 continue  # a nested class or one outside the project
             found = next((f.annotation for f in facts.fields.get(local, ()) if f.name == name),
-                         None)
+                         None) or facts.stored.get(local, {}).get(name)
+            if found is not None and found.endswith("()"):
+                found = self.value_type(found)
             if found is not None:
                 return found
             stack.extend(self.project.bases(current))
@@ -286,10 +289,6 @@ def _habit(counts: Mapping[str, int], at_least: int, agree: float) -> str | None
     return top if n >= agree * seen else None
 
 
-# Method names too common across unrelated classes for their signatures to say anything.
-_GENERIC_METHODS = frozenset({"__init__", "__new__", "__call__", "__eq__", "__hash__", "__repr__",
-                              "__str__", "__enter__", "__exit__", "__getitem__", "__setitem__",
-                              "__contains__", "__iter__", "get", "set", "update", "run", "process"})
 
 
 def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str,
@@ -297,12 +296,14 @@ def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str
     """What the project's other classes annotate at this position of a method of the same name
     (`handle_exception(self, request: Request, exc)` on each of five views): a protocol the
     project follows without declaring it. Only when they all agree."""
-    position = next((s for s in slots if s.isdigit()), None)
-    if position is None or method in _GENERIC_METHODS:
+    # a keyword-only parameter by its keyword (`get_one(*filters, statement=None)` on a
+    # protocol and on the repository that follows it)
+    slot = next((s for s in slots if s.isdigit()), slots[0] if slots else None)
+    if slot is None or method in GENERIC_METHODS:
         return
     here = f"{facts.module}.{owner}"
     found = {a for cls, f in project.same_named(method) if cls != here
-             and (a := f.slots().get(position)) is not None}
+             and (a := f.slots().get(slot)) is not None}
     if len(found) == 1:
         yield found.pop()
 

@@ -36,8 +36,11 @@ def links(facts: ModuleFacts, sites: Sequence[Site], is_package: bool = False) -
                 EvidenceKind.RELAYED if relays(facts, sites[i][0], sites[i][2])
                 else EvidenceKind.FLOW, False)
            for i, j in _passes(facts, sites, is_package)]
-    out += [Link(i, j, EvidenceKind.OVERRIDDEN, EvidenceKind.OVERRIDE, True)
-            for i, j in _overrides(facts, sites)]
+    overrides = list(_overrides(facts, sites))
+    out += [Link(i, j, EvidenceKind.OVERRIDDEN, EvidenceKind.OVERRIDE, True) for i, j in overrides]
+    paired = {frozenset(pair) for pair in overrides}
+    out += [Link(i, j, EvidenceKind.SIBLING, EvidenceKind.SIBLING, False)
+            for i, j in _siblings(facts, sites) if frozenset((i, j)) not in paired]
     return out
 
 
@@ -116,6 +119,33 @@ def _overrides(facts: ModuleFacts, sites: Sequence[Site]) -> Iterator[tuple[int,
                 yield i, base_site
             else:
                 stack.extend(facts.classes[local])
+
+
+# Method names too common across unrelated classes for their signatures to say anything.
+GENERIC_METHODS = frozenset({"__init__", "__new__", "__call__", "__eq__", "__hash__", "__repr__",
+                             "__str__", "__enter__", "__exit__", "__getitem__", "__setitem__",
+                             "__contains__", "__iter__", "get", "set", "update", "run", "process"})
+
+
+def _siblings(facts: ModuleFacts, sites: Sequence[Site]) -> Iterator[tuple[int, int]]:
+    """(i, j), i < j, where sites i and j are keyword-only parameters of the same keyword in
+    same-named methods of two classes of this module: a protocol and the class that follows it
+    (`get_one(self, *filters, statement=None)`). A sure prediction for one is a sibling
+    declaration for the other. Not by position: unrelated classes put unrelated values first
+    (respx's patterns' `parse(request)` beside its own `Response` parsers), and one wrong sure
+    answer would travel to them all."""
+    by_place: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for j, (function, parameter, _) in enumerate(sites):
+        owner, _, method = function.rpartition(".")
+        signature = facts.functions.get(function)
+        if (signature is None or owner not in facts.classes or "<locals>" in function
+                or method in GENERIC_METHODS):
+            continue
+        if any(p.name == parameter and p.kind == "k" for p in signature.params):
+            by_place.setdefault((method, parameter), []).append((owner, j))
+    for group in by_place.values():
+        for k, (owner, i) in enumerate(group):
+            yield from ((i, j) for other, j in group[k + 1:] if other != owner)
 
 
 def _passes(facts: ModuleFacts, sites: Sequence[Site], is_package: bool = False

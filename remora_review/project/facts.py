@@ -94,6 +94,10 @@ class ModuleFacts:
     # (class, the members used through it) of each parameter annotated with a class that is not
     # a builtin, as written: how this project uses the classes it declares (TypeInferer._used)
     usages: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # local class qualname -> attribute -> the class of what its methods store there
+    # (`self.statement = select(m)`: a call's written `callee()`, as arguments), where every
+    # value stored that says anything says the same
+    stored: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +113,7 @@ class ModuleFacts:
             "fixtures": dict(self.fixtures),
             "compiled": {n: [list(c) for c in cs] for n, cs in self.compiled.items()},
             "usages": [[c, list(m)] for c, m in self.usages],
+            "stored": {n: dict(a) for n, a in self.stored.items()},
         }
 
     @classmethod
@@ -126,6 +131,7 @@ class ModuleFacts:
             fixtures=dict(raw["fixtures"]),
             compiled={n: tuple((c, d) for c, d in cs) for n, cs in raw["compiled"].items()},
             usages=tuple((c, tuple(m)) for c, m in raw["usages"]),
+            stored={n: dict(a) for n, a in raw["stored"].items()},
         )
 
 
@@ -210,6 +216,9 @@ class _Extractor:
         self.dataclasses: set[str] = set()
         self.fixtures: dict[str, str | None] = {}
         self.usages: list[tuple[str, tuple[str, ...]]] = []
+        # class qualname -> attribute -> what is stored there (None: values that disagree or
+        # cannot be typed)
+        self.stored: dict[str, dict[str, str | None]] = {}
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -294,6 +303,8 @@ class _Extractor:
         first = [*node.args.posonlyargs, *node.args.args][:1]
         receiver = first[0].arg if in_class is not None and first else None
         typed = {**self._locals(node, receiver, in_class, params), **params}
+        if in_class is not None and receiver is not None:
+            self._stores(node, function, receiver, in_class, typed)
         for call in _calls_in(node):
             callee = self._callee(call.func, receiver, in_class, typed)
             if callee is None and not (isinstance(call.func, ast.Attribute)
@@ -313,6 +324,50 @@ class _Extractor:
                     self._returned(arg, receiver, in_class, typed)
                 if value is not None:
                     self.arguments.append(TypedArgument(callee, slot, value))
+
+    def _stores(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
+                receiver: str, in_class: str, typed: Mapping[str, str]) -> None:
+        """What the method stores on `receiver.x`: a typed name's class or a call's `callee()`.
+        None says nothing, nor does one of the method's own unannotated parameters (the value
+        that is being inferred, `self.statement = select(m) if statement is None else
+        statement`); any other value, or two that disagree, leave the attribute untyped."""
+        untyped = {p.name for p in function.params if p.annotation is None}
+        found = self.stored.setdefault(in_class, {})
+        for stmt in _statements_in(node):
+            if isinstance(stmt, ast.AnnAssign):
+                targets, value = [stmt.target], None
+                annotation = self.names.annotation(stmt.annotation)
+            elif isinstance(stmt, ast.Assign):
+                targets, value, annotation = stmt.targets, stmt.value, None
+            else:
+                continue
+            for target in targets:
+                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                        and target.value.id == receiver):
+                    continue
+                values = {annotation} if annotation is not None else set(
+                    self._stored_values(value, receiver, in_class, typed, untyped)
+                    if value is not None else (None,))
+                values.discard("")
+                for v in values:
+                    name = target.attr
+                    found[name] = v if name not in found or found[name] == v else None
+
+    def _stored_values(self, value: ast.expr, receiver: str, in_class: str,
+                       typed: Mapping[str, str], untyped: set[str]) -> Iterator[str | None]:
+        """The classes a stored value may have ("" where it says nothing, None where unknown)."""
+        if isinstance(value, ast.IfExp):
+            yield from self._stored_values(value.body, receiver, in_class, typed, untyped)
+            yield from self._stored_values(value.orelse, receiver, in_class, typed, untyped)
+        elif isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+            for operand in value.values:
+                yield from self._stored_values(operand, receiver, in_class, typed, untyped)
+        elif isinstance(value, ast.Constant) and value.value is None:
+            yield ""
+        elif isinstance(value, ast.Name):
+            yield typed.get(value.id) or ("" if value.id in untyped else None)
+        else:
+            yield self._returned(value, receiver, in_class, typed)
 
     def _locals(self, node: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str | None,
                 in_class: str | None, params: Mapping[str, str]) -> dict[str, str]:
@@ -466,7 +521,8 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     extractor.body(tree.body, "", None)
     framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values())
     arguments = [*extractor.arguments,
-                 *(TypedArgument(*found) for found in injected(tree, names.dotted, framework))]
+                 *(TypedArgument(*found) for found in injected(tree, names.dotted, framework,
+                                                                    module))]
     registered: dict[str, tuple[tuple[str, str | None], ...]] = {}
     sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
     for function, construct, dialect in compiled(_top_level(tree.body), names.dotted, sqlalchemy):
@@ -474,4 +530,7 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     return ModuleFacts(module, extractor.functions, extractor.classes, tuple(arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,
                        frozenset(extractor.dataclasses), extractor.fixtures, registered,
-                       tuple(extractor.usages))
+                       tuple(extractor.usages),
+                       {c: {a: v for a, v in found.items() if v is not None}
+                        for c, found in extractor.stored.items()
+                        if any(v is not None for v in found.values())})

@@ -221,6 +221,21 @@ def test_other_classes_methods_of_the_same_name_agree_on_a_position(inferer):
     assert found < 0.5
 
 
+def test_other_classes_methods_of_the_same_name_agree_on_a_keyword_only_parameter(inferer):
+    protocol = ("from sqlalchemy.orm import Session\n"
+                "class StoreProtocol:\n    def persist(self, row, *, db: Session) -> None: ...\n")
+    source = ("import sqlalchemy\nclass Store:\n"
+              "    def persist(self, row, *, db):\n        print(db, row)\n")
+    project = index_from_sources([("app/protocols.py", protocol)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/store.py", project), "db")
+    assert annotation == "sqlalchemy.orm.Session" and confidence >= 0.5
+    # another keyword is another parameter
+    other = protocol.replace("*, db: Session", "*, conn: Session")
+    project = index_from_sources([("app/protocols.py", other)])
+    _, found = _best(predict_source(source, inferer, "app/store.py", project), "db")
+    assert found < 0.5
+
+
 def test_the_projects_habit_for_a_parameter_name(inferer):
     habit = ("from sqlalchemy.orm import Session\n"
              + "".join(f"def f{i}(dbs: Session) -> None: ...\n" for i in range(3)))
@@ -496,3 +511,42 @@ def test_the_projects_own_annotations_choose_between_a_class_and_its_subclass(in
     # A class the project uses alone says nothing about this parameter: nothing moves.
     one = "from sqlalchemy import Table\n" + "def h(t: Table):\n    return t.c\n" * 12
     assert scores(index_from_sources([("app/lib.py", one)])) == alone
+
+
+def test_what_the_constructor_stores_on_an_unannotated_attribute_stands_in_for_it(
+        inferer, tmp_path):
+    # No class-level annotation: `self.statement` is what `__init__` stores there, a select()
+    # where its own parameter is None.
+    files, project = _project(tmp_path, {
+        "app/repo.py": (
+            "from sqlalchemy import select\n"
+            "class Repo:\n"
+            "    def __init__(self, session, model, statement=None):\n"
+            "        self.session = session\n"
+            "        self.statement = select(model) if statement is None else statement\n"
+            "    def get(self, item_id, statement=None):\n"
+            "        resolved = self.statement if statement is None else statement\n"
+            "        return self.session.execute(resolved)\n"),
+    })
+    (_, source), = files
+    found = {p.parameter: (p.candidates[0].annotation, p.confidence)
+             for p in predict_source(source, inferer, "app/repo.py", project)
+             if p.function == "get"}
+    assert found["statement"][0] == "sqlalchemy.Select", found
+    assert found["statement"][1] >= 0.9, found
+
+
+def test_a_keyword_only_parameter_takes_the_sure_answer_of_a_same_named_method(inferer):
+    # A protocol's stub and the class that follows it without subclassing it: the same keyword
+    # of the same method. By position, an unrelated class's method would not (test above).
+    source = ("import sqlalchemy\n"
+              "class StoreProtocol:\n"
+              "    def save(self, row, *, b=None):\n        ...\n"
+              "class SqlStore:\n"
+              "    def save(self, row, *, b=None):\n"
+              "        b.add(row)\n        b.flush()\n        b.refresh(row)\n        b.commit()\n")
+    found = {p.line: p for p in predict_source(source, inferer, "app/store.py")
+             if p.parameter == "b"}
+    assert found[6].confidence >= 0.95  # SqlStore's, from its uses
+    assert found[3].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found[3].confidence >= 0.95

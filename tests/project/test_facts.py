@@ -152,3 +152,26 @@ def test_an_annotated_local_keeps_its_class_over_a_with_binding():
     assert found is not None
     assert [(a.callee, a.annotation) for a in found.arguments] == [
         ("app.db.keep", "sqlalchemy.orm.Session")]
+
+
+def test_an_application_class_that_routes_to_its_own_methods_gives_them_the_request():
+    found = extract_facts("app.admin", (
+        "from starlette.applications import Starlette\nfrom starlette.routing import Route\n\n"
+        "class Admin:\n"
+        "    def __init__(self):\n"
+        "        routes = [Route('/', endpoint=self.index), Route('/list', self.listing)]\n"
+        "        self.app = Starlette(routes=routes, exception_handlers={404: self.missing})\n"
+        "        self.app.exception_handlers = {500: self.failed}\n\n"
+        "    async def index(self, request):\n        ...\n\n"
+        "    async def listing(self, request):\n        ...\n\n"
+        "    class Nested:\n"
+        "        def build(this):\n            return Route('/n', this.show)\n\n"
+        "def outside(other):\n    return Route('/o', other.show)\n"))
+    assert found is not None
+    assert {(a.callee, a.slot, a.annotation) for a in found.arguments
+            if a.annotation.startswith("starlette")} == {
+        ("app.admin.Admin.index", "0", "starlette.requests.Request"),
+        ("app.admin.Admin.listing", "0", "starlette.requests.Request"),
+        ("app.admin.Admin.missing", "0", "starlette.requests.Request"),
+        ("app.admin.Admin.failed", "0", "starlette.requests.Request"),
+        ("app.admin.Admin.Nested.show", "0", "starlette.requests.Request")}
