@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
-from remora_review.infer.links import GENERIC_METHODS, call_targets, callee_path, relays
+from remora_review.infer.links import CONSTRUCTORS, GENERIC_METHODS, call_targets, callee_path, relays
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
@@ -23,6 +23,9 @@ _KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": 
 # Members of the builtin types: a call of one by name may be on a builtin value.
 _BUILTIN_MEMBERS = frozenset(m for t in (dict, list, str, set, tuple, bytes, int, float)
                              for m in dir(t))
+
+
+_EVENTS = "sqlalchemy.event.Events"  # the base of SQLAlchemy's event classes, as the packs name it
 
 
 def _library_slots(params: Sequence[Param]) -> Mapping[str, str]:
@@ -148,6 +151,15 @@ class Declarations:
                 return found.pop()
         return compiler
 
+    def event_slots(self, event: str) -> Mapping[str, str] | None:
+        """What SQLAlchemy passes a listener of `event`: the slots of the method of that name
+        on the library's `Events` classes (`SessionEvents.before_flush(session, flush_context,
+        instances)`), where those that have one agree."""
+        found = [_library_slots(info.members[event].params) for api in self.apis
+                 for info in api.classes.values()
+                 if _EVENTS in info.bases and event in info.members]
+        return found[0] if found and all(f == found[0] for f in found) else None
+
     def _lineage(self, cls: str) -> set[str]:
         """A class and every base, through the project's classes to the packs' canonical names."""
         out: set[str] = set()
@@ -206,7 +218,7 @@ def hints(
         return out
     slots = signature.slot_of(parameter)
     owner, _, method = function.rpartition(".")
-    if owner in facts.classes and "<locals>" not in function:
+    if owner in facts.classes and "<locals>" not in function and method not in CONSTRUCTORS:
         out += [Hint(EvidenceKind.OVERRIDE, a) for a in _overridden(declarations, facts, owner, method, slots)]
         out += [Hint(EvidenceKind.OVERRIDDEN, a) for f in declarations.project.overriding(
                     f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
@@ -216,6 +228,12 @@ def hints(
         # what SQLAlchemy passes a `@compiles` function: the construct, the compiler
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
+    for target in call_targets(facts, function):
+        for event in declarations.project.events(target):
+            # called by position, as the event's method is declared
+            given = declarations.event_slots(event) or {}
+            out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots
+                    if slot.isdigit() and (a := given.get(slot))]
     targets = list(call_targets(facts, function))
     if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
         # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when

@@ -106,6 +106,8 @@ def _overrides(facts: ModuleFacts, sites: Sequence[Site]) -> Iterator[tuple[int,
     prefix = f"{facts.module}."
     for (function, position), i in at.items():
         owner, _, method = function.rpartition(".")
+        if method in CONSTRUCTORS:
+            continue
         seen: set[str] = set()
         stack = list(facts.classes.get(owner, ())) if "<locals>" not in function else []
         while stack:
@@ -121,6 +123,10 @@ def _overrides(facts: ModuleFacts, sites: Sequence[Site]) -> Iterator[tuple[int,
                 stack.extend(facts.classes[local])
 
 
+# Constructors: a subclass's takes what it needs, in its own order (`ColumnType(name,
+# column_name, type_)` beside its base's `AlterColumn(name, column_name, schema)`); nothing calls
+# them through the base, so they override nothing by position (type checkers exempt them too).
+CONSTRUCTORS = frozenset({"__init__", "__new__"})
 # Method names too common across unrelated classes for their signatures to say anything.
 GENERIC_METHODS = frozenset({"__init__", "__new__", "__call__", "__eq__", "__hash__", "__repr__",
                              "__str__", "__enter__", "__exit__", "__getitem__", "__setitem__",

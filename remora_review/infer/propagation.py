@@ -13,7 +13,7 @@ import libcst as cst
 import libcst.metadata as meta
 
 from remora_review.infer.inferer import Prediction, TypeInferer
-from remora_review.infer.links import call_targets, callee_path
+from remora_review.infer.links import CONSTRUCTORS, call_targets, callee_path
 from remora_review.infer.profile import ParameterSite, ProfileBuilder, UsageProfile
 from remora_review.infer.rounds import RankedMemo, predict_sites, wanted
 from remora_review.infer.weights import HOPS, LINKED, PROJECT_ROUNDS
@@ -170,7 +170,8 @@ def _overridden_across(index: ProjectIndex, facts: ModuleFacts, function: str, p
     position."""
     owner, _, method = function.rpartition(".")
     signature = facts.functions.get(function)
-    if owner not in facts.classes or "<locals>" in function or signature is None:
+    if (owner not in facts.classes or "<locals>" in function or signature is None
+            or method in CONSTRUCTORS):
         return
     position = next((s for s in signature.slot_of(parameter) if s.isdigit()), None)
     if position is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from remora_review.project.injected import FRAMEWORKS, compiled, injected
+from remora_review.project.injected import FRAMEWORKS, compiled, injected, listened
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
@@ -98,6 +98,9 @@ class ModuleFacts:
     # (`self.statement = select(m)`: a call's written `callee()`, as arguments), where every
     # value stored that says anything says the same
     stored: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # (function's dotted path, event name) for each function the module registers for a
+    # SQLAlchemy event (project/injected.py)
+    listened: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +117,7 @@ class ModuleFacts:
             "compiled": {n: [list(c) for c in cs] for n, cs in self.compiled.items()},
             "usages": [[c, list(m)] for c, m in self.usages],
             "stored": {n: dict(a) for n, a in self.stored.items()},
+            "listened": [list(e) for e in self.listened],
         }
 
     @classmethod
@@ -132,6 +136,7 @@ class ModuleFacts:
             compiled={n: tuple((c, d) for c, d in cs) for n, cs in raw["compiled"].items()},
             usages=tuple((c, tuple(m)) for c, m in raw["usages"]),
             stored={n: dict(a) for n, a in raw["stored"].items()},
+            listened=tuple((f, e) for f, e in raw["listened"]),
         )
 
 
@@ -533,4 +538,5 @@ def extract_facts(module: str, source: str, is_package: bool = False,
                        tuple(extractor.usages),
                        {c: {a: v for a, v in found.items() if v is not None}
                         for c, found in extractor.stored.items()
-                        if any(v is not None for v in found.values())})
+                        if any(v is not None for v in found.values())},
+                       tuple(listened(tree, names.dotted, sqlalchemy, module, is_package)))

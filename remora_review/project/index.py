@@ -478,6 +478,20 @@ class ProjectIndex:
         roots = [c for c in definers if all(c in self.mro(d) for d in definers)]
         return roots[0] if len(roots) == 1 else None
 
+    def events(self, dotted: str) -> tuple[str, ...]:
+        """The SQLAlchemy events the project registers this function for (project/injected.py)."""
+        return self._events.get(dotted, ())
+
+    @cached_property
+    def _events(self) -> Mapping[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for facts in self.modules.values():
+            for function, event in facts.listened:
+                where = self._defined_at(function)
+                if where is not None and event not in out[where]:
+                    out[where].append(event)
+        return {f: tuple(e) for f, e in out.items()}
+
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
         """Slot -> annotations of the values the project's calls pass to this function; a value
         the project cannot type (a library call's, `create_engine()`) is left as its call."""

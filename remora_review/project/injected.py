@@ -9,6 +9,8 @@ import ast
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from remora_review.pysource.imports import bindings
+
 REQUEST = "starlette.requests.Request"
 WEBSOCKET = "starlette.websockets.WebSocket"
 # Classes that take an endpoint: (position of the endpoint, its keyword, what the endpoint gets).
@@ -53,15 +55,28 @@ class _Scope:
         return self.dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
 
 
-def _walk(node: ast.AST, scope: _Scope) -> Iterator[Injected]:
+def _walk(tree: ast.Module, scope: _Scope) -> Iterator[Injected]:
+    for node, at, target in _scoped(tree, scope):
+        if isinstance(node, ast.Call):
+            yield from _registered(node, at)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
+                isinstance(t, ast.Attribute) and t.attr == _HANDLERS for t in node.targets):
+            yield from _handlers(node.value, at)  # `app.exception_handlers = {...}`
+        elif target is not None:
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for decorator in node.decorator_list:
+                if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                        and decorator.func.attr in _DECORATORS):
+                    yield target, "0", _DECORATORS[decorator.func.attr]
+
+
+def _scoped(node: ast.AST, scope: _Scope
+            ) -> Iterator[tuple[ast.AST, _Scope, str | None]]:
+    """Every node under `node` with the scope it is in; a module-level function (the one kind a
+    decorator registers here) with its dotted path."""
     for child in ast.iter_child_nodes(node):
-        inner = scope
-        if isinstance(child, ast.Call):
-            yield from _registered(child, scope)
-        elif isinstance(child, ast.Assign) and isinstance(child.value, ast.Dict) and any(
-                isinstance(t, ast.Attribute) and t.attr == _HANDLERS for t in child.targets):
-            yield from _handlers(child.value, scope)  # `app.exception_handlers = {...}`
-        elif isinstance(child, ast.ClassDef):
+        inner, target = scope, None
+        if isinstance(child, ast.ClassDef):
             named = isinstance(node, (ast.Module, ast.ClassDef)) and (
                 scope.owner is not None or isinstance(node, ast.Module))
             owner = (f"{scope.owner}.{child.name}" if scope.owner else child.name) if named \
@@ -70,16 +85,70 @@ def _walk(node: ast.AST, scope: _Scope) -> Iterator[Injected]:
         elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
             target = scope.dotted(ast.Name(child.name)) \
                 if scope.owner is None and not isinstance(node, ast.ClassDef) else None
-            for decorator in child.decorator_list:
-                if (target is not None and isinstance(decorator, ast.Call)
-                        and isinstance(decorator.func, ast.Attribute)
-                        and decorator.func.attr in _DECORATORS):
-                    yield target, "0", _DECORATORS[decorator.func.attr]
             if isinstance(node, ast.ClassDef) and scope.receiver is None:
                 first = [*child.args.posonlyargs, *child.args.args][:1]
                 inner = _Scope(scope.dotted, scope.module, scope.owner,
                                first[0].arg if first else None)
-        yield from _walk(child, inner)
+        yield child, scope, target
+        yield from _scoped(child, inner)
+
+
+# SQLAlchemy's event API: `event.listen(target, "after_commit", fn)` and
+# `@event.listens_for(target, "after_commit")` register a function that SQLAlchemy calls as the
+# event's method of the library's `...Events` class declares (`SessionEvents.after_commit(self,
+# session: Session)`), which the packs' API tables hold (infer/declared.py).
+_LISTEN = "sqlalchemy.event.listen"
+_LISTENS_FOR = "sqlalchemy.event.listens_for"
+
+# (called function's dotted path, the event's name)
+Listened = tuple[str, str]
+
+
+def listened(tree: ast.Module, dotted: Callable[[ast.expr], str | None], imports_sqlalchemy: bool,
+             module: str = "", is_package: bool = False) -> Iterator[Listened]:
+    """Every function the module registers for a SQLAlchemy event by its name, as written (a
+    listener registered with `named=True` takes keywords, and is left out). Names imported
+    inside a function count too: `from sqlalchemy import event` where the listeners are set up
+    (advanced-alchemy's configs), away from the module's imports."""
+    if not imports_sqlalchemy:
+        return
+    local: dict[str, str] = {}
+
+    def resolved(node: ast.expr) -> str | None:
+        found = dotted(node)
+        if found is not None:
+            return found
+        if isinstance(node, ast.Name):
+            return local.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = resolved(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    scope = _Scope(resolved, module, None, None)
+    for node, at, target in _scoped(tree, scope):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            local.update(bindings(node, module, is_package))
+        elif isinstance(node, ast.Call) and resolved(node.func) == _LISTEN:
+            event = _event(node)
+            found = at.target(node.args[2]) if event is not None and len(node.args) > 2 \
+                else None
+            if found is not None and event is not None:
+                yield found, event
+        elif target is not None:
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for decorator in node.decorator_list:
+                if (isinstance(decorator, ast.Call) and resolved(decorator.func) == _LISTENS_FOR
+                        and (event := _event(decorator)) is not None):
+                    yield target, event
+
+
+def _event(call: ast.Call) -> str | None:
+    name = call.args[1] if len(call.args) > 1 else None
+    if any(k.arg == "named" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+           for k in call.keywords):
+        return None
+    return name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
 
 
 def _registered(call: ast.Call, scope: _Scope) -> Iterator[Injected]:

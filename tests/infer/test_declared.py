@@ -550,3 +550,31 @@ def test_a_keyword_only_parameter_takes_the_sure_answer_of_a_same_named_method(i
     assert found[6].confidence >= 0.95  # SqlStore's, from its uses
     assert found[3].candidates[0].annotation == "sqlalchemy.orm.Session"
     assert found[3].confidence >= 0.95
+
+
+def test_sqlalchemy_passes_an_event_listener_what_the_events_method_declares(inferer, tmp_path):
+    # Registered in another module, by the event's name: SQLAlchemy calls it as
+    # `SessionEvents.before_flush(session, flush_context, instances)` is declared.
+    files, project = _project(tmp_path, {
+        "app/hooks.py": (
+            "import sqlalchemy\n"
+            "class Hooks:\n"
+            "    @staticmethod\n"
+            "    def before_flush(session, context, instances):\n"
+            "        print(session, context, instances)\n"
+            "    @staticmethod\n"
+            "    def unregistered(session):\n"
+            "        print(session)\n"),
+        "app/setup.py": (
+            "from sqlalchemy import event\nfrom app.hooks import Hooks\n"
+            "def install(maker):\n    event.listen(maker, 'before_flush', Hooks.before_flush)\n"),
+    })
+    (_, source), = [f for f in files if f[0] == "app/hooks.py"]
+    found = {(p.line, p.parameter): (p.candidates[0].annotation if p.candidates else None,
+                                     p.confidence)
+             for p in predict_source(source, inferer, "app/hooks.py", project)}
+    assert found[(4, "session")][0] == "sqlalchemy.orm.Session", found
+    assert found[(4, "session")][1] >= 0.9, found
+    assert found[(4, "context")][0] == "sqlalchemy.orm.UOWTransaction", found
+    assert found[(4, "instances")][1] < 0.5, found  # the event's method does not annotate it
+    assert found[(7, "session")][1] < 0.9, found  # not registered for an event

@@ -175,3 +175,25 @@ def test_an_application_class_that_routes_to_its_own_methods_gives_them_the_requ
         ("app.admin.Admin.missing", "0", "starlette.requests.Request"),
         ("app.admin.Admin.failed", "0", "starlette.requests.Request"),
         ("app.admin.Admin.Nested.show", "0", "starlette.requests.Request")}
+
+
+def test_sqlalchemy_event_listeners_are_read_with_their_event():
+    found = extract_facts("app.listeners", (
+        "from sqlalchemy import event\nfrom sqlalchemy.orm import Session\n"
+        "from app.hooks import Hooks\n\n"
+        "def stamp(session, flush_context, instances):\n    ...\n\n"
+        "@event.listens_for(Session, 'after_commit')\ndef committed(session):\n    ...\n\n"
+        "@event.listens_for(Session, 'after_rollback', named=True)\ndef by_name(**kw):\n    ...\n\n"
+        "def install(maker, name):\n"
+        "    event.listen(maker, 'before_flush', stamp)\n"
+        "    event.listen(maker, 'after_commit', Hooks.after_commit)\n"
+        "    event.listen(maker, name, stamp)\n\n"
+        "def install_late(maker):\n"
+        "    from sqlalchemy import event as ev\n    from app.late import flushed\n"
+        "    ev.listen(maker, 'after_flush', flushed)\n"))
+    assert found is not None
+    assert set(found.listened) == {("app.listeners.stamp", "before_flush"),
+                                   ("app.listeners.committed", "after_commit"),
+                                   ("app.hooks.Hooks.after_commit", "after_commit"),
+                                   ("app.late.flushed", "after_flush")}
+    assert ModuleFacts.from_json(found.to_json()) == found
