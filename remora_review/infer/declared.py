@@ -229,6 +229,9 @@ def hints(
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
     for target in call_targets(facts, function):
+        # what Starlette passes a route's endpoint, an exception handler, a middleware function
+        out += [Hint(EvidenceKind.FRAMEWORK, a) for slot, a in declarations.project.given(target)
+                if slot in slots]
         for event in declarations.project.events(target):
             # called by position, as the event's method is declared
             given = declarations.event_slots(event) or {}

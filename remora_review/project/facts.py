@@ -101,6 +101,9 @@ class ModuleFacts:
     # (function's dotted path, event name) for each function the module registers for a
     # SQLAlchemy event (project/injected.py)
     listened: tuple[tuple[str, str], ...] = ()
+    # what a framework passes the functions the module registers with it (a Starlette route's
+    # endpoint is given the request): project/injected.py
+    injected: tuple[TypedArgument, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +121,7 @@ class ModuleFacts:
             "usages": [[c, list(m)] for c, m in self.usages],
             "stored": {n: dict(a) for n, a in self.stored.items()},
             "listened": [list(e) for e in self.listened],
+            "injected": [[a.callee, a.slot, a.annotation] for a in self.injected],
         }
 
     @classmethod
@@ -137,6 +141,7 @@ class ModuleFacts:
             usages=tuple((c, tuple(m)) for c, m in raw["usages"]),
             stored={n: dict(a) for n, a in raw["stored"].items()},
             listened=tuple((f, e) for f, e in raw["listened"]),
+            injected=tuple(TypedArgument(*a) for a in raw["injected"]),
         )
 
 
@@ -525,18 +530,16 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     extractor = _Extractor(names, assumed or {})
     extractor.body(tree.body, "", None)
     framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values())
-    arguments = [*extractor.arguments,
-                 *(TypedArgument(*found) for found in injected(tree, names.dotted, framework,
-                                                                    module))]
+    given = tuple(TypedArgument(*found) for found in injected(tree, names.dotted, framework, module))
     registered: dict[str, tuple[tuple[str, str | None], ...]] = {}
     sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
     for function, construct, dialect in compiled(_top_level(tree.body), names.dotted, sqlalchemy):
         registered[function] = (*registered.get(function, ()), (construct, dialect))
-    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(arguments),
+    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
                        extractor.names.imported, extractor.attributes, extractor.fields,
                        frozenset(extractor.dataclasses), extractor.fixtures, registered,
                        tuple(extractor.usages),
                        {c: {a: v for a, v in found.items() if v is not None}
                         for c, found in extractor.stored.items()
                         if any(v is not None for v in found.values())},
-                       tuple(listened(tree, names.dotted, sqlalchemy, module, is_package)))
+                       tuple(listened(tree, names.dotted, sqlalchemy, module, is_package)), given)

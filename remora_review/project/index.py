@@ -480,17 +480,29 @@ class ProjectIndex:
 
     def events(self, dotted: str) -> tuple[str, ...]:
         """The SQLAlchemy events the project registers this function for (project/injected.py)."""
-        return self._events.get(dotted, ())
+        return self._registered[0].get(dotted, ())
+
+    def given(self, dotted: str) -> tuple[tuple[str, str], ...]:
+        """(slot, class) for what a framework passes this function, which the project registers
+        with it (project/injected.py)."""
+        return self._registered[1].get(dotted, ())
 
     @cached_property
-    def _events(self) -> Mapping[str, tuple[str, ...]]:
-        out: dict[str, list[str]] = defaultdict(list)
+    def _registered(self) -> tuple[Mapping[str, tuple[str, ...]],
+                                   Mapping[str, tuple[tuple[str, str], ...]]]:
+        events: dict[str, list[str]] = defaultdict(list)
+        given: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for facts in self.modules.values():
             for function, event in facts.listened:
                 where = self._defined_at(function)
-                if where is not None and event not in out[where]:
-                    out[where].append(event)
-        return {f: tuple(e) for f, e in out.items()}
+                if where is not None and event not in events[where]:
+                    events[where].append(event)
+            for arg in facts.injected:
+                where = self._defined_at(arg.callee)
+                if where is not None and (arg.slot, arg.annotation) not in given[where]:
+                    given[where].append((arg.slot, arg.annotation))
+        return ({f: tuple(e) for f, e in events.items()},
+                {f: tuple(g) for f, g in given.items()})
 
     def arguments(self, dotted: str) -> Mapping[str, tuple[str, ...]]:
         """Slot -> annotations of the values the project's calls pass to this function; a value

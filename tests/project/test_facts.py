@@ -118,7 +118,7 @@ def test_starlette_endpoints_handlers_and_middleware_are_given_the_request():
         "@app.middleware('http')\nasync def timing(request, call_next):\n    ...\n\n"
         "@app.get('/items')\nasync def items(request):\n    ...\n"))
     assert found is not None
-    assert {(a.callee, a.slot, a.annotation) for a in found.arguments} == {
+    assert {(a.callee, a.slot, a.annotation) for a in found.injected} == {
         ("app.main.home", "0", "starlette.requests.Request"),
         ("app.main.feed", "0", "starlette.websockets.WebSocket"),
         ("app.pages.about", "0", "starlette.requests.Request"),
@@ -128,7 +128,7 @@ def test_starlette_endpoints_handlers_and_middleware_are_given_the_request():
 
 def test_registering_methods_are_matched_only_where_a_framework_is_imported():
     found = extract_facts("app.jobs", "def run(job):\n    ...\n\nqueue.add_route('x', run)\n")
-    assert found is not None and found.arguments == ()
+    assert found is not None and found.injected == ()
 
 
 def test_pytest_fixtures_are_read_with_the_class_of_their_value():
@@ -168,7 +168,7 @@ def test_an_application_class_that_routes_to_its_own_methods_gives_them_the_requ
         "        def build(this):\n            return Route('/n', this.show)\n\n"
         "def outside(other):\n    return Route('/o', other.show)\n"))
     assert found is not None
-    assert {(a.callee, a.slot, a.annotation) for a in found.arguments
+    assert {(a.callee, a.slot, a.annotation) for a in found.injected
             if a.annotation.startswith("starlette")} == {
         ("app.admin.Admin.index", "0", "starlette.requests.Request"),
         ("app.admin.Admin.listing", "0", "starlette.requests.Request"),
