@@ -218,10 +218,13 @@ def hints(
         return out
     slots = signature.slot_of(parameter)
     owner, _, method = function.rpartition(".")
-    if owner in facts.classes and "<locals>" not in function and method not in CONSTRUCTORS:
-        out += [Hint(EvidenceKind.OVERRIDE, a) for a in _overridden(declarations, facts, owner, method, slots)]
+    if owner in facts.classes and "<locals>" not in function:
+        # A constructor overrides its base's by name only: the same parameter passed on to
+        # `super().__init__`, not whatever the base takes at that position.
+        by = [s for s in slots if not s.isdigit()] if method in CONSTRUCTORS else slots
+        out += [Hint(EvidenceKind.OVERRIDE, a) for a in _overridden(declarations, facts, owner, method, by)]
         out += [Hint(EvidenceKind.OVERRIDDEN, a) for f in declarations.project.overriding(
-                    f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), slots))]
+                    f"{facts.module}.{owner}", method) if (a := _in_slots(f.slots(), by))]
         out += [Hint(EvidenceKind.SIBLING, a) for a in _siblings(declarations.project, facts, owner, method,
                                                       slots)]
     for construct, dialect in facts.compiled.get(function, ()):

@@ -578,3 +578,18 @@ def test_sqlalchemy_passes_an_event_listener_what_the_events_method_declares(inf
     assert found[(4, "context")][0] == "sqlalchemy.orm.UOWTransaction", found
     assert found[(4, "instances")][1] < 0.5, found  # the event's method does not annotate it
     assert found[(7, "session")][1] < 0.9, found  # not registered for an event
+
+
+def test_a_constructor_overrides_its_bases_by_name_not_by_position(inferer):
+    base = ("from sqlalchemy import Engine\n"
+            "class Job:\n    def __init__(self, name: str, engine: Engine) -> None: ...\n")
+    source = ("import sqlalchemy\nfrom app.base import Job\n"
+              "class Copy(Job):\n"
+              "    def __init__(self, name, table_name, engine):\n"
+              "        super().__init__(name, engine)\n        print(table_name)\n")
+    project = index_from_sources([("app/base.py", base)])
+    found = {p.parameter: (p.candidates[0].annotation if p.candidates else None, p.confidence)
+             for p in predict_source(source, inferer, "app/copy.py", project)}
+    assert found["engine"][0] == "sqlalchemy.Engine" and found["engine"][1] >= 0.9, found
+    # the base's `engine` is at the position `table_name` has here: no declaration for it
+    assert found["table_name"][1] < 0.5, found
