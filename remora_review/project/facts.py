@@ -4,6 +4,7 @@ arguments, read with `ast` (cheap enough for every file of a repository) and kep
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,12 @@ class Function:
                 out.append(name)
         return out
 
+
+# A module that registers a SQLAlchemy event listener calls one of these (injected.py): the
+# others are not walked for one.
+_LISTENS = re.compile(r"\blisten(?:s_for)?\s*\(")
+# Nor is one that registers nothing with Starlette for one of these.
+_REGISTERS = re.compile(r"Route\b|route\b|exception_handler|middleware")
 
 # The callee of a method called on a value whose class is unknown (`field.parse_obj(request)`
 # with `field` from a loop): this prefix and the method's name. The project index resolves it
@@ -529,7 +536,8 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     names = _Names(tree, module, is_package)
     extractor = _Extractor(names, assumed or {})
     extractor.body(tree.body, "", None)
-    framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values())
+    framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values()) \
+        and _REGISTERS.search(source) is not None
     given = tuple(TypedArgument(*found) for found in injected(tree, names.dotted, framework, module))
     registered: dict[str, tuple[tuple[str, str | None], ...]] = {}
     sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
@@ -542,4 +550,5 @@ def extract_facts(module: str, source: str, is_package: bool = False,
                        {c: {a: v for a, v in found.items() if v is not None}
                         for c, found in extractor.stored.items()
                         if any(v is not None for v in found.values())},
-                       tuple(listened(tree, names.dotted, sqlalchemy, module, is_package)), given)
+                       tuple(listened(tree, names.dotted, sqlalchemy and _LISTENS.search(source) is not None,
+                                         module, is_package)), given)

@@ -70,11 +70,15 @@ def _walk(tree: ast.Module, scope: _Scope) -> Iterator[Injected]:
                     yield target, "0", _DECORATORS[decorator.func.attr]
 
 
-def _scoped(node: ast.AST, scope: _Scope
+def _scoped(tree: ast.Module, scope: _Scope
             ) -> Iterator[tuple[ast.AST, _Scope, str | None]]:
-    """Every node under `node` with the scope it is in; a module-level function (the one kind a
-    decorator registers here) with its dotted path."""
-    for child in ast.iter_child_nodes(node):
+    """Every node of the tree with the scope it is in, in no set order; a module-level function
+    (the one kind a decorator registers here) with its dotted path. A stack, not recursion: a
+    generator per level made each node pass up through every level above it."""
+    stack: list[tuple[ast.AST, ast.AST, _Scope]] = [
+        (child, tree, scope) for child in ast.iter_child_nodes(tree)]
+    while stack:
+        child, node, scope = stack.pop()
         inner, target = scope, None
         if isinstance(child, ast.ClassDef):
             named = isinstance(node, (ast.Module, ast.ClassDef)) and (
@@ -90,7 +94,7 @@ def _scoped(node: ast.AST, scope: _Scope
                 inner = _Scope(scope.dotted, scope.module, scope.owner,
                                first[0].arg if first else None)
         yield child, scope, target
-        yield from _scoped(child, inner)
+        stack.extend((grand, child, inner) for grand in ast.iter_child_nodes(child))
 
 
 # SQLAlchemy's event API: `event.listen(target, "after_commit", fn)` and
@@ -125,11 +129,12 @@ def listened(tree: ast.Module, dotted: Callable[[ast.expr], str | None], imports
             return f"{base}.{node.attr}" if base else None
         return None
 
-    scope = _Scope(resolved, module, None, None)
-    for node, at, target in _scoped(tree, scope):
+    for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             local.update(bindings(node, module, is_package))
-        elif isinstance(node, ast.Call) and resolved(node.func) == _LISTEN:
+    scope = _Scope(resolved, module, None, None)
+    for node, at, target in _scoped(tree, scope):
+        if isinstance(node, ast.Call) and resolved(node.func) == _LISTEN:
             event = _event(node)
             found = at.target(node.args[2]) if event is not None and len(node.args) > 2 \
                 else None
