@@ -69,7 +69,8 @@ HINT_WEIGHTS: Mapping[EvidenceKind, float] = {
     EvidenceKind.RETURN: 0.85, EvidenceKind.NAME: 0.92, EvidenceKind.CALLER_CALL: 0.6,
     EvidenceKind.FRAMEWORK: 0.97, EvidenceKind.FALLBACK: 0.9, EvidenceKind.RELAYED: 0.9,
 }
-# What a library passes a function it is told to call (`@compiles`: the dialect's compiler) is
+# What a library passes a function it is told to call (`@compiles`: the dialect's compiler; a
+# Starlette endpoint: the request; a SQLAlchemy event listener: what the event declares) is
 # what the function is given at run time, whatever its authors annotate: the dev set's annotations
 # name that exact class 30 times of 34 (the others name a base: `DDLCompiler` in alembic's sqlite
 # module). It is weighed as certain, not at that rate, so that the functions are sure enough
