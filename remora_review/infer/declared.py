@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from remora_review.api_table import ApiTable, Param
 from remora_review.infer.evidence import EvidenceKind, Hint
-from remora_review.infer.links import CONSTRUCTORS, GENERIC_METHODS, call_targets, callee_path, relays
+from remora_review.infer.links import (
+    CONSTRUCTORS,
+    GENERIC_METHODS,
+    call_targets,
+    callee_path,
+    relays,
+)
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
 from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
@@ -237,9 +243,9 @@ def hints(
                 if slot in slots]
         for event in declarations.project.events(target):
             # called by position, as the event's method is declared
-            given = declarations.event_slots(event) or {}
+            declared = declarations.event_slots(event) or {}
             out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots
-                    if slot.isdigit() and (a := given.get(slot))]
+                    if slot.isdigit() and (a := declared.get(slot))]
     targets = list(call_targets(facts, function))
     if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
         # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when

@@ -351,6 +351,7 @@ class _Extractor:
         untyped = {p.name for p in function.params if p.annotation is None}
         found = self.stored.setdefault(in_class, {})
         for stmt in _statements_in(node):
+            targets: list[ast.expr]
             if isinstance(stmt, ast.AnnAssign):
                 targets, value = [stmt.target], None
                 annotation = self.names.annotation(stmt.annotation)

@@ -157,9 +157,9 @@ def _event(call: ast.Call) -> str | None:
 
 
 def _registered(call: ast.Call, scope: _Scope) -> Iterator[Injected]:
-    for keyword in call.keywords:
-        if keyword.arg == _HANDLERS and isinstance(keyword.value, ast.Dict):
-            yield from _handlers(keyword.value, scope)  # `Starlette(exception_handlers={...})`
+    for passed in call.keywords:
+        if passed.arg == _HANDLERS and isinstance(passed.value, ast.Dict):
+            yield from _handlers(passed.value, scope)  # `Starlette(exception_handlers={...})`
     found = _ROUTES.get(scope.dotted(call.func) or "")
     if found is None and isinstance(call.func, ast.Attribute):
         found = _REGISTER.get(call.func.attr)
