@@ -6,6 +6,7 @@ function with the construct and the dialect's compiler."""
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -129,10 +130,15 @@ def listened(tree: ast.Module, dotted: Callable[[ast.expr], str | None], imports
             return f"{base}.{node.attr}" if base else None
         return None
 
+    functions = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             local.update(bindings(node, module, is_package))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(node)
     scope = _Scope(resolved, module, None, None)
+    for function in functions:
+        yield from _listened_from_maps(function, scope, resolved)
     for node, at, target in _scoped(tree, scope):
         if isinstance(node, ast.Call) and resolved(node.func) == _LISTEN:
             event = _event(node)
@@ -146,6 +152,42 @@ def listened(tree: ast.Module, dotted: Callable[[ast.expr], str | None], imports
                 if (isinstance(decorator, ast.Call) and resolved(decorator.func) == _LISTENS_FOR
                         and (event := _event(decorator)) is not None):
                     yield target, event
+
+
+def _listened_from_maps(function: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                        resolved: Callable[[ast.expr], str | None]) -> Iterator[Listened]:
+    """`for name, fn in listeners.items(): event.listen(target, name, fn)` in the function,
+    `listeners` a dict display of event names and functions, bound once in the function or
+    written in place."""
+    maps: dict[str, list[ast.Dict]] = defaultdict(list)
+    loops = []
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            maps[node.targets[0].id].append(node.value)
+        elif isinstance(node, ast.For):
+            loops.append(node)
+    for loop in loops:
+        if not (isinstance(loop.target, ast.Tuple) and len(loop.target.elts) == 2
+                and isinstance(loop.iter, ast.Call) and not loop.iter.args
+                and isinstance(loop.iter.func, ast.Attribute)
+                and loop.iter.func.attr == "items"):
+            continue
+        key, value = loop.target.elts
+        held = loop.iter.func.value
+        shown = [held] if isinstance(held, ast.Dict) else \
+            maps.get(held.id, []) if isinstance(held, ast.Name) else []
+        if not (isinstance(key, ast.Name) and isinstance(value, ast.Name) and len(shown) == 1
+                and any(isinstance(n, ast.Call) and resolved(n.func) == _LISTEN
+                        and len(n.args) > 2 and isinstance(n.args[1], ast.Name)
+                        and n.args[1].id == key.id and isinstance(n.args[2], ast.Name)
+                        and n.args[2].id == value.id
+                        for statement in loop.body for n in ast.walk(statement))):
+            continue
+        for name, fn in zip(shown[0].keys, shown[0].values):
+            found = scope.target(fn)
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and found is not None:
+                yield found, name.value
 
 
 def _event(call: ast.Call) -> str | None:

@@ -190,10 +190,21 @@ def test_sqlalchemy_event_listeners_are_read_with_their_event():
         "    event.listen(maker, name, stamp)\n\n"
         "def install_late(maker):\n"
         "    from sqlalchemy import event as ev\n    from app.late import flushed\n"
-        "    ev.listen(maker, 'after_flush', flushed)\n"))
+        "    ev.listen(maker, 'after_flush', flushed)\n\n"
+        "def install_all(maker):\n"
+        "    listeners = {'after_begin': Hooks.begun, 'after_soft_rollback': Hooks.undone}\n"
+        "    if maker is None:\n        listeners = {'after_commit': Hooks.other}\n"
+        "    for name, fn in listeners.items():\n"
+        "        if fn is not None:\n            event.listen(maker, name, fn)\n"
+        "    for name, fn in {'after_attach': Hooks.attached}.items():\n"
+        "        print(name, fn)\n\n"
+        "def install_one(maker):\n"
+        "    listeners = {'after_bulk_update': Hooks.updated}\n"
+        "    for name, fn in listeners.items():\n        event.listen(maker, name, fn)\n"))
     assert found is not None
     assert set(found.listened) == {("app.listeners.stamp", "before_flush"),
                                    ("app.listeners.committed", "after_commit"),
                                    ("app.hooks.Hooks.after_commit", "after_commit"),
-                                   ("app.late.flushed", "after_flush")}
+                                   ("app.late.flushed", "after_flush"),
+                                   ("app.hooks.Hooks.updated", "after_bulk_update")}
     assert ModuleFacts.from_json(found.to_json()) == found
