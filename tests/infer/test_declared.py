@@ -593,3 +593,16 @@ def test_a_constructor_overrides_its_bases_by_name_not_by_position(inferer):
     assert found["engine"][0] == "sqlalchemy.Engine" and found["engine"][1] >= 0.9, found
     # the base's `engine` is at the position `table_name` has here: no declaration for it
     assert found["table_name"][1] < 0.5, found
+
+
+def test_a_route_endpoint_is_sure_of_the_request_starlette_passes_it():
+    # What the framework passes is no caller's guess: the endpoint is sure enough (LINKED) to
+    # declare the helpers it passes the request on to.
+    inferer = build_inferer([load_pack(PACKS / "fastapi.pack")], None)
+    source = ("from starlette.applications import Starlette\nfrom starlette.routing import Route\n"
+              "async def home(p):\n    print(p)\n"  # a name that says nothing
+              "app = Starlette(routes=[Route('/', home)])\n")
+    project = index_from_sources([("app/main.py", source)])
+    annotation, confidence = _best(predict_source(source, inferer, "app/main.py", project), "p")
+    assert annotation in ("fastapi.Request", "starlette.requests.Request")
+    assert confidence >= 0.95
