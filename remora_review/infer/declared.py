@@ -237,7 +237,8 @@ def hints(
         # what SQLAlchemy passes a `@compiles` function: the construct, the compiler
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
-    for target in call_targets(facts, function):
+    targets = list(call_targets(facts, function))
+    for target in targets:
         # what Starlette passes a route's endpoint, an exception handler, a middleware function
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot, a in declarations.project.given(target)
                 if slot in slots]
@@ -246,7 +247,6 @@ def hints(
             declared = declarations.event_slots(event) or {}
             out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots
                     if slot.isdigit() and (a := declared.get(slot))]
-    targets = list(call_targets(facts, function))
     if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
         # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when
         # the project's only hierarchy defining `parse_obj` is this one

@@ -4,12 +4,18 @@ arguments, read with `ast` (cheap enough for every file of a repository) and kep
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from remora_review.project.injected import FRAMEWORKS, compiled, injected, listened
+from remora_review.project.injected import (
+    FRAMEWORKS,
+    compiled,
+    injected,
+    listened,
+    may_listen,
+    may_register,
+)
 from remora_review.pysource.annotations import Named, from_ast, named_class
 from remora_review.pysource.imports import bindings
 
@@ -56,12 +62,6 @@ class Function:
                 out.append(name)
         return out
 
-
-# A module that registers a SQLAlchemy event listener calls one of these (injected.py): the
-# others are not walked for one.
-_LISTENS = re.compile(r"\blisten(?:s_for)?\s*\(")
-# Nor is one that registers nothing with Starlette for one of these.
-_REGISTERS = re.compile(r"Route\b|route\b|exception_handler|middleware")
 
 # The callee of a method called on a value whose class is unknown (`field.parse_obj(request)`
 # with `field` from a loop): this prefix and the method's name. The project index resolves it
@@ -538,7 +538,7 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     extractor = _Extractor(names, assumed or {})
     extractor.body(tree.body, "", None)
     framework = any(v.split(".")[0] in FRAMEWORKS for v in names.imported.values()) \
-        and _REGISTERS.search(source) is not None
+        and may_register(source)
     given = tuple(TypedArgument(*found) for found in injected(tree, names.dotted, framework, module))
     registered: dict[str, tuple[tuple[str, str | None], ...]] = {}
     sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
@@ -551,5 +551,5 @@ def extract_facts(module: str, source: str, is_package: bool = False,
                        {c: {a: v for a, v in found.items() if v is not None}
                         for c, found in extractor.stored.items()
                         if any(v is not None for v in found.values())},
-                       tuple(listened(tree, names.dotted, sqlalchemy and _LISTENS.search(source) is not None,
+                       tuple(listened(tree, names.dotted, sqlalchemy and may_listen(source),
                                          module, is_package)), given)

@@ -6,6 +6,7 @@ function with the construct and the dialect's compiler."""
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,13 @@ _HANDLERS = "exception_handlers"  # Starlette's (and FastAPI's) keyword and attr
 
 # (called function's dotted path, slot, class it is given)
 Injected = tuple[str, str, str]
+# Text every module that registers something with Starlette holds (Route, add_route, @app.route,
+# exception_handler(s), middleware): the others are not walked for one.
+_REGISTERS = re.compile(r"Route\b|route\b|exception_handler|middleware")
+
+
+def may_register(source: str) -> bool:
+    return _REGISTERS.search(source) is not None
 
 
 def injected(tree: ast.Module, dotted: Callable[[ast.expr], str | None],
@@ -107,6 +115,12 @@ _LISTENS_FOR = "sqlalchemy.event.listens_for"
 
 # (called function's dotted path, the event's name)
 Listened = tuple[str, str]
+# Text every module that registers an event listener holds (`listen(`, `listens_for(`).
+_LISTENS = re.compile(r"\blisten(?:s_for)?\s*\(")
+
+
+def may_listen(source: str) -> bool:
+    return _LISTENS.search(source) is not None
 
 
 def listened(tree: ast.Module, dotted: Callable[[ast.expr], str | None], imports_sqlalchemy: bool,
