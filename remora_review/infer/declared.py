@@ -238,6 +238,9 @@ def hints(
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
     targets = list(call_targets(facts, function))
+    if owner in facts.classes and "<locals>" not in function and method not in CONSTRUCTORS:
+        # calls through a base the method overrides run it too, and the framework's as well
+        targets += declarations.project.dispatching(f"{facts.module}.{owner}", method)
     for target in targets:
         # what Starlette passes a route's endpoint, an exception handler, a middleware function
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot, a in declarations.project.given(target)

@@ -32,11 +32,11 @@ class Link:
 def links(facts: ModuleFacts, sites: Sequence[Site], is_package: bool = False) -> list[Link]:
     """Every link between the sites of a module (their own uses, before the links join them:
     a value only passed on is relayed, bounded by the class its target is sure of)."""
+    overrides = list(_overrides(facts, sites))
     out = [Link(i, j, EvidenceKind.CALLER,
                 EvidenceKind.RELAYED if relays(facts, sites[i][0], sites[i][2])
                 else EvidenceKind.FLOW, False)
-           for i, j in _passes(facts, sites, is_package)]
-    overrides = list(_overrides(facts, sites))
+           for i, j in _dispatched(_passes(facts, sites, is_package), overrides)]
     out += [Link(i, j, EvidenceKind.OVERRIDDEN, EvidenceKind.OVERRIDE, True) for i, j in overrides]
     paired = {frozenset(pair) for pair in overrides}
     out += [Link(i, j, EvidenceKind.SIBLING, EvidenceKind.SIBLING, False)
@@ -152,6 +152,28 @@ def _siblings(facts: ModuleFacts, sites: Sequence[Site]) -> Iterator[tuple[int, 
     for group in by_place.values():
         for k, (owner, i) in enumerate(group):
             yield from ((i, j) for other, j in group[k + 1:] if other != owner)
+
+
+def _dispatched(passes: Sequence[tuple[int, int]], overrides: Sequence[tuple[int, int]]
+                ) -> list[tuple[int, int]]:
+    """The passes, and for each one to a method, the same pass to every override of it in the
+    module (at any depth): a call through the base (`widget.render(request)` with `widget:
+    BaseWidget`) runs whichever override the value's class defines."""
+    below: dict[int, list[int]] = {}
+    for i, j in overrides:
+        below.setdefault(j, []).append(i)
+    out = list(passes)
+    for caller, callee in passes:
+        stack, seen = list(below.get(callee, ())), {callee}
+        while stack:
+            site = stack.pop()
+            if site in seen:
+                continue
+            seen.add(site)
+            if site != caller:
+                out.append((caller, site))
+            stack.extend(below.get(site, ()))
+    return out
 
 
 def _passes(facts: ModuleFacts, sites: Sequence[Site], is_package: bool = False

@@ -264,6 +264,15 @@ class ProjectIndex:
             yield current
             stack[:0] = list(self.bases(current))
 
+    def dispatching(self, cls: str, name: str) -> Iterator[str]:
+        """`name` on each of the project's bases of `cls` that defines it (`pkg.Base.render`): a
+        call through a value declared as one of them (`widget: BaseWidget; widget.render(r)`)
+        may run the override `cls` defines."""
+        for owner in list(self.mro(cls))[1:]:
+            hit = self._class(owner)
+            if hit is not None and f"{hit[1]}.{name}" in hit[0].functions:
+                yield f"{owner}.{name}"
+
     def overriding(self, cls: str, name: str) -> Iterator[Function]:
         """`name` as the project's subclasses of `cls` (at any depth) define it themselves."""
         seen: set[str] = set()

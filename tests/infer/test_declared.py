@@ -606,3 +606,37 @@ def test_a_route_endpoint_is_sure_of_the_request_starlette_passes_it():
     annotation, confidence = _best(predict_source(source, inferer, "app/main.py", project), "p")
     assert annotation in ("fastapi.Request", "starlette.requests.Request")
     assert confidence >= 0.95
+
+
+def test_callers_through_a_base_class_declare_what_its_overrides_take(inferer):
+    # `keep` passes a Session to `Store.save` through a receiver declared as the base: whichever
+    # subclass the value is, its `save` runs, so each override is given that Session.
+    base = ("from sqlalchemy.orm import Session\n"
+            "class Store:\n    def save(self, target, row) -> None: ...\n"
+            "def keep(store: Store, session: Session, row) -> None:\n"
+            "    store.save(session, row)\n")
+    source = ("import sqlalchemy\nfrom app.base import Store\n"
+              "class Mirror(Store):\n    def save(self, t, row):\n        print(t, row)\n"
+              "class Other:\n    def save(self, u, row):\n        print(u, row)\n")
+    project = index_from_sources([("app/base.py", base)])
+    found = {p.parameter: p for p in predict_source(source, inferer, "app/mirror.py", project)}
+    assert found["t"].candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert found["t"].confidence >= 0.9
+    assert found["u"].confidence < 0.5  # no subclass of Store: not called through it
+
+
+def test_a_sure_value_passed_through_a_base_in_the_module_reaches_each_override(inferer):
+    # `run`'s session is sure from its uses; it is passed to `Step.apply` through the base, so
+    # `Copy.apply` and `Deep.apply` (below `Copy`) take it too, though neither uses it.
+    source = ("import sqlalchemy\n"
+              "class Step:\n    def apply(self, a):\n        raise NotImplementedError\n"
+              "class Copy(Step):\n    def apply(self, b):\n        print(b)\n"
+              "class Deep(Copy):\n    def apply(self, c):\n        print(c)\n"
+              "def run(step: Step, s, row):\n"
+              "    s.add(row)\n    s.flush()\n    s.refresh(row)\n    s.commit()\n"
+              "    step.apply(s)\n")
+    found = {p.parameter: p for p in predict_source(source, inferer, "app/steps.py")}
+    assert found["s"].confidence >= 0.95
+    for name in ("a", "b", "c"):
+        assert found[name].candidates[0].annotation == "sqlalchemy.orm.Session", name
+        assert found[name].confidence >= 0.9, name
