@@ -335,10 +335,11 @@ class _Extractor:
                 if len(positional) == len(call.args) else []  # after a *args, positions are unknown
             passed += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
             for slot, arg in passed:
-                # a typed name, or a call made in place (`add(Column("x"))`), as a local bound to
-                # it would be
+                # a typed name, a literal (`write("plain")`: whatever else `write` is given, it
+                # takes a str), or a call made in place (`add(Column("x"))`), as a local bound
+                # to it would be
                 value = typed.get(arg.id) if isinstance(arg, ast.Name) else \
-                    self._returned(arg, receiver, in_class, typed)
+                    _literal(arg) or self._returned(arg, receiver, in_class, typed)
                 if value is not None:
                     self.arguments.append(TypedArgument(callee, slot, value))
 
@@ -453,6 +454,22 @@ class _Extractor:
                 return f"{owner}.{func.attr}"
         dotted = self.names.dotted(func)
         return None if dotted is None or dotted.startswith("builtins.") else dotted
+
+
+_LITERALS: Mapping[type, str] = {str: "builtins.str", bytes: "builtins.bytes",
+                                 int: "builtins.int", float: "builtins.float"}
+_DISPLAYS: Mapping[type, str] = {
+    ast.JoinedStr: "builtins.str", ast.List: "builtins.list", ast.ListComp: "builtins.list",
+    ast.Dict: "builtins.dict", ast.DictComp: "builtins.dict", ast.Set: "builtins.set",
+    ast.SetComp: "builtins.set", ast.Tuple: "builtins.tuple"}
+
+
+def _literal(node: ast.expr) -> str | None:
+    """The builtin class of a literal or a display (`"x"`, `f"{x}"`, `[...]`, `{...}`); None for
+    anything else, `None` and booleans included."""
+    if isinstance(node, ast.Constant):
+        return _LITERALS.get(type(node.value))
+    return _DISPLAYS.get(type(node))
 
 
 def _usages(node: ast.FunctionDef | ast.AsyncFunctionDef,

@@ -14,12 +14,13 @@ from remora_review.project.scan import index_from_sources
 PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
 FILES = [
     # `session` is sure from its uses; `main` passes it to `audit` in another module, whose
-    # `log` only passes it on to `write`, in a third, which never uses it.
+    # `log` only passes it on to `write`, in a third, which never uses it and is also given a
+    # `str`.
     ("app/db.py", "import sqlalchemy\nfrom app.audit import audit\n\n"
                   "def main(session, row):\n    session.add(row)\n    session.flush()\n"
                   "    session.query(type(row)).all()\n    audit(session)\n"),
     ("app/audit.py", "import sqlalchemy\nfrom app.sink import write\n\n"
-                     "def audit(log):\n    write(log)\n"),
+                     "def audit(log):\n    write(log)\n    write('plain')\n"),
     ("app/sink.py", "import sqlalchemy\n\ndef write(target):\n    print(target)\n"),
 ]
 
@@ -36,18 +37,19 @@ def _sure(inferer, rounds):
             for predictions in found.values() for p in predictions if p.confidence >= 0.9}
 
 
-def test_a_sure_class_travels_along_callers_across_modules_until_it_is_less_sure(inferer):
+def test_a_sure_class_travels_along_callers_across_modules_until_they_disagree(inferer):
     assert _sure(inferer, 1) == {("main", "session"): "sqlalchemy.orm.Session"}
-    # `log` is given the class by its caller in another module, at 0.9: above the threshold, but
-    # below the 0.95 at which a prediction is passed on, so `target` is not.
+    # `log` is given the class by its caller in another module, sure enough to report and so to
+    # pass on; `target` is given a Session and a str, so it is not sure.
     assert _sure(inferer, 4) == {("main", "session"): "sqlalchemy.orm.Session",
                                  ("audit", "log"): "sqlalchemy.orm.Session"}
 
 
 def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monkeypatch):
-    # Round 1 ranks the three modules; `main`'s session is sure, so round 2 predicts each again
-    # (each has a parameter not sure: `row`, `log`, `target`): `audit`, whose caller now passes
-    # a Session, is ranked anew; the others read nothing that changed and keep their rankings.
+    # Round 1 ranks the three modules; `main`'s session is sure, so round 2 ranks anew only
+    # `audit`, whose caller now passes a Session. Its `log` is then sure: round 3 ranks anew the
+    # modules that read it (`main` passes its session to `log`, `target` is given it), and round
+    # 4 nothing: the fixed point.
     ranked: list[str] = []
     predict = inferer.predict
 
@@ -57,24 +59,27 @@ def test_a_module_is_ranked_again_only_when_what_it_reads_changed(inferer, monke
 
     monkeypatch.setattr(inferer, "predict", counted)
     found = propagate(FILES, {p: inferer for p, _ in FILES}, index_from_sources(FILES), 4)
-    assert ranked.count("app.db") == 1 and ranked.count("app.sink") == 1
-    assert ranked.count("app.audit") == 2
+    assert ranked == ["app.db", "app.audit", "app.sink", "app.audit", "app.db", "app.sink"]
     sure = {(p.function, p.parameter) for ps in found.predictions.values() for p in ps
             if p.confidence >= 0.9}
     assert sure == {("main", "session"), ("audit", "log")}  # the fixed point, as above
 
 
 def test_the_modules_with_no_sure_parameter_of_their_own_share_one_index(inferer):
-    # `main`'s session is sure: app.db's facts are assumed (its session annotated) for the two
-    # other modules, which share one index built once, taking the project's classes as they are;
-    # app.db itself is predicted with the project as written.
+    # `main`'s session and `audit`'s log are sure: their modules' facts are assumed (annotated)
+    # for the others. app.sink, with no sure parameter of its own, is predicted with both, in an
+    # index built once that every such module shares, taking the project's classes as they are;
+    # each of the two others is predicted with the other's facts assumed and its own as written.
     found = propagate(FILES, {p: inferer for p, _ in FILES}, index_from_sources(FILES), 4)
-    assert set(found.assumed) == {"app.db"}
-    sink, audit = found.index_for("app.sink"), found.index_for("app.audit")
-    assert sink is audit
+    assert set(found.assumed) == {"app.db", "app.audit"}
+    sink = found.index_for("app.sink")
+    assert sink is found.index_for("app.elsewhere")
     assert sink.modules["app.db"] is found.assumed["app.db"]
+    assert sink.modules["app.audit"] is found.assumed["app.audit"]
     assert sink.classes() is found.project.classes()
-    assert found.index_for("app.db") is found.project
+    db = found.index_for("app.db")
+    assert db.modules["app.db"] is found.project.modules["app.db"]
+    assert db.modules["app.audit"] is found.assumed["app.audit"]
 
 
 def test_a_typevar_the_project_annotates_a_name_with_leaves_the_habit_to_sure_predictions(

@@ -208,3 +208,16 @@ def test_sqlalchemy_event_listeners_are_read_with_their_event():
                                    ("app.late.flushed", "after_flush"),
                                    ("app.hooks.Hooks.updated", "after_bulk_update")}
     assert ModuleFacts.from_json(found.to_json()) == found
+
+
+def test_literals_passed_are_arguments_of_their_builtin_class():
+    source = ("def write(target, *rest): ...\n"
+              "def main(x):\n"
+              "    write('plain')\n    write(f'{x}')\n    write(3)\n    write([x])\n"
+              "    write({'k': x})\n    write(None)\n    write(True)\n    write(x)\n")
+    found = extract_facts("app.sink", source)
+    assert found is not None
+    passed = sorted(a.annotation for a in found.arguments if a.callee == "app.sink.write")
+    # `None` and a bool say nothing of the class (an optional, a flag); an unknown name neither
+    assert passed == ["builtins.dict", "builtins.int", "builtins.list", "builtins.str",
+                      "builtins.str"]
