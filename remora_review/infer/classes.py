@@ -186,7 +186,8 @@ class Catalogue:
                 self.subclasses[base].add(name)
         # A library class that subclasses a builtin (`immutabledict(dict)`) gives way to the builtin
         # where the usage fits the builtin: nothing in it speaks for the library's class.
-        builtin_names = {b.info.name for b in self.builtins}
+        # (Not an exception: a handler's `exc` is the library's exception where its uses say so.)
+        builtin_names = {b.info.name for b in self.builtins} - {"builtins.Exception"}
         self.builtin_base = {n: base for n, c in self.classes.items()
                              for base in c.info.bases if base in builtin_names}
         self.by_member: dict[str, set[str]] = defaultdict(set)

@@ -206,6 +206,27 @@ def inherited_votes(catalogue: Catalogue, votes: Mapping[str, float]) -> dict[st
     return out
 
 
+def imported_votes(catalogue: Catalogue, votes: Mapping[str, float], context: frozenset[str]
+                   ) -> dict[str, float]:
+    """The embedding's votes, each vote for a class of a library the module does not import
+    given to the nearest base of it that the module's libraries export, where that base's own
+    vote is lower. The neighbours' labels follow the corpus (FastAPI apps outnumber Starlette
+    ones), where a module that imports starlette and not fastapi holds a `Starlette` (the
+    subclass keeps its vote, and loses most of its likelihood to `UNIMPORTED`)."""
+    out = dict(votes)
+    if not context:
+        return out
+    classes = catalogue.classes
+    for name, vote in votes.items():
+        if name not in classes or catalogue.roots[name] & context:
+            continue
+        held = [b for b in classes[name].info.bases if b in classes and catalogue.roots[b] & context]
+        base = max(held, key=lambda b: (len(classes[b].info.bases), b), default=None)
+        if base is not None and out.get(base, 0.0) < vote:
+            out[base] = vote
+    return out
+
+
 def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[str, float] | None,
                    context: frozenset[str], use_name: bool,
                    used: Mapping[str, ClassModel] | None = None) -> dict[str, float]:
@@ -214,7 +235,8 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
     likely); `used`: classes whose statistics mix in the project's own uses
     (TypeInferer._used)."""
     seen_by_tables = recorded(profile)
-    votes = inherited_votes(catalogue, votes) if votes is not None else None
+    votes = inherited_votes(catalogue, imported_votes(catalogue, votes, context)) \
+        if votes is not None else None
     candidates = catalogue.candidates(seen_by_tables)
     names, unnamed = name_logodds(catalogue, profile.name) if use_name else ({}, 0.0)
     scores: dict[str, float] = {}
