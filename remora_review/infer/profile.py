@@ -61,6 +61,11 @@ class UsageProfile:
     # p`, `if p is None: p = X`): a call written `callee()`, an attribute of the instance
     # `self.attr`, a literal's builtin `builtins.dict`. Declarations, not uses (infer/declared.py).
     fallbacks: tuple[str, ...] = ()
+    # The other names the code gives the value: the instance attributes it is stored as
+    # (`self.connection = conn`). Where the parameter's own name says nothing, they speak for it
+    # (scoring.spoken_name). Not the locals bound to it: `pipe = pipeline or self.connection`
+    # names either (fresh packs, rq: four sure wrong answers, a `Redis` for a `Pipeline`).
+    other_names: tuple[str, ...] = ()
 
     @property
     def members(self) -> frozenset[str]:
@@ -102,6 +107,7 @@ class UsageProfile:
             "is_async_function": self.is_async_function,
             "returned": self.returned,
             "fallbacks": list(self.fallbacks),
+            "other_names": list(self.other_names),
         }
 
     @classmethod
@@ -120,6 +126,7 @@ class UsageProfile:
             is_async_function=raw.get("is_async_function", False),
             returned=raw.get("returned", False),
             fallbacks=tuple(raw.get("fallbacks", ())),
+            other_names=tuple(raw.get("other_names", ())),
         )
 
     def text(self, with_name: bool = True) -> str:
@@ -189,6 +196,7 @@ class UseCollector:
             returned=self.returned,
             related=related,
             fallbacks=tuple(sorted(self.fallbacks)),
+            other_names=tuple(sorted(self.stored - {name})),
         )
 
 

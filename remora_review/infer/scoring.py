@@ -93,6 +93,17 @@ def structure_loglik(model: ClassModel, profile: UsageProfile, total: float) -> 
     return score
 
 
+def spoken_name(catalogue: Catalogue, profile: UsageProfile) -> str:
+    """The name the name statistics read: the parameter's own, or where the packs never saw it
+    (`p0`, `x`), the other name the code gives the value that they saw most (`self.connection
+    = p0`)."""
+    if catalogue.name_counts(profile.name) or not profile.other_names:
+        return profile.name
+    seen = {n: sum(catalogue.name_counts(n).values()) for n in profile.other_names}
+    best = max(seen, key=lambda n: (seen[n], n))
+    return best if seen[best] > 0 else profile.name
+
+
 def name_logodds(catalogue: Catalogue, name: str) -> tuple[dict[str, float], float]:
     """How much more (or less) likely the parameter's name makes each class and builtin it was
     seen annotated with, and every other one (the same for all: seen with none of them)."""
@@ -165,12 +176,13 @@ def rival_scores(catalogue: Catalogue, profile: UsageProfile, rivals: Rivals,
         # the name statistics already weigh how often a name is something else.
         return {}
     prior = math.log(catalogue.total * PROJECT_MASS / len(rivals) / catalogue.total_with_builtins)
+    spoken = spoken_name(catalogue, profile) if use_name else profile.name
     if use_name:
-        prior += other_logodds(catalogue, profile.name)
+        prior += other_logodds(catalogue, spoken)
     dunders = [PROTOCOL_DUNDERS.get(p, (p,)) for p in profile.protocols if p != "await"]
     # Worked out once per project (Rivals): a repository of 5,000 files has tens of thousands
     # of classes, and a profile that uses only `add` fits thousands of them.
-    named = rivals.named.get(name_words(profile.name), frozenset()) if use_name else frozenset()
+    named = rivals.named.get(name_words(spoken), frozenset()) if use_name else frozenset()
     fitting = rivals.having(used)
     if dunders:
         fitting = [name for name in fitting
@@ -238,7 +250,8 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
     votes = inherited_votes(catalogue, imported_votes(catalogue, votes, context)) \
         if votes is not None else None
     candidates = catalogue.candidates(seen_by_tables)
-    names, unnamed = name_logodds(catalogue, profile.name) if use_name else ({}, 0.0)
+    spoken = spoken_name(catalogue, profile) if use_name else profile.name
+    names, unnamed = name_logodds(catalogue, spoken) if use_name else ({}, 0.0)
     scores: dict[str, float] = {}
     # Builtins are checked against the whole profile: their members are known completely.
     fits = {b.info.name: compatible(b, profile, catalogue.awaitable) for b in catalogue.builtins}
@@ -260,7 +273,7 @@ def library_scores(catalogue: Catalogue, profile: UsageProfile, votes: Mapping[s
             score += math.log(UNIMPORTED)
         scores[name] = score
     if use_name:
-        _add_named_after(catalogue, profile.name, scores)
+        _add_named_after(catalogue, spoken, scores)
     return scores
 
 

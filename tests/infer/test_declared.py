@@ -640,3 +640,14 @@ def test_a_sure_value_passed_through_a_base_in_the_module_reaches_each_override(
     for name in ("a", "b", "c"):
         assert found[name].candidates[0].annotation == "sqlalchemy.orm.Session", name
         assert found[name].confidence >= 0.9, name
+
+
+def test_where_its_name_says_nothing_the_attribute_it_is_stored_as_speaks(inferer):
+    # `execute` fits a Connection, a Session and their async twins; the packs never saw `p`
+    # named, but the code stores it as its `connection`.
+    stored = ("import sqlalchemy\nclass Repo:\n    def __init__(self, p):\n"
+              "        self.connection = p\n        p.execute(1)\n")
+    annotation, confidence = _best(predict_source(stored, inferer, "app/repo.py"), "p")
+    assert annotation == "sqlalchemy.Connection" and confidence >= 0.9
+    unstored = stored.replace("self.connection = p", "print(p)")
+    assert _best(predict_source(unstored, inferer, "app/repo.py"), "p")[1] < 0.9

@@ -144,3 +144,14 @@ def test_a_top_level_functions_sites_walk_only_that_function():
     assert [s.param.name.value for s in builder.sites(first)] == ["s"]
     assert builder.parents.get(builder.wrapper.module) is None
     assert builder.parents._walked <= {first}  # what the fix is about
+
+
+def test_the_attributes_a_value_is_stored_as_are_its_other_names():
+    _, sites = parse_profiles("class Repo:\n    def __init__(self, p, q):\n"
+                              "        self.connection = p\n        self.engine = p\n"
+                              "        pipe = q or self.connection\n        pipe.execute(1)\n")
+    found = {s.profile.name: s.profile for s in sites}
+    assert found["p"].other_names == ("connection", "engine")
+    # a local is no name for the value: `pipe` holds either
+    assert found["q"].other_names == ()
+    assert UsageProfile.from_json(found["p"].to_json()) == found["p"]
