@@ -97,11 +97,24 @@ def spoken_name(catalogue: Catalogue, profile: UsageProfile) -> str:
     """The name the name statistics read: the parameter's own, or where the packs never saw it
     (`p0`, `x`), the other name the code gives the value that they saw most (`self.connection
     = p0`)."""
-    if catalogue.name_counts(profile.name) or not profile.other_names:
+    if catalogue.name_counts(profile.name):
         return profile.name
     seen = {n: sum(catalogue.name_counts(n).values()) for n in profile.other_names}
-    best = max(seen, key=lambda n: (seen[n], n))
-    return best if seen[best] > 0 else profile.name
+    best = max(seen, key=lambda n: (seen[n], n), default=None)
+    if best is not None and seen[best] > 0:
+        return best
+    # a compound's head word (`namespace_metadata`: `metadata`), but not a flag's (`is_metadata`)
+    words = profile.name.strip("_").split("_")
+    if len(words) < 2 or words[0] in _FLAG_WORDS or not catalogue.name_counts(words[-1]):
+        return profile.name
+    return words[-1]
+
+
+# The first words of names that name a flag, not a value of the class their last word names.
+_FLAG_WORDS = frozenset({"is", "has", "have", "can", "should", "must", "use", "uses", "allow",
+                         "enable", "disable", "include", "with", "without", "no", "skip", "keep",
+                         "ignore", "show", "force", "do", "needs", "was", "will", "want", "num",
+                         "n", "max", "min", "count"})
 
 
 def name_logodds(catalogue: Catalogue, name: str) -> tuple[dict[str, float], float]:

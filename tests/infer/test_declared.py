@@ -651,3 +651,14 @@ def test_where_its_name_says_nothing_the_attribute_it_is_stored_as_speaks(infere
     assert annotation == "sqlalchemy.Connection" and confidence >= 0.9
     unstored = stored.replace("self.connection = p", "print(p)")
     assert _best(predict_source(unstored, inferer, "app/repo.py"), "p")[1] < 0.9
+
+
+def test_an_unseen_compound_name_speaks_by_its_head_word_but_a_flag_does_not(inferer):
+    # `.schema` fits a Table as well as a MetaData; the packs never saw `namespace_metadata`
+    # named, but its last word is `metadata`. `is_metadata` names a flag, not a MetaData.
+    source = ("import sqlalchemy\ndef render(namespace_metadata, is_metadata):\n"
+              "    print(namespace_metadata.schema, is_metadata.schema)\n")
+    found = predict_source(source, inferer, "app/render.py")
+    assert _best(found, "namespace_metadata")[0] == "sqlalchemy.MetaData"
+    assert _best(found, "namespace_metadata")[1] >= 0.9
+    assert _best(found, "is_metadata")[1] < 0.5
