@@ -103,9 +103,13 @@ def spoken_name(catalogue: Catalogue, profile: UsageProfile) -> str:
     best = max(seen, key=lambda n: (seen[n], n), default=None)
     if best is not None and seen[best] > 0:
         return best
-    # a compound's head word (`namespace_metadata`: `metadata`), but not a flag's (`is_metadata`)
+    # a compound's head word (`namespace_metadata`: `metadata`), but not a flag's (`is_metadata`),
+    # nor one the packs see mostly on other types (`return_value`: `value`)
     words = profile.name.strip("_").split("_")
-    if len(words) < 2 or words[0] in _FLAG_WORDS or not catalogue.name_counts(words[-1]):
+    if len(words) < 2 or words[0] in _FLAG_WORDS:
+        return profile.name
+    counts = catalogue.name_counts(words[-1])
+    if not counts or max(counts, key=lambda label: (counts[label], label)) == OTHER_LABEL:
         return profile.name
     return words[-1]
 

@@ -9,7 +9,7 @@ import pytest
 
 from remora_review.infer.inferer import build_inferer
 from remora_review.infer.profile import MethodCall, UsageProfile
-from remora_review.infer.scoring import library_scores
+from remora_review.infer.scoring import library_scores, spoken_name
 from remora_review.packs.loader import load_pack
 
 PACKS = Path(__file__).resolve().parents[2] / "packs" / "remora_packs"
@@ -50,3 +50,17 @@ def test_an_exception_read_for_its_args_is_no_library_exception(inferer):
     scores = library_scores(inferer.catalogue, profile, None, frozenset({"starlette"}),
                             use_name=False)
     assert max(scores, key=scores.__getitem__) == "starlette.exceptions.HTTPException"
+
+
+def test_the_name_the_statistics_read_for_a_name_they_never_saw():
+    catalogue = build_inferer([load_pack(PACKS / "sqlalchemy.pack")], None).catalogue
+
+    def spoken(name: str, stored: tuple[str, ...] = ()) -> str:
+        return spoken_name(catalogue, UsageProfile(name=name, function="f", other_names=stored))
+
+    assert spoken("session") == "session"  # seen: its own
+    assert spoken("p0", ("connection",)) == "connection"  # stored as `self.connection`
+    assert spoken("namespace_metadata") == "metadata"  # a compound's head word
+    assert spoken("is_metadata") == "is_metadata"  # a flag's is not
+    # `value` is mostly something else in the packs' code: it says nothing of a library class
+    assert spoken("return_value") == "return_value"
