@@ -29,8 +29,6 @@ _KINDS = {"positional_only": "o", "positional_or_keyword": "p", "keyword_only": 
 # Members of the builtin types: a call of one by name may be on a builtin value.
 _BUILTIN_MEMBERS = frozenset(m for t in (dict, list, str, set, tuple, bytes, int, float)
                              for m in dir(t))
-
-
 _EVENTS = "sqlalchemy.event.Events"  # the base of SQLAlchemy's event classes, as the packs name it
 
 
@@ -224,7 +222,8 @@ def hints(
         return out
     slots = signature.slot_of(parameter)
     owner, _, method = function.rpartition(".")
-    if owner in facts.classes and "<locals>" not in function:
+    in_class = owner in facts.classes and "<locals>" not in function  # a method of a class
+    if in_class:
         # A constructor overrides its base's by name only: the same parameter passed on to
         # `super().__init__`, not whatever the base takes at that position.
         by = [s for s in slots if not s.isdigit()] if method in CONSTRUCTORS else slots
@@ -238,7 +237,7 @@ def hints(
         given = {"0": construct, "1": declarations.compiler_for(construct, dialect)}
         out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots if (a := given.get(slot))]
     targets = list(call_targets(facts, function))
-    if owner in facts.classes and "<locals>" not in function and method not in CONSTRUCTORS:
+    if in_class and method not in CONSTRUCTORS:
         # calls through a base the method overrides run it too, and the framework's as well
         targets += declarations.project.dispatching(f"{facts.module}.{owner}", method)
     for target in targets:
@@ -250,7 +249,7 @@ def hints(
             declared = declarations.event_slots(event) or {}
             out += [Hint(EvidenceKind.FRAMEWORK, a) for slot in slots
                     if slot.isdigit() and (a := declared.get(slot))]
-    if owner in facts.classes and "<locals>" not in function and declarations.by_name(method):
+    if in_class and declarations.by_name(method):
         # `field.parse_obj(request, obj)` on a value of unknown class reaches this method when
         # the project's only hierarchy defining `parse_obj` is this one
         targets.append(f"{BY_NAME}{method}")
@@ -320,8 +319,6 @@ def _habit(counts: Mapping[str, int], at_least: int, agree: float) -> str | None
         return None
     top, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
     return top if n >= agree * seen else None
-
-
 
 
 def _siblings(project: ProjectIndex, facts: ModuleFacts, owner: str, method: str,
