@@ -236,6 +236,9 @@ class _Extractor:
         # class qualname -> attribute -> what is stored there (None: values that disagree or
         # cannot be typed)
         self.stored: dict[str, dict[str, str | None]] = {}
+        # (index into arguments, class qualname, attribute) of each call `self.attr.m(...)`: its
+        # callee is the stored value's method, known once the whole class is read (through())
+        self._through: list[tuple[int, str, str]] = []
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -324,6 +327,7 @@ class _Extractor:
             self._stores(node, function, receiver, in_class, typed)
         for call in _calls_in(node):
             callee = self._callee(call.func, receiver, in_class, typed)
+            attribute = _receiver_attribute(call.func, receiver) if in_class is not None else None
             if callee is None and not (isinstance(call.func, ast.Attribute)
                                        and isinstance(call.func.value, ast.Name)
                                        and call.func.value.id in typed):
@@ -341,7 +345,23 @@ class _Extractor:
                 value = typed.get(arg.id) if isinstance(arg, ast.Name) else \
                     _literal(arg) or self._returned(arg, receiver, in_class, typed)
                 if value is not None:
+                    if attribute is not None:
+                        self._through.append((len(self.arguments), in_class or "", attribute))
                     self.arguments.append(TypedArgument(callee, slot, value))
+
+    def through(self) -> tuple[TypedArgument, ...]:
+        """The typed arguments, where `self.calls.record(...)` is called on what the class
+        stores in `calls` (`self.calls = CallList()`: `CallList().record`), when its methods
+        store one class there or its body annotates one; else by the method's name."""
+        out = list(self.arguments)
+        for index, cls, attribute in self._through:
+            value = next((f.annotation for f in self.fields.get(cls, ()) if f.name == attribute),
+                         None) or self.stored.get(cls, {}).get(attribute)
+            if value is not None:
+                arg = out[index]
+                method = arg.callee.rpartition(".")[2]
+                out[index] = TypedArgument(f"{value}.{method}", arg.slot, arg.annotation)
+        return tuple(out)
 
     def _stores(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
                 receiver: str, in_class: str, typed: Mapping[str, str]) -> None:
@@ -464,6 +484,15 @@ _DISPLAYS: Mapping[type, str] = {
     ast.SetComp: "builtins.set", ast.Tuple: "builtins.tuple"}
 
 
+def _receiver_attribute(func: ast.expr, receiver: str | None) -> str | None:
+    """`attr` of a call `self.attr.m(...)` (`receiver` is the method's `self`), else None."""
+    if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name) and func.value.value.id == receiver
+            and not func.attr.startswith("__")):
+        return func.value.attr
+    return None
+
+
 def _literal(node: ast.expr) -> str | None:
     """The builtin class of a literal or a display (`"x"`, `f"{x}"`, `[...]`, `{...}`); None for
     anything else, `None` and booleans included."""
@@ -561,7 +590,7 @@ def extract_facts(module: str, source: str, is_package: bool = False,
     sqlalchemy = any(v.split(".")[0] == "sqlalchemy" for v in names.imported.values())
     for function, construct, dialect in compiled(_top_level(tree.body), names.dotted, sqlalchemy):
         registered[function] = (*registered.get(function, ()), (construct, dialect))
-    return ModuleFacts(module, extractor.functions, extractor.classes, tuple(extractor.arguments),
+    return ModuleFacts(module, extractor.functions, extractor.classes, extractor.through(),
                        extractor.names.imported, extractor.attributes, extractor.fields,
                        frozenset(extractor.dataclasses), extractor.fixtures, registered,
                        tuple(extractor.usages),

@@ -179,3 +179,22 @@ def test_a_method_and_its_override_in_another_module_pool_their_uses(inferer):
         (target,) = [p for p in found[path] if p.parameter == "target"]
         assert target.candidates[0].annotation == "sqlalchemy.orm.Session"
         assert target.confidence >= 0.9, path
+
+
+def test_a_call_through_an_attribute_the_class_stores_reaches_the_stored_class(inferer):
+    # `self.calls.record(session)`: `calls` holds a CallList (Router stores nothing else there),
+    # so the session goes to CallList.record, not to the other `record` the project defines.
+    files = [
+        ("app/calls.py", "import sqlalchemy\n\n\nclass CallList:\n"
+                         "    def record(self, target):\n        print(target)\n\n\n"
+                         "class Journal:\n    def record(self, target):\n        print(target)\n"),
+        ("app/router.py", "import sqlalchemy\nfrom app.calls import CallList\n\n\nclass Router:\n"
+                          "    def __init__(self):\n        self.calls = CallList()\n\n"
+                          "    def track(self, session, row):\n        session.add(row)\n"
+                          "        session.flush()\n        session.query(type(row)).all()\n"
+                          "        self.calls.record(session)\n"),
+    ]
+    found = predict_project(files, {p: inferer for p, _ in files}, index_from_sources(files))
+    sure = {(p.line, p.parameter): p.candidates[0].annotation
+            for p in found["app/calls.py"] if p.confidence >= 0.9}
+    assert sure == {(5, "target"): "sqlalchemy.orm.Session"}  # CallList's, not Journal's

@@ -221,3 +221,19 @@ def test_literals_passed_are_arguments_of_their_builtin_class():
     # `None` and a bool say nothing of the class (an optional, a flag); an unknown name neither
     assert passed == ["builtins.dict", "builtins.int", "builtins.list", "builtins.str",
                       "builtins.str"]
+
+
+def test_a_call_through_a_stored_attribute_names_the_stored_class_method():
+    source = ("from app.calls import CallList, Journal\n\n"
+              "class Router:\n"
+              "    log: Journal\n\n"
+              "    def track(self, row: int):\n"
+              "        self.calls.record(row)\n        self.log.record(row)\n"
+              "        self.other.record(row)\n        self.mixed.record(row)\n\n"
+              "    def __init__(self, mixed):\n        self.calls = CallList()\n"
+              "        self.mixed = CallList()\n        self.mixed = Journal()\n")
+    found = extract_facts("app.router", source)
+    assert found is not None
+    # what `__init__` stores, though it comes later; what the class annotates; else by name
+    assert sorted(a.callee for a in found.arguments) == [
+        "?.record", "?.record", "app.calls.CallList().record", "app.calls.Journal.record"]
