@@ -437,8 +437,21 @@ class ProfileBuilder:
         qualified = self.qualified(owner.name) if owner is not None and params else None
         if qualified is not None:
             out[params[0].name.value] = qualified
-        receivers = _Receivers(out, params[0].name.value if owner is not None and params else None)
-        return _Receivers({**self._call_locals(function, receivers), **out}, receivers.self_name)
+        receivers = _Receivers({**self._enclosing_receivers(function), **out},
+                               params[0].name.value if owner is not None and params else None)
+        return _Receivers({**receivers.owner, **self._call_locals(function, receivers), **out},
+                          receivers.self_name)
+
+    def _enclosing_receivers(self, function: cst.FunctionDef) -> dict[str, str]:
+        """A closure's view of the function it is defined in: its names whose class is known
+        (the method's `self`, `crud = self._crud_for(policy)`) are the same values inside, where
+        the closure binds no name of its own over them (a route factory's endpoint)."""
+        outer = self._enclosing_class(function)
+        if not isinstance(outer, cst.FunctionDef):
+            return {}
+        scope = self.scopes.get(function.body)
+        own = {a.name for a in scope.assignments} if scope is not None else set()
+        return {n: c for n, c in self._receivers(outer).owner.items() if n not in own}
 
     def _call_locals(self, function: cst.FunctionDef, receivers: _Receivers) -> dict[str, str]:
         """Locals bound once, to what a call returns (`view = self._find_view(name)`): written

@@ -125,6 +125,24 @@ def test_calls_on_a_local_bound_once_to_a_call_name_that_call():
     assert by_name["y"].passed_to == ()  # bound twice: its class is not known
 
 
+def test_a_closure_calls_through_the_names_of_the_method_it_is_defined_in():
+    # a route factory's endpoint: `self` and `crud` are the method's values inside it, unless
+    # the closure binds the name itself
+    source = (
+        "class Creator:\n    def crud_for(self, policy): ...\n"
+        "    def read_item(self):\n        crud = self.crud_for(None)\n"
+        "        async def endpoint(db, request, policy):\n"
+        "            await crud.get(db)\n            self.check(request)\n"
+        "            def inner(other, crud):\n                crud.get(other)\n"
+        "        return endpoint\n"
+    )
+    _, sites = parse_profiles(source)
+    by_name = {s.profile.name: s.profile for s in sites}
+    assert by_name["db"].passed_to == (("Creator.crud_for().get", "0"),)
+    assert by_name["request"].passed_to == (("Creator.check", "0"),)
+    assert by_name["other"].passed_to == ()  # its own `crud` parameter, of unknown class
+
+
 def test_calls_on_a_receiver_annotated_with_a_generic_class_name_that_class():
     source = ("from sqlalchemy import Select\n"
               "def f(stmt: Select[tuple[int]], clause):\n    stmt.where(clause)\n")

@@ -198,3 +198,23 @@ def test_a_call_through_an_attribute_the_class_stores_reaches_the_stored_class(i
     sure = {(p.line, p.parameter): p.candidates[0].annotation
             for p in found["app/calls.py"] if p.confidence >= 0.9}
     assert sure == {(5, "target"): "sqlalchemy.orm.Session"}  # CallList's, not Journal's
+
+
+def test_a_closure_passes_its_parameter_through_the_names_of_its_method(inferer):
+    # A route factory's endpoint: `crud` is the method's local, a `Crud`, whose `get` takes an
+    # AsyncSession; the endpoint only passes `db` on to it.
+    files = [
+        ("app/crud.py", "import sqlalchemy\nfrom sqlalchemy.ext.asyncio import AsyncSession\n\n\n"
+                        "class Crud:\n    async def get(self, db: AsyncSession, key):\n"
+                        "        return await db.get(object, key)\n"),
+        ("app/routes.py", "import sqlalchemy\nfrom app.crud import Crud\n\n\nclass Creator:\n"
+                          "    def crud_for(self, policy) -> Crud:\n        return Crud()\n\n"
+                          "    def read_item(self):\n        crud = self.crud_for(None)\n\n"
+                          "        async def endpoint(db, key):\n"
+                          "            return await crud.get(db, key)\n\n"
+                          "        return endpoint\n"),
+    ]
+    found = predict_project(files, {p: inferer for p, _ in files}, index_from_sources(files))
+    (db,) = [p for p in found["app/routes.py"] if p.parameter == "db"]
+    assert db.candidates[0].annotation == "sqlalchemy.ext.asyncio.AsyncSession"
+    assert db.confidence >= 0.9
