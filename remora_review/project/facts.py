@@ -236,9 +236,10 @@ class _Extractor:
         # class qualname -> attribute -> what is stored there (None: values that disagree or
         # cannot be typed)
         self.stored: dict[str, dict[str, str | None]] = {}
-        # (index into arguments, class qualname, attribute) of each call `self.attr.m(...)`: its
-        # callee is the stored value's method, known once the whole class is read (through())
-        self._through: list[tuple[int, str, str]] = []
+        # (index into arguments, class qualname, the attribute called through, the attribute
+        # passed) of each argument of a call `self.attr.m(...)` or passed as `self.attr`: what
+        # the class stores there is known once the whole class is read (through())
+        self._through: list[tuple[int, str, str | None, str | None]] = []
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -327,7 +328,10 @@ class _Extractor:
             self._stores(node, function, receiver, in_class, typed)
         for call in _calls_in(node):
             callee = self._callee(call.func, receiver, in_class, typed)
-            attribute = _receiver_attribute(call.func, receiver) if in_class is not None else None
+            # `self.calls.record(...)`: called through the attribute `calls`
+            attribute = _receiver_attribute(call.func.value, receiver) \
+                if in_class is not None and isinstance(call.func, ast.Attribute) \
+                and not call.func.attr.startswith("__") else None
             if callee is None and not (isinstance(call.func, ast.Attribute)
                                        and isinstance(call.func.value, ast.Name)
                                        and call.func.value.id in typed):
@@ -344,24 +348,37 @@ class _Extractor:
                 # to it would be
                 value = typed.get(arg.id) if isinstance(arg, ast.Name) else \
                     _literal(arg) or self._returned(arg, receiver, in_class, typed)
-                if value is not None:
-                    if attribute is not None:
-                        self._through.append((len(self.arguments), in_class or "", attribute))
-                    self.arguments.append(TypedArgument(callee, slot, value))
+                passed_attribute = _receiver_attribute(arg, receiver) \
+                    if in_class is not None and value is None else None
+                if value is not None or passed_attribute is not None:
+                    if attribute is not None or passed_attribute is not None:
+                        self._through.append((len(self.arguments), in_class or "", attribute,
+                                              passed_attribute))
+                    self.arguments.append(TypedArgument(callee, slot, value or ""))
 
     def through(self) -> tuple[TypedArgument, ...]:
-        """The typed arguments, where `self.calls.record(...)` is called on what the class
-        stores in `calls` (`self.calls = CallList()`: `CallList().record`), when its methods
-        store one class there or its body annotates one; else by the method's name."""
-        out = list(self.arguments)
-        for index, cls, attribute in self._through:
-            value = next((f.annotation for f in self.fields.get(cls, ()) if f.name == attribute),
-                         None) or self.stored.get(cls, {}).get(attribute)
-            if value is not None:
-                arg = out[index]
-                method = arg.callee.rpartition(".")[2]
-                out[index] = TypedArgument(f"{value}.{method}", arg.slot, arg.annotation)
-        return tuple(out)
+        """The typed arguments, as what the class stores in its attributes makes them: a call
+        `self.calls.record(...)` calls the method of what the class stores in `calls`
+        (`self.calls = CallList()`: `CallList().record`), else it is made by the method's name;
+        `f(self.templates)` passes what it stores in `templates`, else nothing that is known.
+        An attribute is typed when the class's methods store one class there or its body
+        annotates one."""
+        out: list[TypedArgument | None] = list(self.arguments)
+        for index, cls, called, passed in self._through:
+            arg = out[index]
+            assert arg is not None
+            if called is not None and (owner := self._attribute_type(cls, called)) is not None:
+                arg = TypedArgument(f"{owner}.{arg.callee.rpartition('.')[2]}", arg.slot,
+                                    arg.annotation)
+            if passed is not None:
+                value = self._attribute_type(cls, passed)
+                arg = TypedArgument(arg.callee, arg.slot, value) if value is not None else None
+            out[index] = arg
+        return tuple(a for a in out if a is not None)
+
+    def _attribute_type(self, cls: str, attribute: str) -> str | None:
+        return next((f.annotation for f in self.fields.get(cls, ()) if f.name == attribute),
+                    None) or self.stored.get(cls, {}).get(attribute)
 
     def _stores(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
                 receiver: str, in_class: str, typed: Mapping[str, str]) -> None:
@@ -484,12 +501,11 @@ _DISPLAYS: Mapping[type, str] = {
     ast.SetComp: "builtins.set", ast.Tuple: "builtins.tuple"}
 
 
-def _receiver_attribute(func: ast.expr, receiver: str | None) -> str | None:
-    """`attr` of a call `self.attr.m(...)` (`receiver` is the method's `self`), else None."""
-    if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
-            and isinstance(func.value.value, ast.Name) and func.value.value.id == receiver
-            and not func.attr.startswith("__")):
-        return func.value.attr
+def _receiver_attribute(node: ast.expr, receiver: str | None) -> str | None:
+    """`attr` of `self.attr` (`receiver` is the method's `self`), else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+            and node.value.id == receiver:
+        return node.attr
     return None
 
 

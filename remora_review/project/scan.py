@@ -18,7 +18,7 @@ from remora_review.pysource.imports import is_package_file, module_name
 if TYPE_CHECKING:
     from remora_review.git import Blobs
 
-_CACHE_FORMAT = 16
+_CACHE_FORMAT = 17
 # Files to work out before worker processes pay for their start (about 0.1 s each, against
 # 5-30 ms a file); and at most this many workers.
 PARALLEL_FROM = 200

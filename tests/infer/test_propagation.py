@@ -218,3 +218,20 @@ def test_a_closure_passes_its_parameter_through_the_names_of_its_method(inferer)
     (db,) = [p for p in found["app/routes.py"] if p.parameter == "db"]
     assert db.candidates[0].annotation == "sqlalchemy.ext.asyncio.AsyncSession"
     assert db.confidence >= 0.9
+
+
+def test_an_attribute_holding_a_sure_parameter_passes_its_class_on(inferer):
+    # `self.session = session` with `session` sure from its uses: `write(self.session)` in
+    # another method passes a Session to `write`, in another module.
+    files = [
+        ("app/holder.py", "import sqlalchemy\nfrom app.sink import write\n\n\nclass Holder:\n"
+                          "    def __init__(self, session, row):\n        session.add(row)\n"
+                          "        session.flush()\n        session.query(type(row)).all()\n"
+                          "        self.session = session\n\n"
+                          "    def save(self):\n        write(self.session)\n"),
+        ("app/sink.py", "import sqlalchemy\n\ndef write(target):\n    print(target)\n"),
+    ]
+    found = predict_project(files, {p: inferer for p, _ in files}, index_from_sources(files))
+    (target,) = found["app/sink.py"]
+    assert target.candidates[0].annotation == "sqlalchemy.orm.Session"
+    assert target.confidence >= 0.9

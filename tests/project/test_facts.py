@@ -237,3 +237,19 @@ def test_a_call_through_a_stored_attribute_names_the_stored_class_method():
     # what `__init__` stores, though it comes later; what the class annotates; else by name
     assert sorted(a.callee for a in found.arguments) == [
         "?.record", "?.record", "app.calls.CallList().record", "app.calls.Journal.record"]
+
+
+def test_a_stored_attribute_passed_on_is_an_argument_of_what_the_class_stores():
+    source = ("from app.web import Templates, mount\n\n"
+              "class Admin:\n"
+              "    def routes(self):\n"
+              "        mount(self.templates)\n        mount(self.unknown)\n"
+              "        self.provider.get_routes(self.templates)\n\n"
+              "    def __init__(self, provider):\n        self.templates = Templates()\n"
+              "        self.provider = provider\n")
+    found = extract_facts("app.admin", source)
+    assert found is not None
+    # `self.unknown` is stored nowhere: no argument; `self.provider` holds an untyped
+    # parameter: the call goes by the method's name
+    assert sorted((a.callee, a.annotation) for a in found.arguments) == [
+        ("?.get_routes", "app.web.Templates()"), ("app.web.mount", "app.web.Templates()")]
