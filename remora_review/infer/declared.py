@@ -21,7 +21,13 @@ from remora_review.infer.links import (
 )
 from remora_review.infer.profile import UsageProfile
 from remora_review.infer.weights import HABIT_AGREE, HABIT_SEEN, NAME_AGREE, NAME_SEEN
-from remora_review.project.facts import BY_NAME, Function, ModuleFacts, Parameter
+from remora_review.project.facts import (
+    BY_NAME,
+    Function,
+    ModuleFacts,
+    Parameter,
+    attribute_type,
+)
 from remora_review.project.index import ProjectIndex, on_value
 from remora_review.project.injected import COMPILERS, DIALECT_PACKAGES
 
@@ -125,8 +131,7 @@ class Declarations:
             facts = self.project.modules.get(module)
             if facts is None:
                 continue  # a nested class or one outside the project
-            found = next((f.annotation for f in facts.fields.get(local, ()) if f.name == name),
-                         None) or facts.stored.get(local, {}).get(name)
+            found = attribute_type(facts.fields, facts.stored, local, name)
             if found is not None and found.endswith("()"):
                 found = self.value_type(found)
             if found is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from remora_review.project.injected import (
@@ -236,10 +236,10 @@ class _Extractor:
         # class qualname -> attribute -> what is stored there (None: values that disagree or
         # cannot be typed)
         self.stored: dict[str, dict[str, str | None]] = {}
-        # (index into arguments, class qualname, the attribute called through, the attribute
+        # index into arguments -> (class qualname, the attribute called through, the attribute
         # passed) of each argument of a call `self.attr.m(...)` or passed as `self.attr`: what
         # the class stores there is known once the whole class is read (through())
-        self._through: list[tuple[int, str, str | None, str | None]] = []
+        self._through: dict[int, tuple[str, str | None, str | None]] = {}
 
     def body(self, body: Sequence[ast.stmt], prefix: str, in_class: str | None) -> None:
         for stmt in _top_level(body):
@@ -352,33 +352,30 @@ class _Extractor:
                     if in_class is not None and value is None else None
                 if value is not None or passed_attribute is not None:
                     if attribute is not None or passed_attribute is not None:
-                        self._through.append((len(self.arguments), in_class or "", attribute,
-                                              passed_attribute))
+                        self._through[len(self.arguments)] = (in_class or "", attribute,
+                                                              passed_attribute)
+                    # a passed attribute's class is filled in by through()
                     self.arguments.append(TypedArgument(callee, slot, value or ""))
 
     def through(self) -> tuple[TypedArgument, ...]:
         """The typed arguments, as what the class stores in its attributes makes them: a call
         `self.calls.record(...)` calls the method of what the class stores in `calls`
         (`self.calls = CallList()`: `CallList().record`), else it is made by the method's name;
-        `f(self.templates)` passes what it stores in `templates`, else nothing that is known.
-        An attribute is typed when the class's methods store one class there or its body
-        annotates one."""
-        out: list[TypedArgument | None] = list(self.arguments)
-        for index, cls, called, passed in self._through:
-            arg = out[index]
-            assert arg is not None
-            if called is not None and (owner := self._attribute_type(cls, called)) is not None:
-                arg = TypedArgument(f"{owner}.{arg.callee.rpartition('.')[2]}", arg.slot,
-                                    arg.annotation)
-            if passed is not None:
-                value = self._attribute_type(cls, passed)
-                arg = TypedArgument(arg.callee, arg.slot, value) if value is not None else None
-            out[index] = arg
-        return tuple(a for a in out if a is not None)
-
-    def _attribute_type(self, cls: str, attribute: str) -> str | None:
-        return next((f.annotation for f in self.fields.get(cls, ()) if f.name == attribute),
-                    None) or self.stored.get(cls, {}).get(attribute)
+        `f(self.templates)` passes what it stores in `templates`, else nothing that is known."""
+        out = []
+        for index, arg in enumerate(self.arguments):
+            if index in self._through:
+                cls, called, passed = self._through[index]
+                owner = attribute_type(self.fields, self.stored, cls, called) if called else None
+                if owner is not None:
+                    arg = replace(arg, callee=f"{owner}.{arg.callee.rpartition('.')[2]}")
+                if passed is not None:
+                    value = attribute_type(self.fields, self.stored, cls, passed)
+                    if value is None:
+                        continue
+                    arg = replace(arg, annotation=value)
+            out.append(arg)
+        return tuple(out)
 
     def _stores(self, node: ast.FunctionDef | ast.AsyncFunctionDef, function: Function,
                 receiver: str, in_class: str, typed: Mapping[str, str]) -> None:
@@ -499,6 +496,15 @@ _DISPLAYS: Mapping[type, str] = {
     ast.JoinedStr: "builtins.str", ast.List: "builtins.list", ast.ListComp: "builtins.list",
     ast.Dict: "builtins.dict", ast.DictComp: "builtins.dict", ast.Set: "builtins.set",
     ast.SetComp: "builtins.set", ast.Tuple: "builtins.tuple"}
+
+
+def attribute_type(fields: Mapping[str, Sequence[Parameter]],
+                   stored: Mapping[str, Mapping[str, str | None]], cls: str,
+                   attribute: str) -> str | None:
+    """The class of a class's attribute (local qualname): what its body annotates it with, else
+    what its methods store there (a call's written `callee()`), where they all agree."""
+    return next((f.annotation for f in fields.get(cls, ()) if f.name == attribute),
+                None) or stored.get(cls, {}).get(attribute)
 
 
 def _receiver_attribute(node: ast.expr, receiver: str | None) -> str | None:
